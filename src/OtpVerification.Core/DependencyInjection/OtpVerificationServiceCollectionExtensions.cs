@@ -1,0 +1,101 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OtpVerification;
+using OtpVerification.Diagnostics;
+using OtpVerification.Senders;
+using OtpVerification.Stores;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>A builder for the OtpVerification services; store and sender extensions hang off it.</summary>
+public interface IOtpVerificationBuilder
+{
+    /// <summary>The service collection being configured.</summary>
+    IServiceCollection Services { get; }
+}
+
+/// <summary>The builder returned by <see cref="OtpVerificationServiceCollectionExtensions.AddOtpVerification(IServiceCollection, Action{OtpSignupOptions}?)"/>.</summary>
+public sealed class OtpVerificationBuilder : IOtpVerificationBuilder
+{
+    internal OtpVerificationBuilder(IServiceCollection services) => Services = services;
+
+    /// <inheritdoc />
+    public IServiceCollection Services { get; }
+}
+
+/// <summary>Registers the OtpVerification engine and its default seams.</summary>
+public static class OtpVerificationServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the engine with its defaults: the CSPRNG generator, the HMAC hasher, the
+    /// in-memory store, the development outbox for email and SMS, <see cref="TimeProvider.System"/>,
+    /// and options validated at start-up. Safe to call more than once.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Configures the options.</param>
+    /// <returns>A builder for stores and senders.</returns>
+    public static OtpVerificationBuilder AddOtpVerification(this IServiceCollection services, Action<OtpSignupOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<OtpSignupOptions>().ValidateDataAnnotations().ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        if (services.Any(d => d.ServiceType == typeof(OtpEngine)))
+        {
+            return new OtpVerificationBuilder(services);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OtpSignupOptions>, OtpSignupOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IOtpCodeGenerator, RandomOtpCodeGenerator>();
+        services.TryAddSingleton<IOtpCodeHasher, HmacOtpCodeHasher>();
+        services.TryAddSingleton<IOtpMessageFormatter, DefaultOtpMessageFormatter>();
+        services.TryAddSingleton<IPendingRegistrationStore, InMemoryPendingRegistrationStore>();
+        services.TryAddSingleton<DevOutbox>();
+        services.TryAddSingleton(sp => new OtpMetrics(sp.GetService<IMeterFactory>()));
+        services.TryAddSingleton<OtpEngine>();
+        services.AddSingleton<IOtpSender>(sp => new DevOutboxSender(OtpChannel.Email, sp.GetRequiredService<DevOutbox>(), sp.GetRequiredService<IOtpMessageFormatter>(), sp.GetRequiredService<ILogger<DevOutboxSender>>()));
+        services.AddSingleton<IOtpSender>(sp => new DevOutboxSender(OtpChannel.Sms, sp.GetRequiredService<DevOutbox>(), sp.GetRequiredService<IOtpMessageFormatter>(), sp.GetRequiredService<ILogger<DevOutboxSender>>()));
+        return new OtpVerificationBuilder(services);
+    }
+
+    /// <summary>
+    /// Uses <typeparamref name="TStore"/> as the pending-registration store, replacing the one
+    /// registered before (the in-memory store by default). Safe to call more than once.
+    /// </summary>
+    /// <typeparam name="TBuilder">The builder type.</typeparam>
+    /// <typeparam name="TStore">The store.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static TBuilder UseStore<TBuilder, TStore>(this TBuilder builder)
+        where TBuilder : IOtpVerificationBuilder
+        where TStore : class, IPendingRegistrationStore
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Replace(ServiceDescriptor.Singleton<IPendingRegistrationStore, TStore>());
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds a sender. For each channel the sender added last is used; the development outbox
+    /// senders are registered first, so any sender added here takes over its channel. Adding the
+    /// same sender type twice registers it once.
+    /// </summary>
+    /// <typeparam name="TBuilder">The builder type.</typeparam>
+    /// <typeparam name="TSender">The sender.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static TBuilder AddSender<TBuilder, TSender>(this TBuilder builder)
+        where TBuilder : IOtpVerificationBuilder
+        where TSender : class, IOtpSender
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IOtpSender, TSender>());
+        return builder;
+    }
+}

@@ -1,0 +1,372 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OtpVerification.Diagnostics;
+using OtpVerification.Senders;
+using OtpVerification.Stores;
+
+namespace OtpVerification;
+
+/// <summary>
+/// The verification engine: start, resend and verify for every purpose. Every expected outcome is
+/// an <see cref="OtpOutcome"/>, never an exception; a store or sender fault becomes
+/// <see cref="OtpOutcome.Unavailable"/> with nothing left half-written.
+/// </summary>
+public sealed partial class OtpEngine
+{
+    private static readonly TimeSpan SendWindow = TimeSpan.FromHours(1);
+
+    private readonly IPendingRegistrationStore _store;
+    private readonly IOtpCodeGenerator _generator;
+    private readonly IOtpCodeHasher _hasher;
+    private readonly IOtpSender?[] _senders;
+    private readonly IOptionsMonitor<OtpSignupOptions> _options;
+    private readonly TimeProvider _time;
+    private readonly OtpMetrics _metrics;
+    private readonly ILogger<OtpEngine> _logger;
+
+    /// <summary>Creates the engine.</summary>
+    /// <param name="store">The pending-registration store.</param>
+    /// <param name="generator">The code generator.</param>
+    /// <param name="hasher">The code hasher.</param>
+    /// <param name="senders">The senders; for each channel the last one registered is used.</param>
+    /// <param name="options">The options.</param>
+    /// <param name="timeProvider">The clock.</param>
+    /// <param name="metrics">The metrics.</param>
+    /// <param name="logger">The logger.</param>
+    public OtpEngine(
+        IPendingRegistrationStore store,
+        IOtpCodeGenerator generator,
+        IOtpCodeHasher hasher,
+        IEnumerable<IOtpSender> senders,
+        IOptionsMonitor<OtpSignupOptions> options,
+        TimeProvider timeProvider,
+        OtpMetrics metrics,
+        ILogger<OtpEngine> logger)
+    {
+        _store = store ?? throw new ArgumentNullException(nameof(store));
+        _generator = generator ?? throw new ArgumentNullException(nameof(generator));
+        _hasher = hasher ?? throw new ArgumentNullException(nameof(hasher));
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        _time = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));
+        _metrics = metrics ?? throw new ArgumentNullException(nameof(metrics));
+        _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        ArgumentNullException.ThrowIfNull(senders);
+        _senders = new IOtpSender?[Enum.GetValues<OtpChannel>().Length];
+        foreach (var sender in senders)
+        {
+            _senders[(int)sender.Channel] = sender;
+        }
+    }
+
+    /// <summary>
+    /// Starts (or restarts) a verification: takes a send slot, stores the pending entry with a new
+    /// code (replacing an earlier one for the same purpose and address) and sends the code,
+    /// falling back to later destinations when a sender fails.
+    /// </summary>
+    /// <param name="request">The request.</param>
+    /// <param name="cancellationToken">Cancels the call before anything is written.</param>
+    /// <returns>Accepted, TooFrequent, RateLimited or Unavailable.</returns>
+    /// <exception cref="ArgumentException">The request has no address, or no destination when delivery is not suppressed.</exception>
+    public async ValueTask<OtpSendResult> StartAsync(OtpStartRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(request.Address);
+        if (!request.SuppressDelivery && request.Destinations.Count == 0)
+        {
+            throw new ArgumentException("A start request needs at least one destination.", nameof(request));
+        }
+
+        var options = _options.CurrentValue;
+        var key = new PendingKey(request.Purpose, request.Address);
+        var policy = Policy(options);
+        var now = _time.GetUtcNow();
+        cancellationToken.ThrowIfCancellationRequested();
+
+        if (request.SuppressDelivery)
+        {
+            // Same work as a real start up to the store, so the answer and its timing match.
+            var decoy = _generator.Generate(options.Code.Length);
+            _ = _hasher.Hash(request.Purpose, request.Address, decoy);
+            return await GateOnlyAsync(key, policy, now, options).ConfigureAwait(false);
+        }
+
+        var code = _generator.Generate(options.Code.Length);
+        var hash = _hasher.Hash(request.Purpose, request.Address, code);
+        var registration = new PendingRegistration
+        {
+            Key = key,
+            CodeHash = hash,
+            CodeExpiresAt = now + options.Code.Lifetime,
+            ExpiresAt = now + options.PendingLifetime,
+            AttemptsLeft = options.Code.MaxAttempts,
+            Destinations = request.Destinations,
+            DeviceId = string.IsNullOrEmpty(request.DeviceId) ? null : request.DeviceId,
+            Payload = request.Payload,
+        };
+
+        SendGateResult gate;
+        try
+        {
+            gate = await _store.CreateOrReplaceAsync(registration, policy, now, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OtpStoreUnavailableException ex)
+        {
+            Log.StoreUnavailable(_logger, "start", ex.GetType().Name, ex.Message);
+            return Unavailable(request.Purpose);
+        }
+
+        if (gate.Status != SendGateStatus.Allowed)
+        {
+            return Refused(request.Purpose, key, gate);
+        }
+
+        // From here on the caller's cancellation is ignored: the entry and the message must agree.
+        if (await DeliverAsync(request.Purpose, registration.Destinations, code, options, now).ConfigureAwait(false))
+        {
+            Log.Started(_logger, OtpNames.Purpose(request.Purpose), OtpAddress.Mask(request.Address));
+            return Accepted(options);
+        }
+
+        await CompensateAsync(key, hash, removeRegistration: true).ConfigureAwait(false);
+        return Unavailable(request.Purpose);
+    }
+
+    /// <summary>
+    /// Sends a new code for a pending entry: the previous code stops working and the attempt
+    /// counter starts again. An address with nothing pending gets the same answer, and nothing is sent.
+    /// </summary>
+    /// <param name="purpose">The purpose.</param>
+    /// <param name="address">The normalised address.</param>
+    /// <param name="cancellationToken">Cancels the call before anything is written.</param>
+    /// <returns>Accepted, TooFrequent, RateLimited or Unavailable.</returns>
+    public async ValueTask<OtpSendResult> ResendAsync(OtpPurpose purpose, string address, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(address);
+        var options = _options.CurrentValue;
+        var key = new PendingKey(purpose, address);
+        var now = _time.GetUtcNow();
+        var code = _generator.Generate(options.Code.Length);
+        var hash = _hasher.Hash(purpose, address, code);
+
+        SendGateResult gate;
+        try
+        {
+            gate = await _store.ResendAsync(key, hash, now + options.Code.Lifetime, options.Code.MaxAttempts, Policy(options), now, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OtpStoreUnavailableException ex)
+        {
+            Log.StoreUnavailable(_logger, "resend", ex.GetType().Name, ex.Message);
+            return Unavailable(purpose);
+        }
+
+        if (gate.Status == SendGateStatus.NotFound)
+        {
+            return Accepted(options);
+        }
+
+        if (gate.Status != SendGateStatus.Allowed || gate.Registration is null)
+        {
+            return Refused(purpose, key, gate);
+        }
+
+        var lifetime = gate.Registration.CodeExpiresAt - now;
+        if (await DeliverAsync(purpose, gate.Registration.Destinations, code, options, now, lifetime).ConfigureAwait(false))
+        {
+            return Accepted(options, lifetime);
+        }
+
+        // The entry keeps its payload; only the undelivered code's send slot is given back.
+        await CompensateAsync(key, hash, removeRegistration: false).ConfigureAwait(false);
+        return Unavailable(purpose);
+    }
+
+    /// <summary>
+    /// Verifies a code and, when it is right and in time, consumes the pending entry (a code works
+    /// once). The attempt is counted before the comparison, in the store, atomically.
+    /// </summary>
+    /// <param name="purpose">The purpose.</param>
+    /// <param name="address">The normalised address.</param>
+    /// <param name="code">The code as typed.</param>
+    /// <param name="deviceId">The device offering the code, if the client sent one.</param>
+    /// <param name="cancellationToken">Cancels the call before anything is written.</param>
+    /// <returns>Verified with the consumed entry, or the refusal.</returns>
+    public async ValueTask<OtpVerifyResult> VerifyAsync(OtpPurpose purpose, string address, string code, string? deviceId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(address);
+        ArgumentNullException.ThrowIfNull(code);
+        var hash = _hasher.Hash(purpose, address, code);
+        StoreVerifyResult result;
+        try
+        {
+            result = await _store.VerifyAndConsumeAsync(new PendingKey(purpose, address), hash, string.IsNullOrEmpty(deviceId) ? null : deviceId, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (OtpStoreUnavailableException ex)
+        {
+            Log.StoreUnavailable(_logger, "verify", ex.GetType().Name, ex.Message);
+            _metrics.Verified(purpose, OtpOutcome.Unavailable);
+            return new OtpVerifyResult(OtpOutcome.Unavailable, null, null);
+        }
+
+        var answer = result.Status switch
+        {
+            StoreVerifyStatus.Success => new OtpVerifyResult(OtpOutcome.Verified, null, result.Registration),
+            StoreVerifyStatus.Invalid => new OtpVerifyResult(OtpOutcome.InvalidCode, Math.Max(0, result.AttemptsLeft), null),
+            StoreVerifyStatus.Expired => new OtpVerifyResult(OtpOutcome.CodeExpired, null, null),
+            StoreVerifyStatus.MaxAttempts => new OtpVerifyResult(OtpOutcome.MaxAttempts, null, null),
+            StoreVerifyStatus.DeviceMismatch => new OtpVerifyResult(OtpOutcome.DeviceMismatch, null, null),
+            _ => new OtpVerifyResult(OtpOutcome.InvalidCode, null, null),
+        };
+        _metrics.Verified(purpose, answer.Outcome);
+        Log.VerifyOutcome(_logger, OtpNames.Purpose(purpose), OtpAddress.Mask(address), OtpMetrics.OutcomeName(answer.Outcome));
+        return answer;
+    }
+
+    /// <summary>
+    /// Puts a consumed entry back when the step after verification failed for a reason that is
+    /// not the user's (the user database was down), so the user can retry with the same code.
+    /// </summary>
+    /// <param name="registration">The entry returned by a successful verify.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns><see langword="true"/> when the entry was restored.</returns>
+    public async ValueTask<bool> RestoreAsync(PendingRegistration registration, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(registration);
+        try
+        {
+            var restore = registration with { AttemptsLeft = Math.Max(1, registration.AttemptsLeft) };
+            var gate = await _store.CreateOrReplaceAsync(restore, new SendPolicy(TimeSpan.Zero, int.MaxValue, SendWindow), _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            return gate.Status == SendGateStatus.Allowed;
+        }
+        catch (OtpStoreUnavailableException ex)
+        {
+            Log.StoreUnavailable(_logger, "restore", ex.GetType().Name, ex.Message);
+            return false;
+        }
+    }
+
+    private static SendPolicy Policy(OtpSignupOptions options) => new(options.Resend.Cooldown, options.Resend.MaxPerHour, SendWindow);
+
+    private static OtpSendResult Accepted(OtpSignupOptions options, TimeSpan? lifetime = null)
+        => new(OtpOutcome.Accepted, lifetime ?? options.Code.Lifetime, options.Resend.Cooldown, TimeSpan.Zero);
+
+    private async ValueTask<OtpSendResult> GateOnlyAsync(PendingKey key, SendPolicy policy, DateTimeOffset now, OtpSignupOptions options)
+    {
+        SendGateResult gate;
+        try
+        {
+            gate = await _store.ReserveSendAsync(key, policy, now).ConfigureAwait(false);
+        }
+        catch (OtpStoreUnavailableException ex)
+        {
+            Log.StoreUnavailable(_logger, "start", ex.GetType().Name, ex.Message);
+            return Unavailable(key.Purpose);
+        }
+
+        return gate.Status == SendGateStatus.Allowed ? Accepted(options) : Refused(key.Purpose, key, gate);
+    }
+
+    private OtpSendResult Refused(OtpPurpose purpose, PendingKey key, SendGateResult gate)
+    {
+        var outcome = gate.Status switch
+        {
+            SendGateStatus.TooFrequent => OtpOutcome.TooFrequent,
+            SendGateStatus.RateLimited => OtpOutcome.RateLimited,
+            _ => OtpOutcome.Unavailable,
+        };
+        if (gate.Status == SendGateStatus.CapacityExceeded)
+        {
+            Log.StoreFull(_logger, OtpNames.Purpose(purpose));
+        }
+
+        _metrics.SendRefused(purpose, outcome);
+        Log.SendRefused(_logger, OtpNames.Purpose(purpose), OtpAddress.Mask(key.Address), OtpMetrics.OutcomeName(outcome));
+        var retry = gate.RetryAfter > TimeSpan.Zero ? gate.RetryAfter : TimeSpan.FromSeconds(1);
+        return new OtpSendResult(outcome, TimeSpan.Zero, retry, retry);
+    }
+
+    private OtpSendResult Unavailable(OtpPurpose purpose)
+    {
+        _metrics.SendRefused(purpose, OtpOutcome.Unavailable);
+        return new OtpSendResult(OtpOutcome.Unavailable, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+    }
+
+    private async ValueTask<bool> DeliverAsync(OtpPurpose purpose, IReadOnlyList<OtpDestination> destinations, string code, OtpSignupOptions options, DateTimeOffset now, TimeSpan? lifetime = null)
+    {
+        var culture = CultureInfo.GetCultureInfo(options.Messages.Culture);
+        foreach (var destination in destinations)
+        {
+            var sender = (int)destination.Channel < _senders.Length ? _senders[(int)destination.Channel] : null;
+            if (sender is null)
+            {
+                Log.NoSender(_logger, OtpNames.Channel(destination.Channel));
+                continue;
+            }
+
+            var message = new OtpMessage
+            {
+                To = destination.Address,
+                Channel = destination.Channel,
+                Purpose = purpose,
+                Code = code,
+                ExpiresIn = lifetime ?? options.Code.Lifetime,
+                SentAt = now,
+                Culture = culture,
+                AppName = options.Messages.AppName,
+            };
+
+            try
+            {
+                await sender.SendAsync(message, CancellationToken.None).ConfigureAwait(false);
+                _metrics.CodeSent(purpose, destination.Channel);
+                return true;
+            }
+#pragma warning disable CA1031 // Any sender fault means "try the next channel"; the exception text is not logged, it may quote the message.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                _metrics.DeliveryFailed(destination.Channel);
+                Log.DeliveryFailed(_logger, OtpNames.Channel(destination.Channel), OtpAddress.Mask(destination.Address), ex.GetType().Name);
+            }
+        }
+
+        return false;
+    }
+
+    private async ValueTask CompensateAsync(PendingKey key, byte[] hash, bool removeRegistration)
+    {
+        try
+        {
+            await _store.CancelSendAsync(key, hash, removeRegistration, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (OtpStoreUnavailableException ex)
+        {
+            // The entry carries a code nobody received; it expires with its lifetime.
+            Log.StoreUnavailable(_logger, "cancel", ex.GetType().Name, ex.Message);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1001, EventName = "OtpStarted", Level = LogLevel.Information, Message = "Code sent for {Purpose} to {MaskedAddress}.")]
+        public static partial void Started(ILogger logger, string purpose, string maskedAddress);
+
+        [LoggerMessage(EventId = 1002, EventName = "OtpSendRefused", Level = LogLevel.Information, Message = "Send for {Purpose} to {MaskedAddress} refused: {Outcome}.")]
+        public static partial void SendRefused(ILogger logger, string purpose, string maskedAddress, string outcome);
+
+        [LoggerMessage(EventId = 1003, EventName = "OtpVerifyOutcome", Level = LogLevel.Information, Message = "Verify for {Purpose} at {MaskedAddress}: {Outcome}.")]
+        public static partial void VerifyOutcome(ILogger logger, string purpose, string maskedAddress, string outcome);
+
+        [LoggerMessage(EventId = 1004, EventName = "OtpDeliveryFailed", Level = LogLevel.Warning, Message = "Delivery by {Channel} to {MaskedAddress} failed ({ExceptionType}); trying the next destination if there is one.")]
+        public static partial void DeliveryFailed(ILogger logger, string channel, string maskedAddress, string exceptionType);
+
+        [LoggerMessage(EventId = 1005, EventName = "OtpNoSender", Level = LogLevel.Warning, Message = "No sender is registered for the {Channel} channel.")]
+        public static partial void NoSender(ILogger logger, string channel);
+
+        [LoggerMessage(EventId = 1006, EventName = "OtpStoreUnavailable", Level = LogLevel.Error, Message = "The pending-registration store failed during {Operation} ({ExceptionType}: {Reason}).")]
+        public static partial void StoreUnavailable(ILogger logger, string operation, string exceptionType, string reason);
+
+        [LoggerMessage(EventId = 1007, EventName = "OtpStoreFull", Level = LogLevel.Error, Message = "The pending-registration store is full; a {Purpose} start was refused. Raise OtpSignup:MaxPendingEntries or use a distributed store.")]
+        public static partial void StoreFull(ILogger logger, string purpose);
+    }
+}

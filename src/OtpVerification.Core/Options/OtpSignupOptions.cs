@@ -1,0 +1,92 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace OtpVerification;
+
+/// <summary>
+/// The rules for codes, resends and pending registrations, bound from the <c>OtpSignup</c>
+/// configuration section. Validated at start-up; an invalid value stops the app with a message
+/// that names the key.
+/// </summary>
+public sealed class OtpSignupOptions
+{
+    /// <summary>The configuration section these options are bound from by default.</summary>
+    public const string SectionName = "OtpSignup";
+
+    /// <summary>The code rules (<c>OtpSignup:Code</c>).</summary>
+    [Required]
+    [ValidateObjectMembers]
+    public OtpCodeOptions Code { get; set; } = new();
+
+    /// <summary>The resend rules (<c>OtpSignup:Resend</c>).</summary>
+    [Required]
+    [ValidateObjectMembers]
+    public OtpResendOptions Resend { get; set; } = new();
+
+    /// <summary>How long an unverified registration is kept at all (<c>OtpSignup:PendingLifetime</c>, default 30 minutes).</summary>
+    public TimeSpan PendingLifetime { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>
+    /// <see langword="true"/>: start answers 409 for a registered address. <see langword="false"/>
+    /// (the default): it answers exactly as for a new one and sends nothing.
+    /// </summary>
+    public bool RevealExistingAccounts { get; set; }
+
+    /// <summary>The store kind the host wires up: <c>Memory</c> (default) or <c>Redis</c> (<c>OtpSignup:Store</c>).</summary>
+    [RegularExpression("^(?i:memory|redis)$", ErrorMessage = "OtpSignup:Store must be 'Memory' or 'Redis'.")]
+    public string Store { get; set; } = "Memory";
+
+    /// <summary>The in-memory store's cap on entries (<c>OtpSignup:MaxPendingEntries</c>, default 100,000); new addresses are refused when it is reached.</summary>
+    [Range(1, 50_000_000, ErrorMessage = "OtpSignup:MaxPendingEntries must be between 1 and 50000000.")]
+    public int MaxPendingEntries { get; set; } = 100_000;
+
+    /// <summary>How messages are worded (<c>OtpSignup:Messages</c>).</summary>
+    [Required]
+    [ValidateObjectMembers]
+    public OtpMessageOptions Messages { get; set; } = new();
+}
+
+/// <summary>Code rules: <c>OtpSignup:Code</c>.</summary>
+public sealed class OtpCodeOptions
+{
+    /// <summary>Digits in a code, 4 to 10 (<c>OtpSignup:Code:Length</c>, default 6).</summary>
+    [Range(4, 10, ErrorMessage = "OtpSignup:Code:Length must be between 4 and 10.")]
+    public int Length { get; set; } = 6;
+
+    /// <summary>How long a code is valid (<c>OtpSignup:Code:Lifetime</c>, default 10 minutes).</summary>
+    public TimeSpan Lifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Wrong guesses allowed per code before it is locked (<c>OtpSignup:Code:MaxAttempts</c>, default 5).</summary>
+    [Range(1, 100, ErrorMessage = "OtpSignup:Code:MaxAttempts must be between 1 and 100.")]
+    public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>
+    /// The secret key of the code hash, base64, at least 32 bytes (<c>OtpSignup:Code:HashKey</c>).
+    /// Every instance that shares a store must share it; when unset, each process draws a random
+    /// key, which is right for a single instance only.
+    /// </summary>
+    public string? HashKey { get; set; }
+}
+
+/// <summary>Resend rules: <c>OtpSignup:Resend</c>.</summary>
+public sealed class OtpResendOptions
+{
+    /// <summary>Minimum time between two codes sent to one address (<c>OtpSignup:Resend:Cooldown</c>, default 1 minute).</summary>
+    public TimeSpan Cooldown { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Codes sent to one address per hour (<c>OtpSignup:Resend:MaxPerHour</c>, default 5).</summary>
+    [Range(1, 1000, ErrorMessage = "OtpSignup:Resend:MaxPerHour must be between 1 and 1000.")]
+    public int MaxPerHour { get; set; } = 5;
+}
+
+/// <summary>How messages are worded: <c>OtpSignup:Messages</c>.</summary>
+public sealed class OtpMessageOptions
+{
+    /// <summary>The app name shown in messages (<c>OtpSignup:Messages:AppName</c>).</summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "OtpSignup:Messages:AppName must not be empty.")]
+    [StringLength(100, ErrorMessage = "OtpSignup:Messages:AppName must be at most 100 characters.")]
+    public string AppName { get; set; } = "OtpVerification";
+
+    /// <summary>The culture messages are written in, e.g. <c>en-US</c> (<c>OtpSignup:Messages:Culture</c>).</summary>
+    public string Culture { get; set; } = "en-US";
+}

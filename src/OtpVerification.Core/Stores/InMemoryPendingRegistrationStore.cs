@@ -1,0 +1,384 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
+
+namespace OtpVerification.Stores;
+
+/// <summary>
+/// A pending-registration store in this process's memory, for a single app instance. Each
+/// operation is atomic per key (a lock per entry, none across entries). Expired entries are swept
+/// a few at a time from a queue ordered by expiry, never by scanning the whole store, and the
+/// number of entries is capped (<see cref="OtpSignupOptions.MaxPendingEntries"/>): at the cap a
+/// new key is refused with <see cref="SendGateStatus.CapacityExceeded"/>.
+/// </summary>
+public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
+{
+    private const int SweepBudget = 16;
+
+    private readonly ConcurrentDictionary<PendingKey, Slot> _slots = new();
+    private readonly ConcurrentQueue<(PendingKey Key, long Ticks)> _scheduled = new();
+    private readonly PriorityQueue<PendingKey, long> _expiries = new();
+    private readonly Lock _sweepLock = new();
+    private readonly int _capacity;
+    private readonly TimeProvider _time;
+    private int _count;
+
+    /// <summary>Creates a store with the capacity from <see cref="OtpSignupOptions.MaxPendingEntries"/>.</summary>
+    /// <param name="options">The options.</param>
+    /// <param name="timeProvider">The clock, used for operations that are not given the time.</param>
+    public InMemoryPendingRegistrationStore(IOptions<OtpSignupOptions> options, TimeProvider timeProvider)
+        : this(options?.Value.MaxPendingEntries ?? throw new ArgumentNullException(nameof(options)), timeProvider)
+    {
+    }
+
+    /// <summary>Creates a store holding at most <paramref name="capacity"/> keys.</summary>
+    /// <param name="capacity">The cap on entries (pending registrations and send-limit records).</param>
+    /// <param name="timeProvider">The clock, used for operations that are not given the time; <see cref="TimeProvider.System"/> when null.</param>
+    public InMemoryPendingRegistrationStore(int capacity, TimeProvider? timeProvider = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        _capacity = capacity;
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>The number of keys held now (registrations and send-limit records), expired ones not yet swept included.</summary>
+    public int Count => Volatile.Read(ref _count);
+
+    /// <inheritdoc />
+    public ValueTask<SendGateResult> CreateOrReplaceAsync(PendingRegistration registration, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(registration);
+        cancellationToken.ThrowIfCancellationRequested();
+        return new(Update(registration.Key, now, create: true, slot =>
+        {
+            var gate = slot.TakeSendSlot(policy, now);
+            if (gate.Status == SendGateStatus.Allowed)
+            {
+                slot.Registration = registration;
+            }
+
+            return gate;
+        }, SendGateStatus.CapacityExceeded));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<SendGateResult> ReserveSendAsync(PendingKey key, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return new(Update(key, now, create: true, slot => slot.TakeSendSlot(policy, now), SendGateStatus.CapacityExceeded));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<SendGateResult> ResendAsync(PendingKey key, byte[] codeHash, DateTimeOffset codeExpiresAt, int maxAttempts, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(codeHash);
+        cancellationToken.ThrowIfCancellationRequested();
+        return new(Update(key, now, create: true, slot =>
+        {
+            var gate = slot.TakeSendSlot(policy, now);
+            if (gate.Status != SendGateStatus.Allowed)
+            {
+                return gate;
+            }
+
+            if (slot.Registration is not { } current)
+            {
+                return new SendGateResult(SendGateStatus.NotFound);
+            }
+
+            var updated = current with
+            {
+                CodeHash = codeHash,
+                CodeExpiresAt = codeExpiresAt < current.ExpiresAt ? codeExpiresAt : current.ExpiresAt,
+                AttemptsLeft = maxAttempts,
+            };
+            slot.Registration = updated;
+            return new SendGateResult(SendGateStatus.Allowed, Registration: updated);
+        }, SendGateStatus.CapacityExceeded));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<StoreVerifyResult> VerifyAndConsumeAsync(PendingKey key, byte[] codeHash, string? deviceId, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(codeHash);
+        cancellationToken.ThrowIfCancellationRequested();
+        return new(Update(key, now, create: false, slot =>
+        {
+            if (slot.Registration is not { } current)
+            {
+                return new StoreVerifyResult(StoreVerifyStatus.NotFound);
+            }
+
+            if (current.DeviceId is not null && !string.Equals(current.DeviceId, deviceId, StringComparison.Ordinal))
+            {
+                return new StoreVerifyResult(StoreVerifyStatus.DeviceMismatch);
+            }
+
+            if (current.AttemptsLeft <= 0)
+            {
+                return new StoreVerifyResult(StoreVerifyStatus.MaxAttempts);
+            }
+
+            if (now >= current.CodeExpiresAt)
+            {
+                return new StoreVerifyResult(StoreVerifyStatus.Expired);
+            }
+
+            // The attempt is counted before the comparison.
+            var left = current.AttemptsLeft - 1;
+            if (CryptographicOperations.FixedTimeEquals(current.CodeHash, codeHash))
+            {
+                slot.Registration = null;
+                return new StoreVerifyResult(StoreVerifyStatus.Success, left, current);
+            }
+
+            slot.Registration = current with { AttemptsLeft = left };
+            return new StoreVerifyResult(StoreVerifyStatus.Invalid, left);
+        }, StoreVerifyStatus.NotFound));
+    }
+
+    /// <inheritdoc />
+    public ValueTask CancelSendAsync(PendingKey key, byte[] codeHash, bool removeRegistration, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(codeHash);
+        cancellationToken.ThrowIfCancellationRequested();
+        Update(key, _time.GetUtcNow(), create: false, slot =>
+        {
+            if (slot.Registration is { } current && CryptographicOperations.FixedTimeEquals(current.CodeHash, codeHash))
+            {
+                slot.ReleaseSendSlot();
+                if (removeRegistration)
+                {
+                    slot.Registration = null;
+                }
+            }
+
+            return true;
+        }, false);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> DeleteAsync(PendingKey key, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return new(Update(key, _time.GetUtcNow(), create: false, slot =>
+        {
+            var had = slot.Registration is not null;
+            slot.Registration = null;
+            return had;
+        }, false));
+    }
+
+    private TResult Update<TResult>(PendingKey key, DateTimeOffset now, bool create, Func<Slot, TResult> operation, TResult whenMissing)
+        where TResult : notnull
+    {
+        ArgumentNullException.ThrowIfNull(key.Address);
+        Sweep(now, SweepBudget);
+        while (true)
+        {
+            if (!_slots.TryGetValue(key, out var slot))
+            {
+                if (!create)
+                {
+                    return whenMissing;
+                }
+
+                if (Interlocked.Increment(ref _count) > _capacity)
+                {
+                    Interlocked.Decrement(ref _count);
+                    Sweep(now, int.MaxValue);
+                    if (Interlocked.Increment(ref _count) > _capacity)
+                    {
+                        Interlocked.Decrement(ref _count);
+                        return whenMissing;
+                    }
+                }
+
+                slot = new Slot();
+                if (!_slots.TryAdd(key, slot))
+                {
+                    Interlocked.Decrement(ref _count);
+                    continue;
+                }
+            }
+
+            lock (slot)
+            {
+                if (slot.Removed)
+                {
+                    continue;
+                }
+
+                slot.DropExpired(now);
+
+                var result = operation(slot);
+                var expiry = slot.ExpiresAt;
+                if (expiry <= now)
+                {
+                    Remove(key, slot);
+                }
+                else if (expiry.UtcTicks > slot.ScheduledTicks)
+                {
+                    slot.ScheduledTicks = expiry.UtcTicks;
+                    _scheduled.Enqueue((key, expiry.UtcTicks));
+                }
+
+                return result;
+            }
+        }
+    }
+
+    private void Remove(PendingKey key, Slot slot)
+    {
+        slot.Removed = true;
+        if (_slots.TryRemove(new KeyValuePair<PendingKey, Slot>(key, slot)))
+        {
+            Interlocked.Decrement(ref _count);
+        }
+    }
+
+    private void Sweep(DateTimeOffset now, int budget)
+    {
+        if (!_sweepLock.TryEnter())
+        {
+            return;
+        }
+
+        try
+        {
+            while (_scheduled.TryDequeue(out var item))
+            {
+                _expiries.Enqueue(item.Key, item.Ticks);
+            }
+
+            var nowTicks = now.UtcTicks;
+            while (budget-- > 0 && _expiries.TryPeek(out var key, out var ticks) && ticks <= nowTicks)
+            {
+                _expiries.Dequeue();
+                if (!_slots.TryGetValue(key, out var slot))
+                {
+                    continue;
+                }
+
+                lock (slot)
+                {
+                    if (!slot.Removed && ticks >= slot.ScheduledTicks)
+                    {
+                        slot.DropExpired(now);
+                        if (slot.ExpiresAt <= now)
+                        {
+                            Remove(key, slot);
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            _sweepLock.Exit();
+        }
+    }
+
+    private sealed class Slot
+    {
+        public PendingRegistration? Registration;
+        public DateTimeOffset WindowStart;
+        public TimeSpan Window;
+        public int SendCount;
+        public DateTimeOffset? LastSentAt;
+        public DateTimeOffset? PreviousSentAt;
+        public TimeSpan Cooldown;
+        public long ScheduledTicks;
+        public bool Removed;
+
+        /// <summary>When nothing in the slot matters any more: MinValue when it is empty.</summary>
+        public DateTimeOffset ExpiresAt
+        {
+            get
+            {
+                var at = DateTimeOffset.MinValue;
+                if (Registration is { } r)
+                {
+                    at = r.ExpiresAt;
+                }
+
+                if (SendCount > 0)
+                {
+                    var windowEnd = WindowStart + Window;
+                    if (windowEnd > at)
+                    {
+                        at = windowEnd;
+                    }
+                }
+
+                if (LastSentAt is { } last && last + Cooldown > at)
+                {
+                    at = last + Cooldown;
+                }
+
+                return at;
+            }
+        }
+
+        public void DropExpired(DateTimeOffset now)
+        {
+            if (Registration is { } r && now >= r.ExpiresAt)
+            {
+                Registration = null;
+            }
+
+            if (SendCount > 0 && now >= WindowStart + Window)
+            {
+                SendCount = 0;
+            }
+
+            if (LastSentAt is { } last && now >= last + Cooldown && SendCount == 0)
+            {
+                LastSentAt = null;
+                PreviousSentAt = null;
+            }
+        }
+
+        public SendGateResult TakeSendSlot(SendPolicy policy, DateTimeOffset now)
+        {
+            if (LastSentAt is { } last && now - last < policy.Cooldown)
+            {
+                return new SendGateResult(SendGateStatus.TooFrequent, last + policy.Cooldown - now);
+            }
+
+            if (SendCount > 0 && now - WindowStart >= policy.Window)
+            {
+                SendCount = 0;
+            }
+
+            if (SendCount >= policy.MaxPerWindow)
+            {
+                return new SendGateResult(SendGateStatus.RateLimited, WindowStart + policy.Window - now);
+            }
+
+            if (SendCount == 0)
+            {
+                WindowStart = now;
+            }
+
+            SendCount++;
+            Window = policy.Window;
+            Cooldown = policy.Cooldown;
+            PreviousSentAt = LastSentAt;
+            LastSentAt = now;
+            return SendGateResult.Allowed;
+        }
+
+        public void ReleaseSendSlot()
+        {
+            if (SendCount > 0)
+            {
+                SendCount--;
+            }
+
+            LastSentAt = PreviousSentAt;
+            PreviousSentAt = null;
+        }
+    }
+}

@@ -1,0 +1,100 @@
+namespace OtpVerification.Stores;
+
+/// <summary>The key of a pending entry: its purpose and normalised address.</summary>
+/// <param name="Purpose">What the code is for.</param>
+/// <param name="Address">The normalised address (email or E.164 phone) the entry is keyed by.</param>
+public readonly record struct PendingKey(OtpPurpose Purpose, string Address);
+
+/// <summary>
+/// A registration waiting for its code: never a plaintext code or password, only the keyed hash
+/// of the code and the payload as protected bytes.
+/// </summary>
+public sealed record PendingRegistration
+{
+    /// <summary>The entry's key.</summary>
+    public required PendingKey Key { get; init; }
+
+    /// <summary>The keyed hash of the current code (<see cref="IOtpCodeHasher"/>).</summary>
+    public required byte[] CodeHash { get; init; }
+
+    /// <summary>When the current code stops working.</summary>
+    public required DateTimeOffset CodeExpiresAt { get; init; }
+
+    /// <summary>When the whole entry is dropped, verified or not.</summary>
+    public required DateTimeOffset ExpiresAt { get; init; }
+
+    /// <summary>Wrong guesses left for the current code.</summary>
+    public required int AttemptsLeft { get; init; }
+
+    /// <summary>Where codes go, most preferred first; later ones are fallbacks.</summary>
+    public required IReadOnlyList<OtpDestination> Destinations { get; init; }
+
+    /// <summary>The device the registration was started from, when the client sent one; verify must come from it.</summary>
+    public string? DeviceId { get; init; }
+
+    /// <summary>The protected payload (for signup, the protected form); opaque to the store.</summary>
+    public required byte[] Payload { get; init; }
+}
+
+/// <summary>The send limits a store enforces atomically with each send.</summary>
+/// <param name="Cooldown">Minimum time between two sends to one key.</param>
+/// <param name="MaxPerWindow">Sends allowed per key within <paramref name="Window"/>.</param>
+/// <param name="Window">The length of the send window (one hour).</param>
+public readonly record struct SendPolicy(TimeSpan Cooldown, int MaxPerWindow, TimeSpan Window);
+
+/// <summary>The outcome of asking a store for a send slot.</summary>
+public enum SendGateStatus
+{
+    /// <summary>The send was allowed and counted.</summary>
+    Allowed = 0,
+
+    /// <summary>The last send was less than the cooldown ago.</summary>
+    TooFrequent = 1,
+
+    /// <summary>The window's allowance is used up.</summary>
+    RateLimited = 2,
+
+    /// <summary>The store is full and refuses new keys.</summary>
+    CapacityExceeded = 3,
+
+    /// <summary>A resend for a key with no pending registration: the slot was counted, nothing is to be sent.</summary>
+    NotFound = 4,
+}
+
+/// <summary>A store's answer to a send request.</summary>
+/// <param name="Status">The outcome.</param>
+/// <param name="RetryAfter">For <see cref="SendGateStatus.TooFrequent"/> and <see cref="SendGateStatus.RateLimited"/>, how long until a send is allowed.</param>
+/// <param name="Registration">For an allowed resend, the entry as updated (destinations to send to).</param>
+public readonly record struct SendGateResult(SendGateStatus Status, TimeSpan RetryAfter = default, PendingRegistration? Registration = null)
+{
+    /// <summary>An allowed send.</summary>
+    public static SendGateResult Allowed { get; } = new(SendGateStatus.Allowed);
+}
+
+/// <summary>The outcome of verify-and-consume.</summary>
+public enum StoreVerifyStatus
+{
+    /// <summary>The code matched; the entry was removed and is returned.</summary>
+    Success = 0,
+
+    /// <summary>No pending entry (never started, verified already, or dropped).</summary>
+    NotFound = 1,
+
+    /// <summary>The code did not match; one attempt was used.</summary>
+    Invalid = 2,
+
+    /// <summary>The code is past its lifetime.</summary>
+    Expired = 3,
+
+    /// <summary>No attempts are left for this code.</summary>
+    MaxAttempts = 4,
+
+    /// <summary>The entry is bound to another device.</summary>
+    DeviceMismatch = 5,
+}
+
+/// <summary>A store's answer to verify-and-consume.</summary>
+/// <param name="Status">The outcome.</param>
+/// <param name="AttemptsLeft">Attempts left after this one (for <see cref="StoreVerifyStatus.Invalid"/>).</param>
+/// <param name="Registration">The consumed entry, on success.</param>
+public readonly record struct StoreVerifyResult(StoreVerifyStatus Status, int AttemptsLeft = 0, PendingRegistration? Registration = null);
