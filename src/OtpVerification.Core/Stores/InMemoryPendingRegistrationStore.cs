@@ -58,14 +58,14 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
             }
 
             return gate;
-        }, SendGateStatus.CapacityExceeded));
+        }, new SendGateResult(SendGateStatus.CapacityExceeded)));
     }
 
     /// <inheritdoc />
     public ValueTask<SendGateResult> ReserveSendAsync(PendingKey key, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return new(Update(key, now, create: true, slot => slot.TakeSendSlot(policy, now), SendGateStatus.CapacityExceeded));
+        return new(Update(key, now, create: true, slot => slot.TakeSendSlot(policy, now), new SendGateResult(SendGateStatus.CapacityExceeded)));
     }
 
     /// <inheritdoc />
@@ -94,7 +94,7 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
             };
             slot.Registration = updated;
             return new SendGateResult(SendGateStatus.Allowed, Registration: updated);
-        }, SendGateStatus.CapacityExceeded));
+        }, new SendGateResult(SendGateStatus.CapacityExceeded)));
     }
 
     /// <inheritdoc />
@@ -134,7 +134,7 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
 
             slot.Registration = current with { AttemptsLeft = left };
             return new StoreVerifyResult(StoreVerifyStatus.Invalid, left);
-        }, StoreVerifyStatus.NotFound));
+        }, new StoreVerifyResult(StoreVerifyStatus.NotFound)));
     }
 
     /// <inheritdoc />
