@@ -1,0 +1,78 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using OtpVerification;
+using OtpVerification.Sample.Data;
+
+var builder = WebApplication.CreateBuilder(args);
+
+// The user database: SQLite, created on first run.
+builder.Services.AddDbContext<AppDbContext>(o => o.UseSqlite(builder.Configuration.GetConnectionString("Users") ?? "Data Source=users.db"));
+builder.Services.AddAuthorization();
+builder.Services.AddIdentityApiEndpoints<AppUser>(o => o.User.RequireUniqueEmail = true)
+    .AddEntityFrameworkStores<AppDbContext>();
+
+// OtpVerification: pending registrations outside the user database until the code is verified.
+var otp = builder.Services.AddOtpSignup<SignupForm>(builder.Configuration.GetSection("OtpSignup"))
+    .AddIdentityUsers<AppUser>((user, form) => user.DisplayName = form.Name?.Trim());
+
+var app = builder.Build();
+
+using (var scope = app.Services.CreateScope())
+{
+    scope.ServiceProvider.GetRequiredService<AppDbContext>().Database.EnsureCreated();
+}
+
+app.UseStatusCodePages();
+app.UseDefaultFiles();
+app.UseStaticFiles();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapOtpSignup("/signup");
+app.MapOtpPasswordReset("/password-reset");
+app.MapOtpDevOutbox("/dev/outbox");
+
+app.MapGet("/api/me", async Task<Results<Ok<MeResponse>, UnauthorizedHttpResult>> (ClaimsPrincipal principal, UserManager<AppUser> users) =>
+    await users.GetUserAsync(principal) is { } user
+        ? TypedResults.Ok(new MeResponse(user.Email!, user.EmailConfirmed, user.DisplayName))
+        : TypedResults.Unauthorized())
+    .RequireAuthorization();
+
+app.MapPost("/login", async Task<Results<EmptyHttpResult, ProblemHttpResult>> (HttpContext context, bool? useCookies, SignInManager<AppUser> signIn) =>
+{
+    LoginRequest? login = null;
+    if (context.Request.HasJsonContentType())
+    {
+        try
+        {
+            login = await context.Request.ReadFromJsonAsync<LoginRequest>(context.RequestAborted);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
+    }
+
+    if (login is null || !OtpAddress.TryNormalizeEmail(login.Email, out var email) || string.IsNullOrEmpty(login.Password))
+    {
+        return TypedResults.Problem(statusCode: 400, title: "Email and password are required.", extensions: new Dictionary<string, object?> { ["code"] = "validation", ["errors"] = new Dictionary<string, string[]> { ["body"] = ["Send { \"email\", \"password\" } as JSON."] } });
+    }
+
+    signIn.AuthenticationScheme = useCookies == true ? IdentityConstants.ApplicationScheme : IdentityConstants.BearerScheme;
+    var result = await signIn.PasswordSignInAsync(email, login.Password, isPersistent: false, lockoutOnFailure: true);
+    return result.Succeeded
+        ? TypedResults.Empty // the bearer handler has written { tokenType, accessToken, expiresIn, refreshToken }, or the cookie is set
+        : TypedResults.Problem(statusCode: 401, title: "The email or password is wrong.", extensions: new Dictionary<string, object?> { ["code"] = "invalid_credentials" });
+});
+
+app.Run();
+
+/// <summary>The answer of <c>GET /api/me</c>.</summary>
+/// <param name="Email">The signed-in user's email.</param>
+/// <param name="EmailVerified">Whether the email was verified.</param>
+/// <param name="Name">The display name.</param>
+internal sealed record MeResponse(string Email, bool EmailVerified, string? Name);
+
+/// <summary>The sample's entry point (public for WebApplicationFactory).</summary>
+public partial class Program;

@@ -1,0 +1,99 @@
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using OtpVerification;
+using OtpVerification.AspNetCore;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>The builder returned by <c>AddOtpSignup&lt;TForm&gt;()</c>: completion, sign-in, stores and senders.</summary>
+/// <typeparam name="TForm">The signup form.</typeparam>
+public sealed class OtpSignupBuilder<TForm> : IOtpVerificationBuilder
+    where TForm : OtpSignupForm
+{
+    internal OtpSignupBuilder(IServiceCollection services) => Services = services;
+
+    /// <inheritdoc />
+    public IServiceCollection Services { get; }
+
+    /// <summary>
+    /// Completes signups and password resets with ASP.NET Core Identity: the duplicate check and
+    /// the password policy at start, <see cref="UserManager{TUser}.CreateAsync(TUser, string)"/>
+    /// with the email confirmed at completion. Register Identity itself as usual
+    /// (<c>AddIdentityApiEndpoints&lt;TUser&gt;()</c> or <c>AddIdentity…</c>). Safe to call twice.
+    /// </summary>
+    /// <typeparam name="TUser">The Identity user type.</typeparam>
+    /// <param name="configureUser">Fills further user properties from the verified form (a display name, say).</param>
+    /// <returns>The builder.</returns>
+    public OtpSignupBuilder<TForm> AddIdentityUsers<TUser>(Action<TUser, TForm>? configureUser = null)
+        where TUser : IdentityUser, new()
+    {
+        Services.Replace(ServiceDescriptor.Singleton(new IdentityUserMapping<TUser, TForm>(configureUser)));
+        Services.TryAddScoped<IOtpSignupCompletion<TForm>, IdentityOtpSignupCompletion<TUser, TForm>>();
+        Services.TryAddScoped<IOtpPasswordReset, IdentityOtpPasswordReset<TUser>>();
+        return this;
+    }
+
+    /// <summary>Completes signups with your own handler instead of Identity. Replaces an earlier completion.</summary>
+    /// <typeparam name="THandler">The handler, resolved per request.</typeparam>
+    /// <returns>The builder.</returns>
+    public OtpSignupBuilder<TForm> CompleteWith<THandler>()
+        where THandler : class, IOtpSignupCompletion<TForm>
+    {
+        Services.Replace(ServiceDescriptor.Scoped<IOtpSignupCompletion<TForm>, THandler>());
+        return this;
+    }
+
+    /// <summary>Sets the authentication schemes a verified user is signed in with.</summary>
+    /// <param name="configure">Configures the scheme names.</param>
+    /// <returns>The builder.</returns>
+    public OtpSignupBuilder<TForm> ConfigureSignIn(Action<OtpSignInOptions> configure)
+    {
+        Services.Configure(configure);
+        return this;
+    }
+}
+
+/// <summary>Registers OtpVerification's signup flow in an ASP.NET Core app.</summary>
+public static class OtpSignupServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the signup flow for <typeparamref name="TForm"/>, its options bound from
+    /// <paramref name="configuration"/> (the <c>OtpSignup</c> section) and validated at start-up.
+    /// </summary>
+    /// <typeparam name="TForm">The signup form: <see cref="OtpSignupForm"/> or a class derived from it.</typeparam>
+    /// <param name="services">The services.</param>
+    /// <param name="configuration">The <c>OtpSignup</c> configuration section.</param>
+    /// <param name="configure">Further configuration applied after binding.</param>
+    /// <returns>A builder for completion, stores and senders.</returns>
+    public static OtpSignupBuilder<TForm> AddOtpSignup<TForm>(this IServiceCollection services, IConfiguration configuration, Action<OtpSignupOptions>? configure = null)
+        where TForm : OtpSignupForm
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<OtpSignupOptions>().Bind(configuration);
+        return services.AddOtpSignup<TForm>(configure);
+    }
+
+    /// <summary>Registers the signup flow for <typeparamref name="TForm"/>, configured by a delegate.</summary>
+    /// <typeparam name="TForm">The signup form.</typeparam>
+    /// <param name="services">The services.</param>
+    /// <param name="configure">Configures the options.</param>
+    /// <returns>A builder for completion, stores and senders.</returns>
+    public static OtpSignupBuilder<TForm> AddOtpSignup<TForm>(this IServiceCollection services, Action<OtpSignupOptions>? configure = null)
+        where TForm : OtpSignupForm
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOtpVerification(configure);
+        services.AddDataProtection();
+        services.AddProblemDetails();
+        services.AddOptions<OtpSignInOptions>();
+        services.TryAddSingleton<OtpPayloadProtector>();
+        services.TryAddSingleton<OtpSignIn>();
+        services.TryAddSingleton(new OtpSignupFormType(typeof(TForm)));
+        return new OtpSignupBuilder<TForm>(services);
+    }
+}
+
+/// <summary>Remembers the form type for the non-generic <c>MapOtpSignup()</c>.</summary>
+internal sealed record OtpSignupFormType(Type Type);

@@ -1,0 +1,152 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OtpVerification;
+using OtpVerification.AspNetCore;
+using OtpVerification.Senders;
+
+namespace Microsoft.AspNetCore.Routing;
+
+public static partial class OtpEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Maps <c>POST {prefix}/start</c> (always 202 or 429, whether or not the account exists; a
+    /// code only goes to a registered address) and <c>POST {prefix}/complete</c> (204 when the
+    /// code is right and the new password acceptable).
+    /// </summary>
+    /// <param name="endpoints">The route builder.</param>
+    /// <param name="prefix">The route prefix (default <c>/password-reset</c>).</param>
+    /// <returns>The group's convention builder.</returns>
+    /// <exception cref="InvalidOperationException">No <see cref="IOtpPasswordReset"/> is registered (call <c>AddIdentityUsers&lt;TUser&gt;()</c> or register one).</exception>
+    public static RouteGroupBuilder MapOtpPasswordReset(this IEndpointRouteBuilder endpoints, string prefix = "/password-reset")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        using (var scope = endpoints.ServiceProvider.CreateScope())
+        {
+            if (scope.ServiceProvider.GetService<IOtpPasswordReset>() is null)
+            {
+                throw new InvalidOperationException("MapOtpPasswordReset needs an IOtpPasswordReset: call AddIdentityUsers<TUser>() on the signup builder, or register your own.");
+            }
+        }
+
+        var group = endpoints.MapGroup(prefix).WithTags("OtpPasswordReset").DisableAntiforgery();
+        group.AddEndpointFilter(DependencyFaultFilter);
+        group.MapPost("/start", PasswordResetStartAsync).WithName(prefix.Trim('/') + ".start")
+            .Produces<OtpSendResponse>(StatusCodes.Status202Accepted).ProducesProblem(400).ProducesProblem(429).ProducesProblem(503);
+        group.MapPost("/complete", PasswordResetCompleteAsync).WithName(prefix.Trim('/') + ".complete")
+            .Produces(StatusCodes.Status204NoContent).ProducesProblem(400).ProducesProblem(503);
+        return group;
+    }
+
+    /// <summary>
+    /// Maps <c>GET {pattern}?to=…</c>, listing the development outbox newest first, in the
+    /// Development environment only; elsewhere nothing is mapped (the route answers 404).
+    /// </summary>
+    /// <param name="endpoints">The route builder.</param>
+    /// <param name="pattern">The route (default <c>/dev/outbox</c>).</param>
+    /// <returns>The route builder.</returns>
+    public static IEndpointRouteBuilder MapOtpDevOutbox(this IEndpointRouteBuilder endpoints, string pattern = "/dev/outbox")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var environment = endpoints.ServiceProvider.GetService<IHostEnvironment>();
+        if (environment is null || !environment.IsDevelopment())
+        {
+            return endpoints;
+        }
+
+        endpoints.MapGet(pattern, (DevOutbox outbox, string? to) => TypedResults.Ok(outbox.List(to))).WithTags("Development").ExcludeFromDescription();
+        return endpoints;
+    }
+
+    private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> PasswordResetStartAsync(HttpContext context, OtpEngine engine, IOtpPasswordReset reset)
+    {
+        var (request, problem) = await OtpRequestReader.ReadAsync<OtpAddressRequest>(context.Request).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (!OtpAddress.TryNormalizeEmail(request!.Email, out var email))
+        {
+            return OtpProblems.Validation("email", string.IsNullOrWhiteSpace(request.Email) ? "The email is required." : "Enter a valid email address.");
+        }
+
+        var exists = await reset.AccountExistsAsync(email, context.RequestAborted).ConfigureAwait(false);
+        var result = await engine.StartAsync(
+            new OtpStartRequest
+            {
+                Purpose = OtpPurpose.PasswordReset,
+                Address = email,
+                Destinations = [new OtpDestination(OtpChannel.Email, email)],
+                SuppressDelivery = !exists,
+            },
+            context.RequestAborted).ConfigureAwait(false);
+        return SendAnswer(context, result);
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> PasswordResetCompleteAsync(HttpContext context, OtpEngine engine, IOtpPasswordReset reset, ILoggerFactory loggerFactory)
+    {
+        var (request, problem) = await OtpRequestReader.ReadAsync<OtpPasswordResetCompleteRequest>(context.Request).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var email = ValidateVerify(request!.Email, request.Code, null, errors);
+        if (string.IsNullOrEmpty(request.NewPassword))
+        {
+            errors["newPassword"] = ["The new password is required."];
+        }
+        else if (request.NewPassword.Length > MaxPasswordLength)
+        {
+            errors["newPassword"] = [$"The password must be at most {MaxPasswordLength} characters."];
+        }
+
+        if (errors.Count == 0)
+        {
+            // The policy is checked before the code is used, so a weak password does not burn it.
+            foreach (var (field, messages) in await reset.ValidateAsync(email!, request.NewPassword!, context.RequestAborted).ConfigureAwait(false))
+            {
+                errors[field] = messages;
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            return OtpProblems.Validation(errors);
+        }
+
+        var result = await engine.VerifyAsync(OtpPurpose.PasswordReset, email!, request.Code!, null, context.RequestAborted).ConfigureAwait(false);
+        if (result.Outcome != OtpOutcome.Verified || result.Registration is not { } registration)
+        {
+            return OtpProblems.FromOutcome(context, result.Outcome, TimeSpan.Zero, result.AttemptsRemaining);
+        }
+
+        var logger = loggerFactory.CreateLogger("OtpVerification.AspNetCore.PasswordReset");
+        bool done;
+        try
+        {
+            done = await reset.ResetAsync(email!, request.NewPassword!, CancellationToken.None).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // A fault of the user database is a 503; the code is put back so the user can retry.
+        catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            Log.PasswordResetFailed(logger, OtpAddress.Mask(email), ex.GetType().Name);
+            await engine.RestoreAsync(registration, CancellationToken.None).ConfigureAwait(false);
+            return OtpProblems.Unavailable();
+        }
+
+        if (!done)
+        {
+            return OtpProblems.InvalidCode(null);
+        }
+
+        Log.PasswordResetCompleted(logger, OtpAddress.Mask(email));
+        return TypedResults.NoContent();
+    }
+}

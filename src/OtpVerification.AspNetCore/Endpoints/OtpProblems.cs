@@ -1,0 +1,74 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace OtpVerification.AspNetCore;
+
+/// <summary>The RFC 9457 problem answers of the HTTP contract, each with a machine-readable <c>code</c>.</summary>
+internal static class OtpProblems
+{
+    public static ProblemHttpResult Validation(IReadOnlyDictionary<string, string[]> errors)
+    {
+        var problem = new HttpValidationProblemDetails(errors.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal))
+        {
+            Status = StatusCodes.Status400BadRequest,
+            Title = "The request is not valid.",
+            Type = "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+        };
+        problem.Extensions["code"] = "validation";
+        return TypedResults.Problem(problem);
+    }
+
+    public static ProblemHttpResult Validation(string field, string message)
+        => Validation(new Dictionary<string, string[]> { [field] = [message] });
+
+    public static ProblemHttpResult PayloadTooLarge()
+        => Create(StatusCodes.Status413PayloadTooLarge, "payload_too_large", "The request body is larger than 64 KiB.");
+
+    public static ProblemHttpResult EmailTaken()
+        => Create(StatusCodes.Status409Conflict, "email_taken", "This email address is already registered.");
+
+    public static ProblemHttpResult Unavailable()
+        => Create(StatusCodes.Status503ServiceUnavailable, "unavailable", "The service is temporarily unavailable. Try again shortly.");
+
+    public static ProblemHttpResult InvalidCode(int? attemptsRemaining)
+    {
+        var problem = Details(StatusCodes.Status400BadRequest, "invalid_code", "The code is not valid.");
+        if (attemptsRemaining is { } left)
+        {
+            problem.Extensions["attemptsRemaining"] = left;
+        }
+
+        return TypedResults.Problem(problem);
+    }
+
+    public static ProblemHttpResult FromOutcome(HttpContext context, OtpOutcome outcome, TimeSpan retryAfter, int? attemptsRemaining = null) => outcome switch
+    {
+        OtpOutcome.TooFrequent => TooMany(context, "too_frequent", "A code was sent to this address moments ago. Wait before asking for another.", retryAfter),
+        OtpOutcome.RateLimited => TooMany(context, "rate_limited", "Too many codes were sent to this address this hour.", retryAfter),
+        OtpOutcome.InvalidCode => InvalidCode(attemptsRemaining),
+        OtpOutcome.CodeExpired => Create(StatusCodes.Status400BadRequest, "code_expired", "The code has expired. Ask for a new one."),
+        OtpOutcome.MaxAttempts => Create(StatusCodes.Status400BadRequest, "max_attempts", "Too many wrong codes. Ask for a new one."),
+        OtpOutcome.DeviceMismatch => Create(StatusCodes.Status400BadRequest, "device_mismatch", "The code must be entered on the device that requested it."),
+        _ => Unavailable(),
+    };
+
+    private static ProblemHttpResult TooMany(HttpContext context, string code, string title, TimeSpan retryAfter)
+    {
+        var seconds = Math.Max(1L, (long)Math.Ceiling(retryAfter.TotalSeconds));
+        context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        var problem = Details(StatusCodes.Status429TooManyRequests, code, title);
+        problem.Extensions["retryAfter"] = seconds;
+        return TypedResults.Problem(problem);
+    }
+
+    private static ProblemHttpResult Create(int status, string code, string title) => TypedResults.Problem(Details(status, code, title));
+
+    private static ProblemDetails Details(int status, string code, string title)
+    {
+        var problem = new ProblemDetails { Status = status, Title = title };
+        problem.Extensions["code"] = code;
+        return problem;
+    }
+}

@@ -1,0 +1,365 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OtpVerification;
+using OtpVerification.AspNetCore;
+using OtpVerification.Senders;
+
+namespace Microsoft.AspNetCore.Routing;
+
+/// <summary>Maps the OtpVerification HTTP endpoints.</summary>
+public static partial class OtpEndpointRouteBuilderExtensions
+{
+    private const int MaxCodeLength = 32;
+    private const int MaxPasswordLength = 512;
+
+    /// <summary>
+    /// Maps <c>POST {prefix}/start</c>, <c>{prefix}/resend</c> and <c>{prefix}/verify</c> for the
+    /// form registered with <c>AddOtpSignup&lt;TForm&gt;()</c>.
+    /// </summary>
+    /// <param name="endpoints">The route builder.</param>
+    /// <param name="prefix">The route prefix (default <c>/signup</c>).</param>
+    /// <returns>The group's convention builder, to chain rate limiting, tags or policies.</returns>
+    /// <exception cref="InvalidOperationException"><c>AddOtpSignup&lt;TForm&gt;()</c> was not called.</exception>
+    public static RouteGroupBuilder MapOtpSignup(this IEndpointRouteBuilder endpoints, string prefix = "/signup")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var marker = endpoints.ServiceProvider.GetService<OtpSignupFormType>()
+            ?? throw new InvalidOperationException("Call services.AddOtpSignup<TForm>() before app.MapOtpSignup().");
+        var method = typeof(OtpEndpointRouteBuilderExtensions).GetMethod(nameof(MapOtpSignupCore), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
+        return (RouteGroupBuilder)method.MakeGenericMethod(marker.Type).Invoke(null, [endpoints, prefix])!;
+    }
+
+    /// <summary>Maps the signup endpoints for <typeparamref name="TForm"/> (see <see cref="MapOtpSignup(IEndpointRouteBuilder, string)"/>).</summary>
+    /// <typeparam name="TForm">The signup form.</typeparam>
+    /// <param name="endpoints">The route builder.</param>
+    /// <param name="prefix">The route prefix (default <c>/signup</c>).</param>
+    /// <returns>The group's convention builder.</returns>
+    public static RouteGroupBuilder MapOtpSignup<TForm>(this IEndpointRouteBuilder endpoints, string prefix = "/signup")
+        where TForm : OtpSignupForm
+        => MapOtpSignupCore<TForm>(endpoints, prefix);
+
+    private static RouteGroupBuilder MapOtpSignupCore<TForm>(IEndpointRouteBuilder endpoints, string prefix)
+        where TForm : OtpSignupForm
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        if (endpoints.ServiceProvider.GetService<IServiceProviderIsService>() is { } isService && !isService.IsService(typeof(IOtpSignupCompletion<TForm>)))
+        {
+            throw new InvalidOperationException($"MapOtpSignup needs an IOtpSignupCompletion<{typeof(TForm).Name}>: call AddIdentityUsers<TUser>() or CompleteWith<THandler>() on the signup builder.");
+        }
+
+        var group = endpoints.MapGroup(prefix).WithTags("OtpSignup").DisableAntiforgery();
+        group.AddEndpointFilter(DependencyFaultFilter);
+
+        group.MapPost("/start", StartAsync<TForm>).WithName(prefix.Trim('/') + ".start")
+            .Produces<OtpSendResponse>(StatusCodes.Status202Accepted).ProducesProblem(400).ProducesProblem(409).ProducesProblem(413).ProducesProblem(429).ProducesProblem(503);
+        group.MapPost("/resend", ResendAsync).WithName(prefix.Trim('/') + ".resend")
+            .Produces<OtpSendResponse>(StatusCodes.Status202Accepted).ProducesProblem(400).ProducesProblem(429).ProducesProblem(503);
+        group.MapPost("/verify", VerifyAsync<TForm>).WithName(prefix.Trim('/') + ".verify")
+            .Produces<OtpVerifyResponse>().ProducesProblem(400).ProducesProblem(409).ProducesProblem(503);
+        return group;
+    }
+
+    private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> StartAsync<TForm>(HttpContext context, OtpEngine engine, OtpPayloadProtector protector, IOtpSignupCompletion<TForm> completion, Microsoft.Extensions.Options.IOptionsMonitor<OtpSignupOptions> options)
+        where TForm : OtpSignupForm
+    {
+        var (form, problem) = await OtpRequestReader.ReadAsync<TForm>(context.Request).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var destinations = ValidateSignupForm(form!, errors);
+        if (!errors.ContainsKey("password"))
+        {
+            // The app's policy (the password rules, say) is checked even when other fields are wrong, so every error shows at once.
+            foreach (var (field, messages) in await completion.ValidateAsync(form!, context.RequestAborted).ConfigureAwait(false))
+            {
+                errors[field] = messages;
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            return OtpProblems.Validation(errors);
+        }
+
+        var email = form!.Email!;
+        var exists = await completion.AccountExistsAsync(email, context.RequestAborted).ConfigureAwait(false);
+        if (exists && options.CurrentValue.RevealExistingAccounts)
+        {
+            return OtpProblems.EmailTaken();
+        }
+
+        var result = await engine.StartAsync(
+            new OtpStartRequest
+            {
+                Purpose = OtpPurpose.Signup,
+                Address = email,
+                Destinations = destinations,
+                DeviceId = form.DeviceId,
+                Payload = exists ? [] : protector.Protect(OtpPurpose.Signup, form),
+                SuppressDelivery = exists,
+            },
+            context.RequestAborted).ConfigureAwait(false);
+        return SendAnswer(context, result);
+    }
+
+    private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> ResendAsync(HttpContext context, OtpEngine engine)
+    {
+        var (request, problem) = await OtpRequestReader.ReadAsync<OtpAddressRequest>(context.Request).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (!OtpAddress.TryNormalizeEmail(request!.Email, out var email))
+        {
+            return OtpProblems.Validation("email", "Enter a valid email address.");
+        }
+
+        return SendAnswer(context, await engine.ResendAsync(OtpPurpose.Signup, email, context.RequestAborted).ConfigureAwait(false));
+    }
+
+    private static async Task<Results<Ok<OtpVerifyResponse>, ProblemHttpResult>> VerifyAsync<TForm>(
+        HttpContext context,
+        OtpEngine engine,
+        OtpPayloadProtector protector,
+        IOtpSignupCompletion<TForm> completion,
+        OtpSignIn signIn,
+        ILoggerFactory loggerFactory,
+        bool? useCookies)
+        where TForm : OtpSignupForm
+    {
+        var (request, problem) = await OtpRequestReader.ReadAsync<OtpVerifyRequest>(context.Request).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var email = ValidateVerify(request!.Email, request.Code, request.DeviceId, errors);
+        if (errors.Count > 0)
+        {
+            return OtpProblems.Validation(errors);
+        }
+
+        var result = await engine.VerifyAsync(OtpPurpose.Signup, email!, request.Code!, request.DeviceId, context.RequestAborted).ConfigureAwait(false);
+        if (result.Outcome != OtpOutcome.Verified || result.Registration is not { } registration)
+        {
+            return OtpProblems.FromOutcome(context, result.Outcome, TimeSpan.Zero, result.AttemptsRemaining);
+        }
+
+        var logger = loggerFactory.CreateLogger("OtpVerification.AspNetCore.Signup");
+        var form = protector.Unprotect<TForm>(OtpPurpose.Signup, registration.Payload);
+        if (form is null)
+        {
+            Log.PayloadUnreadable(logger, OtpAddress.Mask(email));
+            await engine.RestoreAsync(registration, CancellationToken.None).ConfigureAwait(false);
+            return OtpProblems.Unavailable();
+        }
+
+        OtpCompletionResult completed;
+        try
+        {
+            form.Email = email;
+            completed = await completion.CompleteAsync(form, CancellationToken.None).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // A fault of the user database is a 503; the code is put back so the user can retry.
+        catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            Log.CompletionFailed(logger, OtpAddress.Mask(email), ex.GetType().Name);
+            await engine.RestoreAsync(registration, CancellationToken.None).ConfigureAwait(false);
+            return OtpProblems.Unavailable();
+        }
+
+        if (completed.EmailTaken)
+        {
+            return OtpProblems.EmailTaken();
+        }
+
+        if (!completed.Succeeded)
+        {
+            return OtpProblems.Validation(completed.Errors);
+        }
+
+        var response = new OtpVerifyResponse { UserId = completed.UserId!, Email = email! };
+        if (completed.Principal is { } principal)
+        {
+            var tokens = await signIn.SignInAsync(context, principal, useCookies == true).ConfigureAwait(false);
+            if (tokens is { } t)
+            {
+                response = new OtpVerifyResponse { UserId = completed.UserId!, Email = email!, TokenType = t.TokenType, AccessToken = t.AccessToken, ExpiresIn = t.ExpiresIn, RefreshToken = t.RefreshToken };
+            }
+        }
+
+        Log.SignupCompleted(logger, OtpAddress.Mask(email));
+        return TypedResults.Ok(response);
+    }
+
+    /// <summary>Normalises the form's addresses in place and returns where to send the code.</summary>
+    private static List<OtpDestination> ValidateSignupForm(OtpSignupForm form, Dictionary<string, string[]> errors)
+    {
+        var destinations = new List<OtpDestination>(2);
+        var context = new ValidationContext(form);
+        var results = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(form, context, results, validateAllProperties: true))
+        {
+            foreach (var result in results)
+            {
+                foreach (var member in result.MemberNames.DefaultIfEmpty("body"))
+                {
+                    var field = member.Length > 0 ? char.ToLowerInvariant(member[0]) + member[1..] : "body";
+                    errors[field] = [.. errors.GetValueOrDefault(field, []), result.ErrorMessage ?? "The value is not valid."];
+                }
+            }
+        }
+
+        if (!OtpAddress.TryNormalizeEmail(form.Email, out var email))
+        {
+            errors["email"] = [string.IsNullOrWhiteSpace(form.Email) ? "The email is required." : "Enter a valid email address."];
+        }
+        else
+        {
+            form.Email = email;
+        }
+
+        if (string.IsNullOrEmpty(form.Password))
+        {
+            errors["password"] = ["The password is required."];
+        }
+        else if (form.Password.Length > MaxPasswordLength)
+        {
+            errors["password"] = [$"The password must be at most {MaxPasswordLength} characters."];
+        }
+
+        string? phone = null;
+        if (!string.IsNullOrWhiteSpace(form.Phone))
+        {
+            if (OtpAddress.TryNormalizePhone(form.Phone, out phone))
+            {
+                form.Phone = phone;
+            }
+            else
+            {
+                errors["phone"] = ["Enter the phone number in international form, e.g. +14155550123."];
+            }
+        }
+        else
+        {
+            form.Phone = null;
+        }
+
+        var channel = string.IsNullOrWhiteSpace(form.Channel) ? "email" : form.Channel.Trim().ToLowerInvariant();
+        if (channel is not ("email" or "sms"))
+        {
+            errors["channel"] = ["The channel must be 'email' or 'sms'."];
+        }
+        else if (channel == "sms" && string.IsNullOrWhiteSpace(form.Phone) && !errors.ContainsKey("phone"))
+        {
+            errors["phone"] = ["A phone number is required to receive the code by SMS."];
+        }
+
+        form.Channel = channel;
+        if (errors.Count > 0)
+        {
+            return destinations;
+        }
+
+        // The preferred channel first; the other address, if any, is the fallback.
+        if (channel == "sms")
+        {
+            destinations.Add(new OtpDestination(OtpChannel.Sms, phone!));
+            destinations.Add(new OtpDestination(OtpChannel.Email, email!));
+        }
+        else
+        {
+            destinations.Add(new OtpDestination(OtpChannel.Email, email!));
+            if (phone is not null)
+            {
+                destinations.Add(new OtpDestination(OtpChannel.Sms, phone));
+            }
+        }
+
+        return destinations;
+    }
+
+    private static string? ValidateVerify(string? rawEmail, string? code, string? deviceId, Dictionary<string, string[]> errors)
+    {
+        if (!OtpAddress.TryNormalizeEmail(rawEmail, out var email))
+        {
+            errors["email"] = [string.IsNullOrWhiteSpace(rawEmail) ? "The email is required." : "Enter a valid email address."];
+        }
+
+        if (string.IsNullOrWhiteSpace(code))
+        {
+            errors["code"] = ["The code is required."];
+        }
+        else if (code.Length > MaxCodeLength)
+        {
+            errors["code"] = [$"The code must be at most {MaxCodeLength} characters."];
+        }
+
+        if (deviceId is { Length: > 128 })
+        {
+            errors["deviceId"] = ["The device id must be at most 128 characters."];
+        }
+
+        return email;
+    }
+
+    private static Results<Accepted<OtpSendResponse>, ProblemHttpResult> SendAnswer(HttpContext context, OtpSendResult result)
+        => result.Outcome == OtpOutcome.Accepted
+            ? TypedResults.Accepted((string?)null, new OtpSendResponse(Seconds(result.ExpiresIn), Seconds(result.ResendAfter)))
+            : OtpProblems.FromOutcome(context, result.Outcome, result.RetryAfter);
+
+    private static long Seconds(TimeSpan value) => Math.Max(0L, (long)Math.Ceiling(value.TotalSeconds));
+
+    /// <summary>Turns a dependency fault that escaped a handler into 503, and a framework body error into its 4xx.</summary>
+    private static async ValueTask<object?> DependencyFaultFilter(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(context).ConfigureAwait(false);
+        }
+        catch (OtpVerification.Stores.OtpStoreUnavailableException)
+        {
+            return OtpProblems.Unavailable();
+        }
+        catch (OtpDeliveryException)
+        {
+            return OtpProblems.Unavailable();
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return OtpProblems.PayloadTooLarge();
+        }
+        catch (BadHttpRequestException ex)
+        {
+            return OtpProblems.Validation("body", ex.Message);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2001, EventName = "OtpSignupCompleted", Level = LogLevel.Information, Message = "Signup completed for {MaskedAddress}.")]
+        public static partial void SignupCompleted(ILogger logger, string maskedAddress);
+
+        [LoggerMessage(EventId = 2002, EventName = "OtpCompletionFailed", Level = LogLevel.Error, Message = "Completing the signup of {MaskedAddress} failed ({ExceptionType}); the pending registration was put back.")]
+        public static partial void CompletionFailed(ILogger logger, string maskedAddress, string exceptionType);
+
+        [LoggerMessage(EventId = 2003, EventName = "OtpPayloadUnreadable", Level = LogLevel.Error, Message = "The pending payload of {MaskedAddress} cannot be decrypted: the Data Protection key ring is not shared by every instance.")]
+        public static partial void PayloadUnreadable(ILogger logger, string maskedAddress);
+
+        [LoggerMessage(EventId = 2004, EventName = "OtpPasswordResetCompleted", Level = LogLevel.Information, Message = "Password reset completed for {MaskedAddress}.")]
+        public static partial void PasswordResetCompleted(ILogger logger, string maskedAddress);
+
+        [LoggerMessage(EventId = 2005, EventName = "OtpPasswordResetFailed", Level = LogLevel.Error, Message = "Resetting the password of {MaskedAddress} failed ({ExceptionType}).")]
+        public static partial void PasswordResetFailed(ILogger logger, string maskedAddress, string exceptionType);
+    }
+}

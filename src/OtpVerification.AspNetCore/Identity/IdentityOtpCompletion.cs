@@ -1,0 +1,124 @@
+using Microsoft.AspNetCore.Identity;
+
+namespace OtpVerification.AspNetCore;
+
+/// <summary>Signup completion through ASP.NET Core Identity's <see cref="UserManager{TUser}"/>.</summary>
+internal sealed class IdentityOtpSignupCompletion<TUser, TForm>(
+    UserManager<TUser> users,
+    IUserClaimsPrincipalFactory<TUser> principals,
+    IdentityUserMapping<TUser, TForm> mapping) : IOtpSignupCompletion<TForm>
+    where TUser : IdentityUser, new()
+    where TForm : OtpSignupForm
+{
+    public async ValueTask<bool> AccountExistsAsync(string email, CancellationToken cancellationToken)
+        => await users.FindByEmailAsync(email).ConfigureAwait(false) is not null
+           || await users.FindByNameAsync(email).ConfigureAwait(false) is not null;
+
+    public async ValueTask<IReadOnlyDictionary<string, string[]>> ValidateAsync(TForm form, CancellationToken cancellationToken)
+    {
+        var user = NewUser(form);
+        return await IdentityPasswordPolicy.ValidateAsync(users, user, form.Password!, "password").ConfigureAwait(false);
+    }
+
+    public async ValueTask<OtpCompletionResult> CompleteAsync(TForm form, CancellationToken cancellationToken)
+    {
+        var user = NewUser(form);
+        user.EmailConfirmed = true;
+        user.PhoneNumberConfirmed = user.PhoneNumber is not null && string.Equals(form.Channel, "sms", StringComparison.Ordinal);
+        var result = await users.CreateAsync(user, form.Password!).ConfigureAwait(false);
+        if (!result.Succeeded)
+        {
+            if (result.Errors.Any(e => e.Code is nameof(IdentityErrorDescriber.DuplicateEmail) or nameof(IdentityErrorDescriber.DuplicateUserName)))
+            {
+                return OtpCompletionResult.Taken();
+            }
+
+            return OtpCompletionResult.Invalid(IdentityPasswordPolicy.ToErrors(result.Errors, "password"));
+        }
+
+        var principal = await principals.CreateAsync(user).ConfigureAwait(false);
+        return OtpCompletionResult.Created(await users.GetUserIdAsync(user).ConfigureAwait(false), principal);
+    }
+
+    private TUser NewUser(TForm form)
+    {
+        var user = new TUser { UserName = form.Email, Email = form.Email, PhoneNumber = form.Phone };
+        mapping.Configure?.Invoke(user, form);
+        return user;
+    }
+}
+
+/// <summary>How a verified form fills in a new Identity user (beyond email, user name and phone).</summary>
+internal sealed class IdentityUserMapping<TUser, TForm>(Action<TUser, TForm>? configure)
+{
+    public Action<TUser, TForm>? Configure { get; } = configure;
+}
+
+/// <summary>Password reset through ASP.NET Core Identity: the new hash and a new security stamp in one update, so the old password and old sessions stop working.</summary>
+internal sealed class IdentityOtpPasswordReset<TUser>(UserManager<TUser> users) : IOtpPasswordReset
+    where TUser : IdentityUser, new()
+{
+    public async ValueTask<bool> AccountExistsAsync(string email, CancellationToken cancellationToken)
+        => await users.FindByEmailAsync(email).ConfigureAwait(false) is not null;
+
+    public async ValueTask<IReadOnlyDictionary<string, string[]>> ValidateAsync(string email, string newPassword, CancellationToken cancellationToken)
+    {
+        // The same policy whether or not the account exists, so the answer reveals nothing.
+        var user = new TUser { UserName = email, Email = email };
+        return await IdentityPasswordPolicy.ValidateAsync(users, user, newPassword, "newPassword").ConfigureAwait(false);
+    }
+
+    public async ValueTask<bool> ResetAsync(string email, string newPassword, CancellationToken cancellationToken)
+    {
+        var user = await users.FindByEmailAsync(email).ConfigureAwait(false);
+        if (user is null)
+        {
+            return false;
+        }
+
+        user.PasswordHash = users.PasswordHasher.HashPassword(user, newPassword);
+        user.EmailConfirmed = true;
+        user.AccessFailedCount = 0;
+        user.LockoutEnd = null;
+        var result = await users.UpdateSecurityStampAsync(user).ConfigureAwait(false);
+        if (!result.Succeeded)
+        {
+            throw new InvalidOperationException("The user store refused the password update: " + string.Join(", ", result.Errors.Select(e => e.Code)));
+        }
+
+        return true;
+    }
+}
+
+internal static class IdentityPasswordPolicy
+{
+    public static async Task<IReadOnlyDictionary<string, string[]>> ValidateAsync<TUser>(UserManager<TUser> users, TUser user, string password, string field)
+        where TUser : class
+    {
+        var failures = new List<IdentityError>();
+        foreach (var validator in users.PasswordValidators)
+        {
+            var result = await validator.ValidateAsync(users, user, password).ConfigureAwait(false);
+            if (!result.Succeeded)
+            {
+                failures.AddRange(result.Errors);
+            }
+        }
+
+        return failures.Count == 0 ? new Dictionary<string, string[]>() : ToErrors(failures, field);
+    }
+
+    public static Dictionary<string, string[]> ToErrors(IEnumerable<IdentityError> errors, string passwordField)
+    {
+        var map = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var error in errors)
+        {
+            var field = error.Code.StartsWith("Password", StringComparison.Ordinal) ? passwordField
+                : error.Code.Contains("Email", StringComparison.Ordinal) || error.Code.Contains("UserName", StringComparison.Ordinal) ? "email"
+                : "body";
+            map[field] = [.. map.GetValueOrDefault(field, []), error.Description];
+        }
+
+        return map;
+    }
+}
