@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
@@ -12,6 +13,15 @@ builder.Services.AddDbContext<AppDbContext>(o => o.UseSqlite(builder.Configurati
 builder.Services.AddAuthorization();
 builder.Services.AddIdentityApiEndpoints<AppUser>(o => o.User.RequireUniqueEmail = true)
     .AddEntityFrameworkStores<AppDbContext>();
+
+// Instances that share a pending store must share the Data Protection key ring (the pending form
+// is encrypted with it) and OtpSignup:Code:HashKey (the HMAC key of stored codes).
+if (builder.Configuration["DataProtection:KeysPath"] is { Length: > 0 } keysPath)
+{
+    builder.Services.AddDataProtection()
+        .PersistKeysToFileSystem(new DirectoryInfo(keysPath))
+        .SetApplicationName("OtpVerification.Sample");
+}
 
 // OtpVerification: pending registrations outside the user database until the code is verified.
 var otp = builder.Services.AddOtpSignup<SignupForm>(builder.Configuration.GetSection("OtpSignup"))
