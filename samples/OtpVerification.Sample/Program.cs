@@ -27,6 +27,18 @@ if (builder.Configuration["DataProtection:KeysPath"] is { Length: > 0 } keysPath
 var otp = builder.Services.AddOtpSignup<SignupForm>(builder.Configuration.GetSection("OtpSignup"))
     .AddIdentityUsers<AppUser>((user, form) => user.DisplayName = form.Name?.Trim());
 
+// Codes go by SMTP when Smtp:Host is set, otherwise to the development outbox.
+if (!string.IsNullOrEmpty(builder.Configuration["Smtp:Host"]))
+{
+    otp.AddSmtpSender(builder.Configuration.GetSection("Smtp"));
+}
+
+// SMS by Twilio when Sms:Twilio:AccountSid is set, otherwise to the development outbox.
+if (!string.IsNullOrEmpty(builder.Configuration["Sms:Twilio:AccountSid"]))
+{
+    otp.AddTwilioSmsSender(builder.Configuration.GetSection("Sms:Twilio"));
+}
+
 var app = builder.Build();
 
 using (var scope = app.Services.CreateScope())
