@@ -10,7 +10,7 @@ public sealed class RecordingSender : IOtpSender
 {
     private readonly Lock _lock = new();
     private readonly List<OtpMessage> _messages = [];
-    private Exception? _failure;
+    private Func<OtpMessage, Exception>? _failure;
     private int _attempts;
 
     /// <summary>Creates a sender for <paramref name="channel"/>.</summary>
@@ -52,9 +52,18 @@ public sealed class RecordingSender : IOtpSender
     /// <param name="exception">The exception to throw.</param>
     public void FailWith(Exception? exception = null)
     {
+        var failure = exception ?? new OtpDeliveryException("Delivery failed (test).");
+        FailWith(_ => failure);
+    }
+
+    /// <summary>Makes every later send throw the exception <paramref name="failure"/> makes for the message.</summary>
+    /// <param name="failure">Makes the exception; it sees the message, code included.</param>
+    public void FailWith(Func<OtpMessage, Exception> failure)
+    {
+        ArgumentNullException.ThrowIfNull(failure);
         lock (_lock)
         {
-            _failure = exception ?? new OtpDeliveryException("Delivery failed (test).");
+            _failure = failure;
         }
     }
 
@@ -86,7 +95,7 @@ public sealed class RecordingSender : IOtpSender
         {
             if (_failure is not null)
             {
-                return ValueTask.FromException(_failure);
+                return ValueTask.FromException(_failure(message));
             }
 
             _messages.Add(message);
