@@ -39,7 +39,7 @@ public static class OtpVerificationServiceCollectionExtensions
     public static OtpVerificationBuilder AddOtpVerification(this IServiceCollection services, Action<OtpSignupOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var options = services.AddOptions<OtpSignupOptions>().ValidateDataAnnotations().ValidateOnStart();
+        var options = services.AddOptions<OtpSignupOptions>();
         if (configure is not null)
         {
             options.Configure(configure);
@@ -49,6 +49,9 @@ public static class OtpVerificationServiceCollectionExtensions
         {
             return new OtpVerificationBuilder(services);
         }
+
+        // Once only: ValidateDataAnnotations adds a validator per call, which would repeat every failure.
+        options.ValidateDataAnnotations().ValidateOnStart();
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OtpSignupOptions>, OtpSignupOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);

@@ -63,7 +63,8 @@ internal sealed class OtpSignupOptionsValidator : IValidateOptions<OtpSignupOpti
         {
             try
             {
-                _ = CultureInfo.GetCultureInfo(culture);
+                // predefinedOnly: with ICU, any well-formed name (even "xx-NOT-A-CULTURE") is otherwise accepted.
+                _ = CultureInfo.GetCultureInfo(culture, predefinedOnly: true);
             }
             catch (CultureNotFoundException)
             {

@@ -1,0 +1,71 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using OtpVerification.Senders;
+using OtpVerification.Stores;
+using OtpVerification.Testing;
+
+namespace OtpVerification.Core.Tests.Engine;
+
+/// <summary>The engine as an app gets it from <c>AddOtpVerification</c>, on a manual clock, with recording senders.</summary>
+internal sealed class EngineHarness : IDisposable
+{
+    public const string Address = "ana@example.com";
+    public const string Phone = "+14155550123";
+
+    private readonly ServiceProvider _services;
+
+    public EngineHarness(Action<OtpSignupOptions>? configure = null, Action<IServiceCollection>? services = null)
+    {
+        var collection = new ServiceCollection();
+        collection.AddLogging(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(Logs));
+        collection.AddOtpVerification(configure);
+        collection.Replace(ServiceDescriptor.Singleton<TimeProvider>(Time));
+        collection.AddSingleton<IOtpSender>(Email);
+        collection.AddSingleton<IOtpSender>(Sms);
+        services?.Invoke(collection);
+        _services = collection.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        Engine = _services.GetRequiredService<OtpEngine>();
+        Store = _services.GetRequiredService<IPendingRegistrationStore>();
+    }
+
+    public ManualTimeProvider Time { get; } = new();
+
+    public RecordingSender Email { get; } = new(OtpChannel.Email);
+
+    public RecordingSender Sms { get; } = new(OtpChannel.Sms);
+
+    public CapturingLoggerProvider Logs { get; } = new();
+
+    public OtpEngine Engine { get; }
+
+    public IPendingRegistrationStore Store { get; }
+
+    public IServiceProvider Services => _services;
+
+    public static OtpStartRequest Request(OtpPurpose purpose = OtpPurpose.Signup, string? deviceId = null, bool suppress = false, bool withPhone = false) => new()
+    {
+        Purpose = purpose,
+        Address = Address,
+        Destinations = withPhone
+            ? [new OtpDestination(OtpChannel.Email, Address), new OtpDestination(OtpChannel.Sms, Phone)]
+            : [new OtpDestination(OtpChannel.Email, Address)],
+        DeviceId = deviceId,
+        Payload = [42, 7],
+        SuppressDelivery = suppress,
+    };
+
+    public ValueTask<OtpSendResult> StartAsync(OtpPurpose purpose = OtpPurpose.Signup, string? deviceId = null)
+        => Engine.StartAsync(Request(purpose, deviceId));
+
+    public ValueTask<OtpVerifyResult> VerifyAsync(string code, OtpPurpose purpose = OtpPurpose.Signup, string? deviceId = null)
+        => Engine.VerifyAsync(purpose, Address, code, deviceId);
+
+    public ValueTask<OtpSendResult> ResendAsync(OtpPurpose purpose = OtpPurpose.Signup)
+        => Engine.ResendAsync(purpose, Address);
+
+    /// <summary>A code of the right shape that is not <paramref name="code"/>.</summary>
+    public static string WrongCode(string code) => string.Concat(code.Select(c => (char)('0' + ((c - '0' + 1) % 10))));
+
+    public void Dispose() => _services.Dispose();
+}

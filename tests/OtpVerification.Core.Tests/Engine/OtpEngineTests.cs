@@ -1,0 +1,585 @@
+using Microsoft.Extensions.DependencyInjection;
+using OtpVerification.Senders;
+using OtpVerification.Stores;
+using OtpVerification.Testing;
+using static OtpVerification.Core.Tests.Engine.EngineHarness;
+
+namespace OtpVerification.Core.Tests.Engine;
+
+public sealed class OtpEngineTests : IDisposable
+{
+    private static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(10);
+    private static readonly TimeSpan Cooldown = TimeSpan.FromMinutes(1);
+
+    private readonly EngineHarness _h = new();
+
+    public void Dispose() => _h.Dispose();
+
+    // ----- StartAsync -----
+
+    [Fact]
+    public async Task StartAsync_NewAddress_IsAcceptedWithLifetimeAndCooldown()
+    {
+        var result = await _h.StartAsync();
+
+        result.Should().Be(new OtpSendResult(OtpOutcome.Accepted, Lifetime, Cooldown, TimeSpan.Zero));
+    }
+
+    [Fact]
+    public async Task StartAsync_NewAddress_SendsOneCodeToTheAddress()
+    {
+        await _h.StartAsync();
+
+        _h.Email.Messages.Should().ContainSingle().Which.To.Should().Be(Address);
+    }
+
+    [Fact]
+    public async Task StartAsync_ConfiguredLength_SendsACodeOfThatManyDigits()
+    {
+        using var h = new EngineHarness(o => o.Code.Length = 8);
+
+        await h.StartAsync();
+
+        h.Email.LastCode.Should().MatchRegex("^[0-9]{8}$");
+    }
+
+    [Fact]
+    public async Task StartAsync_WithinCooldown_IsTooFrequentWithRetryAfter()
+    {
+        await _h.StartAsync();
+        _h.Time.Advance(TimeSpan.FromSeconds(20));
+
+        var result = await _h.StartAsync();
+
+        result.Should().Be(new OtpSendResult(OtpOutcome.TooFrequent, TimeSpan.Zero, TimeSpan.FromSeconds(40), TimeSpan.FromSeconds(40)));
+    }
+
+    [Fact]
+    public async Task StartAsync_WithinCooldown_SendsNothingMore()
+    {
+        await _h.StartAsync();
+        _h.Time.Advance(TimeSpan.FromSeconds(20));
+
+        await _h.StartAsync();
+
+        _h.Email.Messages.Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task StartAsync_HourlyAllowanceUsed_IsRateLimitedUntilTheHourEnds()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            (await _h.StartAsync()).Outcome.Should().Be(OtpOutcome.Accepted);
+            _h.Time.Advance(Cooldown);
+        }
+
+        var result = await _h.StartAsync();
+
+        result.Should().Be(new OtpSendResult(OtpOutcome.RateLimited, TimeSpan.Zero, TimeSpan.FromMinutes(55), TimeSpan.FromMinutes(55)));
+    }
+
+    [Fact]
+    public async Task StartAsync_AfterTheHour_IsAcceptedAgain()
+    {
+        for (var i = 0; i < 6; i++)
+        {
+            await _h.StartAsync();
+            _h.Time.Advance(Cooldown);
+        }
+
+        _h.Time.Advance(TimeSpan.FromMinutes(54));
+        var result = await _h.StartAsync();
+
+        result.Outcome.Should().Be(OtpOutcome.Accepted);
+    }
+
+    [Fact]
+    public async Task StartAsync_Restart_OldCodeStopsWorking()
+    {
+        await _h.StartAsync();
+        var oldCode = _h.Email.LastCode;
+        _h.Time.Advance(Cooldown);
+        await _h.StartAsync();
+
+        var result = await _h.VerifyAsync(oldCode);
+
+        result.Outcome.Should().Be(OtpOutcome.InvalidCode);
+    }
+
+    [Fact]
+    public async Task StartAsync_Restart_NewCodeWorks()
+    {
+        await _h.StartAsync();
+        _h.Time.Advance(Cooldown);
+        await _h.StartAsync();
+
+        var result = await _h.VerifyAsync(_h.Email.LastCode);
+
+        result.Outcome.Should().Be(OtpOutcome.Verified);
+    }
+
+    [Fact]
+    public async Task StartAsync_SenderFails_IsUnavailable()
+    {
+        _h.Email.FailWith();
+
+        var result = await _h.StartAsync();
+
+        result.Outcome.Should().Be(OtpOutcome.Unavailable);
+    }
+
+    [Fact]
+    public async Task StartAsync_SenderFails_LeavesNoRegistration()
+    {
+        _h.Email.FailWith();
+        await _h.StartAsync();
+
+        var deleted = await _h.Store.DeleteAsync(new PendingKey(OtpPurpose.Signup, Address));
+
+        deleted.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task StartAsync_SenderFails_DoesNotStartTheCooldown()
+    {
+        _h.Email.FailWith();
+        await _h.StartAsync();
+        _h.Email.Succeed();
+
+        var result = await _h.StartAsync();
+
+        result.Outcome.Should().Be(OtpOutcome.Accepted);
+    }
+
+    [Fact]
+    public async Task StartAsync_FirstDestinationFails_FallsBackToTheSecond()
+    {
+        _h.Email.FailWith();
+
+        var result = await _h.Engine.StartAsync(Request(withPhone: true));
+
+        result.Outcome.Should().Be(OtpOutcome.Accepted);
+    }
+
+    [Fact]
+    public async Task StartAsync_FirstDestinationFails_SendsTheCodeToTheSecond()
+    {
+        _h.Email.FailWith();
+
+        await _h.Engine.StartAsync(Request(withPhone: true));
+
+        _h.Sms.Messages.Should().ContainSingle().Which.To.Should().Be(Phone);
+    }
+
+    [Fact]
+    public async Task StartAsync_FallbackCode_Verifies()
+    {
+        _h.Email.FailWith();
+        await _h.Engine.StartAsync(Request(withPhone: true));
+
+        var result = await _h.VerifyAsync(_h.Sms.LastCode);
+
+        result.Outcome.Should().Be(OtpOutcome.Verified);
+    }
+
+    [Fact]
+    public async Task StartAsync_FirstDestinationWorks_DoesNotUseTheSecond()
+    {
+        await _h.Engine.StartAsync(Request(withPhone: true));
+
+        _h.Sms.Attempts.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task StartAsync_SuppressDelivery_IsAcceptedLikeARealStart()
+    {
+        var result = await _h.Engine.StartAsync(Request(suppress: true));
+
+        result.Should().Be(new OtpSendResult(OtpOutcome.Accepted, Lifetime, Cooldown, TimeSpan.Zero));
+    }
+
+    [Fact]
+    public async Task StartAsync_SuppressDelivery_SendsNothing()
+    {
+        await _h.Engine.StartAsync(Request(suppress: true, withPhone: true));
+
+        (_h.Email.Attempts + _h.Sms.Attempts).Should().Be(0);
+    }
+
+    [Fact]
+    public async Task StartAsync_SuppressDelivery_CreatesNothing()
+    {
+        await _h.Engine.StartAsync(Request(suppress: true));
+
+        var deleted = await _h.Store.DeleteAsync(new PendingKey(OtpPurpose.Signup, Address));
+
+        deleted.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task StartAsync_SuppressDeliveryTwiceWithinCooldown_IsTooFrequent()
+    {
+        await _h.Engine.StartAsync(Request(suppress: true));
+        _h.Time.Advance(TimeSpan.FromSeconds(30));
+
+        var result = await _h.Engine.StartAsync(Request(suppress: true));
+
+        result.Should().Be(new OtpSendResult(OtpOutcome.TooFrequent, TimeSpan.Zero, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task StartAsync_StoreFull_IsUnavailable()
+    {
+        using var h = new EngineHarness(o => o.MaxPendingEntries = 1);
+        await h.Engine.StartAsync(new OtpStartRequest { Purpose = OtpPurpose.Signup, Address = "someone@example.com", Destinations = [new OtpDestination(OtpChannel.Email, "someone@example.com")] });
+
+        var result = await h.StartAsync();
+
+        result.Outcome.Should().Be(OtpOutcome.Unavailable);
+    }
+
+    [Fact]
+    public async Task StartAsync_StoreDown_IsUnavailable()
+    {
+        using var h = new EngineHarness(services: s => s.AddSingleton<IPendingRegistrationStore, DownStore>());
+
+        var result = await h.StartAsync();
+
+        result.Outcome.Should().Be(OtpOutcome.Unavailable);
+    }
+
+    [Fact]
+    public async Task StartAsync_StoreDown_SendsNothing()
+    {
+        using var h = new EngineHarness(services: s => s.AddSingleton<IPendingRegistrationStore, DownStore>());
+
+        await h.StartAsync();
+
+        h.Email.Attempts.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task StartAsync_NoDestination_Throws()
+    {
+        var act = async () => await _h.Engine.StartAsync(new OtpStartRequest { Purpose = OtpPurpose.Signup, Address = Address, Destinations = [] });
+
+        await act.Should().ThrowAsync<ArgumentException>();
+    }
+
+    // ----- VerifyAsync -----
+
+    [Fact]
+    public async Task VerifyAsync_RightCode_IsVerifiedWithThePayload()
+    {
+        await _h.StartAsync();
+
+        var result = await _h.VerifyAsync(_h.Email.LastCode);
+
+        result.Registration!.Payload.Should().Equal(42, 7);
+    }
+
+    [Fact]
+    public async Task VerifyAsync_CodeWithSurroundingSpaces_IsVerified()
+    {
+        await _h.StartAsync();
+
+        var result = await _h.VerifyAsync($"  {_h.Email.LastCode} ");
+
+        result.Outcome.Should().Be(OtpOutcome.Verified);
+    }
+
+    [Fact]
+    public async Task VerifyAsync_ExactlyAtCodeLifetime_IsCodeExpired()
+    {
+        await _h.StartAsync();
+        _h.Time.Advance(Lifetime);
+
+        var result = await _h.VerifyAsync(_h.Email.LastCode);
+
+        result.Outcome.Should().Be(OtpOutcome.CodeExpired);
+    }
+
+    [Fact]
+    public async Task VerifyAsync_OneTickBeforeCodeLifetime_IsVerified()
+    {
+        await _h.StartAsync();
+        _h.Time.Advance(Lifetime - TimeSpan.FromTicks(1));
+
+        var result = await _h.VerifyAsync(_h.Email.LastCode);
+
+        result.Outcome.Should().Be(OtpOutcome.Verified);
+    }
+
+    [Fact]
+    public async Task VerifyAsync_AfterPendingLifetime_IsInvalidCode()
+    {
+        await _h.StartAsync();
+        _h.Time.Advance(TimeSpan.FromMinutes(30));
+
+        var result = await _h.VerifyAsync(_h.Email.LastCode);
+
+        result.Should().Be(new OtpVerifyResult(OtpOutcome.InvalidCode, null, null));
+    }
+
+    [Fact]
+    public async Task VerifyAsync_WrongCode_IsInvalidWithAttemptsRemaining()
+    {
+        await _h.StartAsync();
+
+        var result = await _h.VerifyAsync(WrongCode(_h.Email.LastCode));
+
+        result.Should().Be(new OtpVerifyResult(OtpOutcome.InvalidCode, 4, null));
+    }
+
+    [Fact]
+    public async Task VerifyAsync_AfterMaxAttemptsWrongGuesses_IsMaxAttemptsForTheRightCode()
+    {
+        await _h.StartAsync();
+        var code = _h.Email.LastCode;
+        for (var i = 0; i < 5; i++)
+        {
+            await _h.VerifyAsync(WrongCode(code));
+        }
+
+        var result = await _h.VerifyAsync(code);
+
+        result.Outcome.Should().Be(OtpOutcome.MaxAttempts);
+    }
+
+    [Fact]
+    public async Task VerifyAsync_RightCodeTwice_SecondIsInvalidCode()
+    {
+        await _h.StartAsync();
+        await _h.VerifyAsync(_h.Email.LastCode);
+
+        var result = await _h.VerifyAsync(_h.Email.LastCode);
+
+        result.Should().Be(new OtpVerifyResult(OtpOutcome.InvalidCode, null, null));
+    }
+
+    [Fact]
+    public async Task VerifyAsync_200ParallelRightCodes_VerifiesExactlyOnce()
+    {
+        await _h.StartAsync();
+        var code = _h.Email.LastCode;
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => Task.Run(async () => await _h.VerifyAsync(code))));
+
+        results.Count(r => r.Outcome == OtpOutcome.Verified).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task VerifyAsync_UnknownAddress_IsInvalidCodeWithoutAttempts()
+    {
+        var result = await _h.VerifyAsync("123456");
+
+        result.Should().Be(new OtpVerifyResult(OtpOutcome.InvalidCode, null, null));
+    }
+
+    [Fact]
+    public async Task VerifyAsync_OtherDevice_IsDeviceMismatch()
+    {
+        await _h.StartAsync(deviceId: "device-1");
+
+        var result = await _h.VerifyAsync(_h.Email.LastCode, deviceId: "device-2");
+
+        result.Outcome.Should().Be(OtpOutcome.DeviceMismatch);
+    }
+
+    [Fact]
+    public async Task VerifyAsync_SameDevice_IsVerified()
+    {
+        await _h.StartAsync(deviceId: "device-1");
+
+        var result = await _h.VerifyAsync(_h.Email.LastCode, deviceId: "device-1");
+
+        result.Outcome.Should().Be(OtpOutcome.Verified);
+    }
+
+    [Fact]
+    public async Task VerifyAsync_SignupCodeForPasswordReset_IsInvalidCode()
+    {
+        await _h.StartAsync(OtpPurpose.Signup);
+        var signupCode = _h.Email.LastCode;
+        await _h.StartAsync(OtpPurpose.PasswordReset);
+
+        var result = await _h.VerifyAsync(signupCode, OtpPurpose.PasswordReset);
+
+        result.Outcome.Should().Be(OtpOutcome.InvalidCode);
+    }
+
+    [Fact]
+    public async Task VerifyAsync_StoreDown_IsUnavailable()
+    {
+        using var h = new EngineHarness(services: s => s.AddSingleton<IPendingRegistrationStore, DownStore>());
+
+        var result = await h.VerifyAsync("123456");
+
+        result.Outcome.Should().Be(OtpOutcome.Unavailable);
+    }
+
+    // ----- ResendAsync -----
+
+    [Fact]
+    public async Task ResendAsync_AfterCooldown_OldCodeStopsWorking()
+    {
+        await _h.StartAsync();
+        var oldCode = _h.Email.LastCode;
+        _h.Time.Advance(Cooldown);
+        await _h.ResendAsync();
+
+        var result = await _h.VerifyAsync(oldCode);
+
+        result.Outcome.Should().Be(OtpOutcome.InvalidCode);
+    }
+
+    [Fact]
+    public async Task ResendAsync_AfterCooldown_NewCodeWorks()
+    {
+        await _h.StartAsync();
+        _h.Time.Advance(Cooldown);
+        await _h.ResendAsync();
+
+        var result = await _h.VerifyAsync(_h.Email.LastCode);
+
+        result.Outcome.Should().Be(OtpOutcome.Verified);
+    }
+
+    [Fact]
+    public async Task ResendAsync_AfterWrongGuesses_ResetsTheAttempts()
+    {
+        await _h.StartAsync();
+        await _h.VerifyAsync(WrongCode(_h.Email.LastCode));
+        await _h.VerifyAsync(WrongCode(_h.Email.LastCode));
+        _h.Time.Advance(Cooldown);
+        await _h.ResendAsync();
+
+        var result = await _h.VerifyAsync(WrongCode(_h.Email.LastCode));
+
+        result.AttemptsRemaining.Should().Be(4);
+    }
+
+    [Fact]
+    public async Task ResendAsync_WithinCooldown_IsTooFrequent()
+    {
+        await _h.StartAsync();
+        _h.Time.Advance(TimeSpan.FromSeconds(59));
+
+        var result = await _h.ResendAsync();
+
+        result.Should().Be(new OtpSendResult(OtpOutcome.TooFrequent, TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
+    public async Task ResendAsync_NothingPending_IsAccepted()
+    {
+        var result = await _h.ResendAsync();
+
+        result.Should().Be(new OtpSendResult(OtpOutcome.Accepted, Lifetime, Cooldown, TimeSpan.Zero));
+    }
+
+    [Fact]
+    public async Task ResendAsync_NothingPending_SendsNothing()
+    {
+        await _h.ResendAsync();
+
+        _h.Email.Attempts.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task ResendAsync_LateInThePendingLifetime_ReportsTheShortenedLifetime()
+    {
+        await _h.StartAsync();
+        _h.Time.Advance(TimeSpan.FromMinutes(25));
+
+        var result = await _h.ResendAsync();
+
+        result.ExpiresIn.Should().Be(TimeSpan.FromMinutes(5));
+    }
+
+    [Fact]
+    public async Task ResendAsync_SenderFails_IsUnavailable()
+    {
+        await _h.StartAsync();
+        _h.Time.Advance(Cooldown);
+        _h.Email.FailWith();
+
+        var result = await _h.ResendAsync();
+
+        result.Outcome.Should().Be(OtpOutcome.Unavailable);
+    }
+
+    [Fact]
+    public async Task ResendAsync_SenderFailed_CanBeRetriedAtOnce()
+    {
+        await _h.StartAsync();
+        _h.Time.Advance(Cooldown);
+        _h.Email.FailWith();
+        await _h.ResendAsync();
+        _h.Email.Succeed();
+
+        var result = await _h.ResendAsync();
+
+        result.Outcome.Should().Be(OtpOutcome.Accepted);
+    }
+
+    // ----- RestoreAsync -----
+
+    [Fact]
+    public async Task RestoreAsync_AfterVerify_SameCodeVerifiesAgain()
+    {
+        await _h.StartAsync();
+        var verified = await _h.VerifyAsync(_h.Email.LastCode);
+        await _h.Engine.RestoreAsync(verified.Registration!);
+
+        var result = await _h.VerifyAsync(_h.Email.LastCode);
+
+        result.Outcome.Should().Be(OtpOutcome.Verified);
+    }
+
+    // ----- Logging -----
+
+    [Fact]
+    public async Task Flow_LoggedAtTrace_NeverContainsACode()
+    {
+        var codes = new List<string>();
+        _h.Email.FailWith(m =>
+        {
+            lock (codes)
+            {
+                codes.Add(m.Code);
+            }
+
+            return new OtpDeliveryException($"SMTP refused message with code {m.Code}");
+        });
+        await _h.Engine.StartAsync(Request(withPhone: true));
+        await _h.VerifyAsync(WrongCode(_h.Sms.LastCode));
+        _h.Time.Advance(Cooldown);
+        await _h.ResendAsync();
+        await _h.VerifyAsync(_h.Sms.LastCode);
+        await _h.ResendAsync();
+        codes.AddRange(_h.Sms.Messages.Select(m => m.Code));
+        codes.Add(WrongCode(_h.Sms.LastCode));
+        _h.Logs.Entries.Should().NotBeEmpty("the flow must have logged something for this test to mean anything");
+
+        var text = string.Join("\n---\n", _h.Logs.Entries.Select(e => e.AllText()));
+
+        codes.Should().AllSatisfy(code => text.Should().NotContain(code));
+    }
+
+    private sealed class DownStore : IPendingRegistrationStore
+    {
+        public ValueTask<SendGateResult> CreateOrReplaceAsync(PendingRegistration registration, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default) => throw new OtpStoreUnavailableException();
+
+        public ValueTask<SendGateResult> ReserveSendAsync(PendingKey key, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default) => throw new OtpStoreUnavailableException();
+
+        public ValueTask<SendGateResult> ResendAsync(PendingKey key, byte[] codeHash, DateTimeOffset codeExpiresAt, int maxAttempts, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default) => throw new OtpStoreUnavailableException();
+
+        public ValueTask<StoreVerifyResult> VerifyAndConsumeAsync(PendingKey key, byte[] codeHash, string? deviceId, DateTimeOffset now, CancellationToken cancellationToken = default) => throw new OtpStoreUnavailableException();
+
+        public ValueTask CancelSendAsync(PendingKey key, byte[] codeHash, bool removeRegistration, CancellationToken cancellationToken = default) => throw new OtpStoreUnavailableException();
+
+        public ValueTask<bool> DeleteAsync(PendingKey key, CancellationToken cancellationToken = default) => throw new OtpStoreUnavailableException();
+    }
+}

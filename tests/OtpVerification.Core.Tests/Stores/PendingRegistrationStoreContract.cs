@@ -1,0 +1,922 @@
+using System.Security.Cryptography;
+using System.Text;
+using OtpVerification.Stores;
+using OtpVerification.Testing;
+
+namespace OtpVerification.Core.Tests.Stores;
+
+/// <summary>
+/// The behaviour every <see cref="IPendingRegistrationStore"/> must have. A store's test class
+/// inherits this suite and overrides <see cref="CreateStore"/>, nothing else:
+/// <code>public sealed class MyStoreTests : PendingRegistrationStoreContract { protected override IPendingRegistrationStore CreateStore() => new MyStore(..., Time); }</code>
+/// Every test uses fresh random addresses, so stores backed by a shared server need no cleanup
+/// between tests. Times are passed explicitly as <c>now</c>; <see cref="Time"/> starts at the
+/// current second (so absolute expiries on a server are in the future) and is the clock to hand
+/// a store for the members that take no time (<see cref="IPendingRegistrationStore.CancelSendAsync"/>,
+/// <see cref="IPendingRegistrationStore.DeleteAsync"/>). The suite never disposes the store.
+/// </summary>
+public abstract class PendingRegistrationStoreContract
+{
+    /// <summary>Wrong guesses allowed per code in this suite.</summary>
+    protected const int MaxAttempts = 3;
+
+    /// <summary>Sends allowed per window in this suite.</summary>
+    protected const int MaxPerWindow = 3;
+
+    /// <summary>The minimum time between two sends in this suite.</summary>
+    protected static readonly TimeSpan Cooldown = TimeSpan.FromMinutes(1);
+
+    /// <summary>The send window in this suite.</summary>
+    protected static readonly TimeSpan Window = TimeSpan.FromHours(1);
+
+    /// <summary>How long a code lives in this suite.</summary>
+    protected static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long an entry lives in this suite.</summary>
+    protected static readonly TimeSpan EntryLifetime = TimeSpan.FromMinutes(30);
+
+    /// <summary>The send limits used by this suite.</summary>
+    protected static readonly SendPolicy Policy = new(Cooldown, MaxPerWindow, Window);
+
+    private static readonly byte[] RightHash = HashOf("right");
+    private static readonly byte[] WrongHash = HashOf("wrong");
+    private static readonly byte[] NewHash = HashOf("new");
+
+    private readonly Lazy<IPendingRegistrationStore> _store;
+
+    /// <summary>Creates the suite with <see cref="Time"/> at the current whole second.</summary>
+    protected PendingRegistrationStoreContract()
+    {
+        Time = new ManualTimeProvider(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
+        _store = new Lazy<IPendingRegistrationStore>(() => CreateStore(), LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <summary>The test's clock. Tests read <c>now</c> from it and advance it; pass it to the store under test.</summary>
+    protected ManualTimeProvider Time { get; }
+
+    /// <summary>The store under test, created on first use by <see cref="CreateStore"/>.</summary>
+    protected IPendingRegistrationStore Store => _store.Value;
+
+    private DateTimeOffset Now => Time.GetUtcNow();
+
+    /// <summary>Creates an empty store (or one holding nothing under the random keys this suite uses).</summary>
+    /// <returns>The store under test.</returns>
+    protected abstract IPendingRegistrationStore CreateStore();
+
+    /// <summary>A fresh key no other test uses.</summary>
+    /// <param name="purpose">The purpose.</param>
+    /// <returns>The key.</returns>
+    protected static PendingKey NewKey(OtpPurpose purpose = OtpPurpose.Signup) => new(purpose, $"{Guid.NewGuid():N}@example.com");
+
+    /// <summary>A registration for <paramref name="key"/> issued at <paramref name="now"/> with this suite's lifetimes.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="codeHash">The code hash.</param>
+    /// <param name="now">The issue time.</param>
+    /// <param name="deviceId">The bound device, if any.</param>
+    /// <returns>The registration.</returns>
+    protected static PendingRegistration NewRegistration(PendingKey key, byte[] codeHash, DateTimeOffset now, string? deviceId = null) => new()
+    {
+        Key = key,
+        CodeHash = codeHash,
+        CodeExpiresAt = now + CodeLifetime,
+        ExpiresAt = now + EntryLifetime,
+        AttemptsLeft = MaxAttempts,
+        Destinations = [new OtpDestination(OtpChannel.Email, key.Address), new OtpDestination(OtpChannel.Sms, "+14155550123")],
+        DeviceId = deviceId,
+        Payload = [1, 2, 3, 0, 255],
+    };
+
+    private static byte[] HashOf(string code) => SHA256.HashData(Encoding.UTF8.GetBytes(code));
+
+    private async Task<PendingKey> CreateAsync(byte[]? hash = null, string? deviceId = null, OtpPurpose purpose = OtpPurpose.Signup)
+    {
+        var key = NewKey(purpose);
+        var gate = await Store.CreateOrReplaceAsync(NewRegistration(key, hash ?? RightHash, Now, deviceId), Policy, Now);
+        gate.Status.Should().Be(SendGateStatus.Allowed, "the arrangement needs a stored registration");
+        return key;
+    }
+
+    private ValueTask<StoreVerifyResult> VerifyAsync(PendingKey key, byte[] hash, string? deviceId = null)
+        => Store.VerifyAndConsumeAsync(key, hash, deviceId, Now);
+
+    private ValueTask<SendGateResult> ResendAsync(PendingKey key, byte[] hash)
+        => Store.ResendAsync(key, hash, Now + CodeLifetime, MaxAttempts, Policy, Now);
+
+    // ----- CreateOrReplaceAsync: send gate -----
+
+    [Fact]
+    public async Task CreateOrReplaceAsync_NewKey_IsAllowed()
+    {
+        var key = NewKey();
+
+        var gate = await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now), Policy, Now);
+
+        gate.Status.Should().Be(SendGateStatus.Allowed);
+    }
+
+    [Fact]
+    public async Task CreateOrReplaceAsync_WithinCooldown_IsTooFrequentWithExactRetryAfter()
+    {
+        var key = await CreateAsync();
+        Time.Advance(TimeSpan.FromSeconds(20));
+
+        var gate = await Store.CreateOrReplaceAsync(NewRegistration(key, NewHash, Now), Policy, Now);
+
+        gate.Should().Be(new SendGateResult(SendGateStatus.TooFrequent, TimeSpan.FromSeconds(40)));
+    }
+
+    [Fact]
+    public async Task CreateOrReplaceAsync_WithinCooldown_KeepsTheEarlierCode()
+    {
+        var key = await CreateAsync();
+        Time.Advance(TimeSpan.FromSeconds(20));
+        await Store.CreateOrReplaceAsync(NewRegistration(key, NewHash, Now), Policy, Now);
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    [Fact]
+    public async Task CreateOrReplaceAsync_ExactlyAtCooldownEnd_IsAllowed()
+    {
+        var key = await CreateAsync();
+        Time.Advance(Cooldown);
+
+        var gate = await Store.CreateOrReplaceAsync(NewRegistration(key, NewHash, Now), Policy, Now);
+
+        gate.Status.Should().Be(SendGateStatus.Allowed);
+    }
+
+    [Fact]
+    public async Task CreateOrReplaceAsync_AfterCooldown_OldCodeStopsWorking()
+    {
+        var key = await CreateAsync();
+        Time.Advance(Cooldown);
+        await Store.CreateOrReplaceAsync(NewRegistration(key, NewHash, Now), Policy, Now);
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.Invalid);
+    }
+
+    [Fact]
+    public async Task CreateOrReplaceAsync_AfterCooldown_NewCodeWorks()
+    {
+        var key = await CreateAsync();
+        Time.Advance(Cooldown);
+        await Store.CreateOrReplaceAsync(NewRegistration(key, NewHash, Now), Policy, Now);
+
+        var result = await VerifyAsync(key, NewHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    [Fact]
+    public async Task CreateOrReplaceAsync_Replacing_RestoresFullAttempts()
+    {
+        var key = await CreateAsync();
+        await VerifyAsync(key, WrongHash);
+        await VerifyAsync(key, WrongHash);
+        Time.Advance(Cooldown);
+        await Store.CreateOrReplaceAsync(NewRegistration(key, NewHash, Now), Policy, Now);
+
+        var result = await VerifyAsync(key, WrongHash);
+
+        result.Should().Be(new StoreVerifyResult(StoreVerifyStatus.Invalid, MaxAttempts - 1));
+    }
+
+    [Fact]
+    public async Task CreateOrReplaceAsync_WindowAllowanceUsed_IsRateLimitedWithExactRetryAfter()
+    {
+        var key = NewKey();
+        var start = Now;
+        for (var i = 0; i < MaxPerWindow; i++)
+        {
+            (await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now), Policy, Now)).Status.Should().Be(SendGateStatus.Allowed);
+            Time.Advance(Cooldown);
+        }
+
+        var gate = await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now), Policy, Now);
+
+        gate.Should().Be(new SendGateResult(SendGateStatus.RateLimited, start + Window - Now));
+    }
+
+    [Fact]
+    public async Task CreateOrReplaceAsync_OneSecondBeforeWindowEnds_IsRateLimitedForOneSecond()
+    {
+        var key = NewKey();
+        var start = Now;
+        for (var i = 0; i < MaxPerWindow; i++)
+        {
+            await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now), Policy, Now);
+            Time.Advance(Cooldown);
+        }
+
+        Time.SetUtcNow(start + Window - TimeSpan.FromSeconds(1));
+        var gate = await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now), Policy, Now);
+
+        gate.Should().Be(new SendGateResult(SendGateStatus.RateLimited, TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
+    public async Task CreateOrReplaceAsync_ExactlyAtWindowEnd_IsAllowed()
+    {
+        var key = NewKey();
+        var start = Now;
+        for (var i = 0; i < MaxPerWindow; i++)
+        {
+            await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now), Policy, Now);
+            Time.Advance(Cooldown);
+        }
+
+        Time.SetUtcNow(start + Window);
+        var gate = await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now), Policy, Now);
+
+        gate.Status.Should().Be(SendGateStatus.Allowed);
+    }
+
+    [Fact]
+    public async Task CreateOrReplaceAsync_OtherAddress_IsNotLimited()
+    {
+        await CreateAsync();
+        var other = NewKey();
+
+        var gate = await Store.CreateOrReplaceAsync(NewRegistration(other, RightHash, Now), Policy, Now);
+
+        gate.Status.Should().Be(SendGateStatus.Allowed);
+    }
+
+    [Fact]
+    public async Task CreateOrReplaceAsync_SameAddressOtherPurpose_IsNotLimited()
+    {
+        var signup = await CreateAsync();
+        var reset = signup with { Purpose = OtpPurpose.PasswordReset };
+
+        var gate = await Store.CreateOrReplaceAsync(NewRegistration(reset, NewHash, Now), Policy, Now);
+
+        gate.Status.Should().Be(SendGateStatus.Allowed);
+    }
+
+    [Fact]
+    public async Task CreateOrReplaceAsync_CancelledToken_Throws()
+    {
+        var key = NewKey();
+        using var cts = new CancellationTokenSource();
+        await cts.CancelAsync();
+
+        var act = async () => await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now), Policy, Now, cts.Token);
+
+        await act.Should().ThrowAsync<OperationCanceledException>();
+    }
+
+    // ----- ReserveSendAsync -----
+
+    [Fact]
+    public async Task ReserveSendAsync_NewKey_IsAllowed()
+    {
+        var gate = await Store.ReserveSendAsync(NewKey(), Policy, Now);
+
+        gate.Status.Should().Be(SendGateStatus.Allowed);
+    }
+
+    [Fact]
+    public async Task ReserveSendAsync_NewKey_CreatesNoRegistration()
+    {
+        var key = NewKey();
+        await Store.ReserveSendAsync(key, Policy, Now);
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.NotFound);
+    }
+
+    [Fact]
+    public async Task ReserveSendAsync_WithinCooldown_IsTooFrequentWithExactRetryAfter()
+    {
+        var key = NewKey();
+        await Store.ReserveSendAsync(key, Policy, Now);
+        Time.Advance(TimeSpan.FromSeconds(10));
+
+        var gate = await Store.ReserveSendAsync(key, Policy, Now);
+
+        gate.Should().Be(new SendGateResult(SendGateStatus.TooFrequent, TimeSpan.FromSeconds(50)));
+    }
+
+    [Fact]
+    public async Task ReserveSendAsync_AfterCreate_SharesItsCooldown()
+    {
+        var key = await CreateAsync();
+
+        var gate = await Store.ReserveSendAsync(key, Policy, Now);
+
+        gate.Status.Should().Be(SendGateStatus.TooFrequent);
+    }
+
+    [Fact]
+    public async Task ReserveSendAsync_ExistingRegistration_IsLeftAlone()
+    {
+        var key = await CreateAsync();
+        Time.Advance(Cooldown);
+        await Store.ReserveSendAsync(key, Policy, Now);
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    [Fact]
+    public async Task ReserveSendAsync_WindowAllowanceUsed_IsRateLimited()
+    {
+        var key = NewKey();
+        for (var i = 0; i < MaxPerWindow; i++)
+        {
+            await Store.ReserveSendAsync(key, Policy, Now);
+            Time.Advance(Cooldown);
+        }
+
+        var gate = await Store.ReserveSendAsync(key, Policy, Now);
+
+        gate.Status.Should().Be(SendGateStatus.RateLimited);
+    }
+
+    // ----- ResendAsync -----
+
+    [Fact]
+    public async Task ResendAsync_NoRegistration_IsNotFound()
+    {
+        var gate = await ResendAsync(NewKey(), NewHash);
+
+        gate.Status.Should().Be(SendGateStatus.NotFound);
+    }
+
+    [Fact]
+    public async Task ResendAsync_NoRegistration_CountsTheSendSlot()
+    {
+        var key = NewKey();
+        await ResendAsync(key, NewHash);
+        Time.Advance(TimeSpan.FromSeconds(10));
+
+        var gate = await ResendAsync(key, NewHash);
+
+        gate.Should().Be(new SendGateResult(SendGateStatus.TooFrequent, TimeSpan.FromSeconds(50)));
+    }
+
+    [Fact]
+    public async Task ResendAsync_NoRegistration_CreatesNoRegistration()
+    {
+        var key = NewKey();
+        await ResendAsync(key, NewHash);
+
+        var result = await VerifyAsync(key, NewHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.NotFound);
+    }
+
+    [Fact]
+    public async Task ResendAsync_WithinCooldown_IsTooFrequentWithExactRetryAfter()
+    {
+        var key = await CreateAsync();
+        Time.Advance(TimeSpan.FromSeconds(45));
+
+        var gate = await ResendAsync(key, NewHash);
+
+        gate.Should().Be(new SendGateResult(SendGateStatus.TooFrequent, TimeSpan.FromSeconds(15)));
+    }
+
+    [Fact]
+    public async Task ResendAsync_Refused_KeepsTheCurrentCode()
+    {
+        var key = await CreateAsync();
+        await ResendAsync(key, NewHash);
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    [Fact]
+    public async Task ResendAsync_AfterCooldown_ReturnsTheUpdatedRegistration()
+    {
+        var key = await CreateAsync(deviceId: "device-1");
+        Time.Advance(Cooldown);
+        var expected = NewRegistration(key, NewHash, Now, "device-1") with { ExpiresAt = Now - Cooldown + EntryLifetime };
+
+        var gate = await ResendAsync(key, NewHash);
+
+        gate.Status.Should().Be(SendGateStatus.Allowed);
+        gate.Registration.Should().BeEquivalentTo(expected);
+    }
+
+    [Fact]
+    public async Task ResendAsync_AfterCooldown_OldCodeStopsWorking()
+    {
+        var key = await CreateAsync();
+        Time.Advance(Cooldown);
+        await ResendAsync(key, NewHash);
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.Invalid);
+    }
+
+    [Fact]
+    public async Task ResendAsync_AfterCooldown_NewCodeWorks()
+    {
+        var key = await CreateAsync();
+        Time.Advance(Cooldown);
+        await ResendAsync(key, NewHash);
+
+        var result = await VerifyAsync(key, NewHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    [Fact]
+    public async Task ResendAsync_AfterWrongGuesses_ResetsAttempts()
+    {
+        var key = await CreateAsync();
+        await VerifyAsync(key, WrongHash);
+        await VerifyAsync(key, WrongHash);
+        Time.Advance(Cooldown);
+        await ResendAsync(key, NewHash);
+
+        var result = await VerifyAsync(key, WrongHash);
+
+        result.Should().Be(new StoreVerifyResult(StoreVerifyStatus.Invalid, MaxAttempts - 1));
+    }
+
+    [Fact]
+    public async Task ResendAsync_AfterMaxAttempts_UnlocksTheNewCode()
+    {
+        var key = await CreateAsync();
+        for (var i = 0; i < MaxAttempts; i++)
+        {
+            await VerifyAsync(key, WrongHash);
+        }
+
+        Time.Advance(Cooldown);
+        await ResendAsync(key, NewHash);
+
+        var result = await VerifyAsync(key, NewHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    [Fact]
+    public async Task ResendAsync_CodeOutlivingTheEntry_IsCappedAtTheEntryExpiry()
+    {
+        var key = await CreateAsync();
+        var entryExpiry = Now + EntryLifetime;
+        Time.Advance(EntryLifetime - TimeSpan.FromMinutes(2));
+
+        var gate = await Store.ResendAsync(key, NewHash, Now + CodeLifetime, MaxAttempts, Policy, Now);
+
+        gate.Registration!.CodeExpiresAt.Should().Be(entryExpiry);
+    }
+
+    [Fact]
+    public async Task ResendAsync_WindowAllowanceUsed_IsRateLimited()
+    {
+        var key = await CreateAsync();
+        for (var i = 1; i < MaxPerWindow; i++)
+        {
+            Time.Advance(Cooldown);
+            (await ResendAsync(key, NewHash)).Status.Should().Be(SendGateStatus.Allowed);
+        }
+
+        Time.Advance(Cooldown);
+        var gate = await ResendAsync(key, NewHash);
+
+        gate.Status.Should().Be(SendGateStatus.RateLimited);
+    }
+
+    // ----- VerifyAndConsumeAsync -----
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_NoRegistration_IsNotFound()
+    {
+        var result = await VerifyAsync(NewKey(), RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.NotFound);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_RightCode_ReturnsTheStoredRegistration()
+    {
+        var key = NewKey();
+        var registration = NewRegistration(key, RightHash, Now, "device-1");
+        await Store.CreateOrReplaceAsync(registration, Policy, Now);
+
+        var result = await VerifyAsync(key, RightHash, "device-1");
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+        result.Registration.Should().BeEquivalentTo(registration, o => o.Excluding(r => r.AttemptsLeft));
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_RightCodeTwice_SecondIsNotFound()
+    {
+        var key = await CreateAsync();
+        await VerifyAsync(key, RightHash);
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.NotFound);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_WrongCode_IsInvalidWithOneAttemptUsed()
+    {
+        var key = await CreateAsync();
+
+        var result = await VerifyAsync(key, WrongHash);
+
+        result.Should().Be(new StoreVerifyResult(StoreVerifyStatus.Invalid, MaxAttempts - 1));
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_LastWrongGuess_ReportsNoAttemptsLeft()
+    {
+        var key = await CreateAsync();
+        for (var i = 1; i < MaxAttempts; i++)
+        {
+            await VerifyAsync(key, WrongHash);
+        }
+
+        var result = await VerifyAsync(key, WrongHash);
+
+        result.Should().Be(new StoreVerifyResult(StoreVerifyStatus.Invalid, 0));
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_RightCodeOnLastAttempt_Succeeds()
+    {
+        var key = await CreateAsync();
+        for (var i = 1; i < MaxAttempts; i++)
+        {
+            await VerifyAsync(key, WrongHash);
+        }
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_AfterMaxWrongGuesses_IsMaxAttemptsEvenForTheRightCode()
+    {
+        var key = await CreateAsync();
+        for (var i = 0; i < MaxAttempts; i++)
+        {
+            await VerifyAsync(key, WrongHash);
+        }
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.MaxAttempts);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_OtherDevice_IsDeviceMismatch()
+    {
+        var key = await CreateAsync(deviceId: "device-1");
+
+        var result = await VerifyAsync(key, RightHash, "device-2");
+
+        result.Status.Should().Be(StoreVerifyStatus.DeviceMismatch);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_NoDeviceWhenBound_IsDeviceMismatch()
+    {
+        var key = await CreateAsync(deviceId: "device-1");
+
+        var result = await VerifyAsync(key, RightHash, deviceId: null);
+
+        result.Status.Should().Be(StoreVerifyStatus.DeviceMismatch);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_DeviceComparison_IsCaseSensitive()
+    {
+        var key = await CreateAsync(deviceId: "device-a");
+
+        var result = await VerifyAsync(key, RightHash, "DEVICE-A");
+
+        result.Status.Should().Be(StoreVerifyStatus.DeviceMismatch);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_AfterDeviceMismatch_RightDeviceStillSucceeds()
+    {
+        var key = await CreateAsync(deviceId: "device-1");
+        await VerifyAsync(key, RightHash, "device-2");
+
+        var result = await VerifyAsync(key, RightHash, "device-1");
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_UnboundRegistration_AcceptsAnyDevice()
+    {
+        var key = await CreateAsync(deviceId: null);
+
+        var result = await VerifyAsync(key, RightHash, "device-2");
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_ExactlyAtCodeExpiry_IsExpired()
+    {
+        var key = await CreateAsync();
+        Time.Advance(CodeLifetime);
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.Expired);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_OneTickBeforeCodeExpiry_Succeeds()
+    {
+        var key = await CreateAsync();
+        Time.Advance(CodeLifetime - TimeSpan.FromTicks(1));
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_ExactlyAtEntryExpiry_IsNotFound()
+    {
+        var key = NewKey();
+        var registration = NewRegistration(key, RightHash, Now) with { CodeExpiresAt = Now + EntryLifetime };
+        await Store.CreateOrReplaceAsync(registration, Policy, Now);
+        Time.Advance(EntryLifetime);
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.NotFound);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_OtherPurpose_IsNotFound()
+    {
+        var signup = await CreateAsync(purpose: OtpPurpose.Signup);
+
+        var result = await VerifyAsync(signup with { Purpose = OtpPurpose.PasswordReset }, RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.NotFound);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_TwoPurposesOnOneAddress_EachKeepsItsOwnCode()
+    {
+        var signup = await CreateAsync(RightHash, purpose: OtpPurpose.Signup);
+        var reset = signup with { Purpose = OtpPurpose.PasswordReset };
+        await Store.CreateOrReplaceAsync(NewRegistration(reset, NewHash, Now), Policy, Now);
+
+        var results = new[] { await VerifyAsync(signup, RightHash), await VerifyAsync(reset, NewHash) };
+
+        results.Select(r => r.Status).Should().Equal(StoreVerifyStatus.Success, StoreVerifyStatus.Success);
+    }
+
+    // ----- CancelSendAsync -----
+
+    [Fact]
+    public async Task CancelSendAsync_MatchingHash_ReleasesTheSendSlot()
+    {
+        var key = await CreateAsync();
+        await Store.CancelSendAsync(key, RightHash, removeRegistration: true);
+        Time.Advance(TimeSpan.FromSeconds(1));
+
+        var gate = await Store.CreateOrReplaceAsync(NewRegistration(key, NewHash, Now), Policy, Now);
+
+        gate.Status.Should().Be(SendGateStatus.Allowed);
+    }
+
+    [Fact]
+    public async Task CancelSendAsync_MatchingHashAndRemove_RemovesTheRegistration()
+    {
+        var key = await CreateAsync();
+        await Store.CancelSendAsync(key, RightHash, removeRegistration: true);
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.NotFound);
+    }
+
+    [Fact]
+    public async Task CancelSendAsync_MatchingHashWithoutRemove_KeepsTheRegistration()
+    {
+        var key = await CreateAsync();
+        await Store.CancelSendAsync(key, RightHash, removeRegistration: false);
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    [Fact]
+    public async Task CancelSendAsync_OtherHash_KeepsTheNewerRegistration()
+    {
+        var key = await CreateAsync(NewHash);
+        await Store.CancelSendAsync(key, RightHash, removeRegistration: true);
+
+        var result = await VerifyAsync(key, NewHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    [Fact]
+    public async Task CancelSendAsync_AfterFailedResend_CooldownCountsFromThePreviousSend()
+    {
+        var key = await CreateAsync();
+        Time.Advance(TimeSpan.FromMinutes(2));
+        await ResendAsync(key, NewHash);
+        await Store.CancelSendAsync(key, NewHash, removeRegistration: false);
+        Time.Advance(TimeSpan.FromSeconds(1));
+
+        var gate = await ResendAsync(key, HashOf("third"));
+
+        gate.Status.Should().Be(SendGateStatus.Allowed);
+    }
+
+    [Fact]
+    public async Task CancelSendAsync_ReleasedSlot_DoesNotCountTowardsTheWindow()
+    {
+        var key = await CreateAsync();
+        await Store.CancelSendAsync(key, RightHash, removeRegistration: true);
+        for (var i = 0; i < MaxPerWindow - 1; i++)
+        {
+            (await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now), Policy, Now)).Status.Should().Be(SendGateStatus.Allowed);
+            Time.Advance(Cooldown);
+        }
+
+        var gate = await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now), Policy, Now);
+
+        gate.Status.Should().Be(SendGateStatus.Allowed);
+    }
+
+    [Fact]
+    public async Task CancelSendAsync_UnknownKey_DoesNotThrow()
+    {
+        var act = async () => await Store.CancelSendAsync(NewKey(), RightHash, removeRegistration: true);
+
+        await act.Should().NotThrowAsync();
+    }
+
+    // ----- DeleteAsync -----
+
+    [Fact]
+    public async Task DeleteAsync_ExistingRegistration_ReturnsTrue()
+    {
+        var key = await CreateAsync();
+
+        var deleted = await Store.DeleteAsync(key);
+
+        deleted.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task DeleteAsync_ExistingRegistration_RemovesIt()
+    {
+        var key = await CreateAsync();
+        await Store.DeleteAsync(key);
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.NotFound);
+    }
+
+    [Fact]
+    public async Task DeleteAsync_NoRegistration_ReturnsFalse()
+    {
+        var deleted = await Store.DeleteAsync(NewKey());
+
+        deleted.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task DeleteAsync_OnlySendLimits_ReturnsFalse()
+    {
+        var key = NewKey();
+        await Store.ReserveSendAsync(key, Policy, Now);
+
+        var deleted = await Store.DeleteAsync(key);
+
+        deleted.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task DeleteAsync_ExistingRegistration_KeepsTheSendLimits()
+    {
+        var key = await CreateAsync();
+        await Store.DeleteAsync(key);
+
+        var gate = await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now), Policy, Now);
+
+        gate.Status.Should().Be(SendGateStatus.TooFrequent);
+    }
+
+    [Fact]
+    public async Task DeleteAsync_OtherPurpose_LeavesTheRegistration()
+    {
+        var key = await CreateAsync();
+        await Store.DeleteAsync(key with { Purpose = OtpPurpose.PasswordReset });
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    // ----- Concurrency -----
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_500ParallelWrongGuesses_EvaluatesExactlyMaxAttempts()
+    {
+        var key = await CreateAsync();
+        var now = Now;
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 500).Select(_ => Task.Run(async () => await Store.VerifyAndConsumeAsync(key, WrongHash, null, now))));
+
+        results.Count(r => r.Status == StoreVerifyStatus.Invalid).Should().Be(MaxAttempts);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_500ParallelWrongGuesses_RestAreMaxAttempts()
+    {
+        var key = await CreateAsync();
+        var now = Now;
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 500).Select(_ => Task.Run(async () => await Store.VerifyAndConsumeAsync(key, WrongHash, null, now))));
+
+        results.Count(r => r.Status == StoreVerifyStatus.MaxAttempts).Should().Be(500 - MaxAttempts);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_500ParallelWrongGuesses_EachAttemptsLeftValueSeenOnce()
+    {
+        var key = await CreateAsync();
+        var now = Now;
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 500).Select(_ => Task.Run(async () => await Store.VerifyAndConsumeAsync(key, WrongHash, null, now))));
+
+        results.Where(r => r.Status == StoreVerifyStatus.Invalid).Select(r => r.AttemptsLeft).Should().BeEquivalentTo(Enumerable.Range(0, MaxAttempts));
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_200ParallelRightGuesses_SucceedsExactlyOnce()
+    {
+        var key = await CreateAsync();
+        var now = Now;
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => Task.Run(async () => await Store.VerifyAndConsumeAsync(key, RightHash, null, now))));
+
+        results.Count(r => r.Status == StoreVerifyStatus.Success).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task CreateOrReplaceAsync_ParallelStartsOnOneAddress_AllowsExactlyOne()
+    {
+        var key = NewKey();
+        var now = Now;
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(async () =>
+            await Store.CreateOrReplaceAsync(NewRegistration(key, HashOf($"code-{i}"), now), Policy, now))));
+
+        results.Count(r => r.Status == SendGateStatus.Allowed).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task CreateOrReplaceAsync_ParallelStartsOnOneAddress_StoresTheAllowedOne()
+    {
+        var key = NewKey();
+        var now = Now;
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(async () =>
+            (i, await Store.CreateOrReplaceAsync(NewRegistration(key, HashOf($"code-{i}"), now), Policy, now)))));
+        var winner = results.Single(r => r.Item2.Status == SendGateStatus.Allowed).i;
+
+        var result = await VerifyAsync(key, HashOf($"code-{winner}"));
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    [Fact]
+    public async Task ResendAsync_ParallelResends_AllowsExactlyOne()
+    {
+        var key = await CreateAsync();
+        Time.Advance(Cooldown);
+        var now = Now;
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(async () =>
+            await Store.ResendAsync(key, HashOf($"code-{i}"), now + CodeLifetime, MaxAttempts, Policy, now))));
+
+        results.Count(r => r.Status == SendGateStatus.Allowed).Should().Be(1);
+    }
+}
