@@ -44,6 +44,15 @@ public sealed class OtpSignupBuilder<TForm> : IOtpVerificationBuilder
         return this;
     }
 
+    /// <summary>Sets how the endpoints identify a client for the per-client send limit.</summary>
+    /// <param name="configure">Configures the endpoint options.</param>
+    /// <returns>The builder.</returns>
+    public OtpSignupBuilder<TForm> ConfigureEndpoints(Action<OtpEndpointOptions> configure)
+    {
+        Services.Configure(configure);
+        return this;
+    }
+
     /// <summary>Sets the authentication schemes a verified user is signed in with.</summary>
     /// <param name="configure">Configures the scheme names.</param>
     /// <returns>The builder.</returns>
@@ -88,6 +97,7 @@ public static class OtpSignupServiceCollectionExtensions
         services.AddDataProtection();
         services.AddProblemDetails();
         services.AddOptions<OtpSignInOptions>();
+        services.AddOptions<OtpEndpointOptions>();
         services.TryAddSingleton<OtpPayloadProtector>();
         services.TryAddSingleton<OtpSignIn>();
         services.TryAddSingleton(new OtpSignupFormType(typeof(TForm)));

@@ -61,7 +61,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
         return endpoints;
     }
 
-    private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> PasswordResetStartAsync(HttpContext context, OtpEngine engine, IOtpPasswordReset reset)
+    private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> PasswordResetStartAsync(HttpContext context, OtpEngine engine, IOtpPasswordReset reset, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions)
     {
         var (request, problem) = await OtpRequestReader.ReadAsync<OtpAddressRequest>(context.Request).ConfigureAwait(false);
         if (problem is not null)
@@ -82,6 +82,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
                 Address = email,
                 Destinations = [new OtpDestination(OtpChannel.Email, email)],
                 SuppressDelivery = !exists,
+                ClientKey = endpointOptions.Value.ClientKey(context),
             },
             context.RequestAborted).ConfigureAwait(false);
         return SendAnswer(context, result);

@@ -63,7 +63,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
         return group;
     }
 
-    private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> StartAsync<TForm>(HttpContext context, OtpEngine engine, OtpPayloadProtector protector, IOtpSignupCompletion<TForm> completion, Microsoft.Extensions.Options.IOptionsMonitor<OtpSignupOptions> options)
+    private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> StartAsync<TForm>(HttpContext context, OtpEngine engine, OtpPayloadProtector protector, IOtpSignupCompletion<TForm> completion, Microsoft.Extensions.Options.IOptionsMonitor<OtpSignupOptions> options, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions)
         where TForm : OtpSignupForm
     {
         var (form, problem) = await OtpRequestReader.ReadAsync<TForm>(context.Request).ConfigureAwait(false);
@@ -73,7 +73,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
         }
 
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var destinations = ValidateSignupForm(form!, errors);
+        var destinations = ValidateSignupForm(form!, errors, options.CurrentValue.Abuse);
         if (!errors.ContainsKey("password"))
         {
             // The app's policy (the password rules, say) is checked even when other fields are wrong, so every error shows at once.
@@ -95,6 +95,8 @@ public static partial class OtpEndpointRouteBuilderExtensions
             return OtpProblems.EmailTaken();
         }
 
+        // The payload is protected either way, so both answers cost the same.
+        var payload = protector.Protect(OtpPurpose.Signup, form);
         var result = await engine.StartAsync(
             new OtpStartRequest
             {
@@ -102,14 +104,15 @@ public static partial class OtpEndpointRouteBuilderExtensions
                 Address = email,
                 Destinations = destinations,
                 DeviceId = form.DeviceId,
-                Payload = exists ? [] : protector.Protect(OtpPurpose.Signup, form),
+                Payload = exists ? [] : payload,
                 SuppressDelivery = exists,
+                ClientKey = endpointOptions.Value.ClientKey(context),
             },
             context.RequestAborted).ConfigureAwait(false);
         return SendAnswer(context, result);
     }
 
-    private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> ResendAsync(HttpContext context, OtpEngine engine)
+    private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> ResendAsync(HttpContext context, OtpEngine engine, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions)
     {
         var (request, problem) = await OtpRequestReader.ReadAsync<OtpAddressRequest>(context.Request).ConfigureAwait(false);
         if (problem is not null)
@@ -122,7 +125,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
             return OtpProblems.Validation("email", "Enter a valid email address.");
         }
 
-        return SendAnswer(context, await engine.ResendAsync(OtpPurpose.Signup, email, context.RequestAborted).ConfigureAwait(false));
+        return SendAnswer(context, await engine.ResendAsync(OtpPurpose.Signup, email, context.RequestAborted, endpointOptions.Value.ClientKey(context)).ConfigureAwait(false));
     }
 
     private static async Task<Results<Ok<OtpVerifyResponse>, ProblemHttpResult>> VerifyAsync<TForm>(
@@ -203,7 +206,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
     }
 
     /// <summary>Normalises the form's addresses in place and returns where to send the code.</summary>
-    private static List<OtpDestination> ValidateSignupForm(OtpSignupForm form, Dictionary<string, string[]> errors)
+    private static List<OtpDestination> ValidateSignupForm(OtpSignupForm form, Dictionary<string, string[]> errors, OtpAbuseOptions abuse)
     {
         var destinations = new List<OtpDestination>(2);
         var context = new ValidationContext(form);
@@ -244,6 +247,10 @@ public static partial class OtpEndpointRouteBuilderExtensions
             if (OtpAddress.TryNormalizePhone(form.Phone, out phone))
             {
                 form.Phone = phone;
+                if (!abuse.AllowsSmsTo(phone))
+                {
+                    errors["phone"] = ["Text messages cannot be sent to this country."];
+                }
             }
             else
             {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OtpVerification.Diagnostics;
@@ -15,6 +14,7 @@ namespace OtpVerification;
 public sealed partial class OtpEngine
 {
     private static readonly TimeSpan SendWindow = TimeSpan.FromHours(1);
+    private static readonly PendingKey SmsBudgetKey = new(OtpPurpose.Signup, "budget:sms");
 
     private readonly IPendingRegistrationStore _store;
     private readonly IOtpCodeGenerator _generator;
@@ -24,6 +24,7 @@ public sealed partial class OtpEngine
     private readonly TimeProvider _time;
     private readonly OtpMetrics _metrics;
     private readonly ILogger<OtpEngine> _logger;
+    private readonly DeliveryTimings _timings = new();
 
     /// <summary>Creates the engine.</summary>
     /// <param name="store">The pending-registration store.</param>
@@ -83,12 +84,24 @@ public sealed partial class OtpEngine
         var now = _time.GetUtcNow();
         cancellationToken.ThrowIfCancellationRequested();
 
+        var started = _time.GetTimestamp();
+        if (await ClientGateAsync(request.Purpose, request.ClientKey, now, options).ConfigureAwait(false) is { } refusedClient)
+        {
+            return refusedClient;
+        }
+
         if (request.SuppressDelivery)
         {
             // Same work as a real start up to the store, so the answer and its timing match.
             var decoy = _generator.Generate(options.Code.Length);
             _ = _hasher.Hash(request.Purpose, request.Address, decoy);
-            return await GateOnlyAsync(key, policy, now, options).ConfigureAwait(false);
+            var answer = await GateOnlyAsync(key, policy, now, options).ConfigureAwait(false);
+            if (answer.Outcome == OtpOutcome.Accepted && options.Abuse.EqualizeResponseTimes)
+            {
+                await _timings.WaitLikeADeliveryAsync(FirstChannel(request.Destinations), started, _time).ConfigureAwait(false);
+            }
+
+            return answer;
         }
 
         var code = _generator.Generate(options.Code.Length);
@@ -124,6 +137,7 @@ public sealed partial class OtpEngine
         // From here on the caller's cancellation is ignored: the entry and the message must agree.
         if (await DeliverAsync(request.Purpose, registration.Destinations, code, options, now).ConfigureAwait(false))
         {
+            _timings.Record(FirstChannel(request.Destinations), _time.GetElapsedTime(started));
             Log.Started(_logger, OtpNames.Purpose(request.Purpose), OtpAddress.Mask(request.Address));
             return Accepted(options);
         }
@@ -139,13 +153,19 @@ public sealed partial class OtpEngine
     /// <param name="purpose">The purpose.</param>
     /// <param name="address">The normalised address.</param>
     /// <param name="cancellationToken">Cancels the call before anything is written.</param>
+    /// <param name="clientKey">The client asking (its IP address, say), for the per-client send limit; <see langword="null"/> to skip it.</param>
     /// <returns>Accepted, TooFrequent, RateLimited or Unavailable.</returns>
-    public async ValueTask<OtpSendResult> ResendAsync(OtpPurpose purpose, string address, CancellationToken cancellationToken = default)
+    public async ValueTask<OtpSendResult> ResendAsync(OtpPurpose purpose, string address, CancellationToken cancellationToken = default, string? clientKey = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(address);
         var options = _options.CurrentValue;
         var key = new PendingKey(purpose, address);
         var now = _time.GetUtcNow();
+        if (await ClientGateAsync(purpose, clientKey, now, options).ConfigureAwait(false) is { } refusedClient)
+        {
+            return refusedClient;
+        }
+
         var code = _generator.Generate(options.Code.Length);
         var hash = _hasher.Hash(purpose, address, code);
 
@@ -245,6 +265,72 @@ public sealed partial class OtpEngine
         }
     }
 
+    private static OtpChannel FirstChannel(IReadOnlyList<OtpDestination> destinations)
+        => destinations.Count > 0 ? destinations[0].Channel : OtpChannel.Email;
+
+    /// <summary>The per-client send limit: one store operation on the client's own key, shared by every purpose.</summary>
+    private async ValueTask<OtpSendResult?> ClientGateAsync(OtpPurpose purpose, string? clientKey, DateTimeOffset now, OtpSignupOptions options)
+    {
+        var max = options.Abuse.MaxSendsPerClientPerHour;
+        if (string.IsNullOrEmpty(clientKey) || max <= 0)
+        {
+            return null;
+        }
+
+        var key = new PendingKey(OtpPurpose.Signup, "client:" + clientKey);
+        SendGateResult gate;
+        try
+        {
+            gate = await _store.ReserveSendAsync(key, new SendPolicy(TimeSpan.Zero, max, SendWindow), now).ConfigureAwait(false);
+        }
+        catch (OtpStoreUnavailableException ex)
+        {
+            Log.StoreUnavailable(_logger, "client-limit", ex.GetType().Name, ex.Message);
+            return Unavailable(purpose);
+        }
+
+        if (gate.Status == SendGateStatus.Allowed)
+        {
+            return null;
+        }
+
+        Log.ClientLimited(_logger, OtpNames.Purpose(purpose));
+        return Refused(purpose, key, gate with { Status = gate.Status == SendGateStatus.TooFrequent ? SendGateStatus.RateLimited : gate.Status });
+    }
+
+    /// <summary>Whether an SMS may go to <paramref name="phone"/>: the country allow-list and the app-wide hourly SMS budget.</summary>
+    private async ValueTask<bool> SmsAllowedAsync(string phone, DateTimeOffset now, OtpSignupOptions options)
+    {
+        if (!options.Abuse.AllowsSmsTo(phone))
+        {
+            Log.SmsCountryRefused(_logger, OtpAddress.Mask(phone));
+            return false;
+        }
+
+        var max = options.Abuse.MaxSmsPerHour;
+        if (max <= 0)
+        {
+            return true;
+        }
+
+        try
+        {
+            var gate = await _store.ReserveSendAsync(SmsBudgetKey, new SendPolicy(TimeSpan.Zero, max, SendWindow), now).ConfigureAwait(false);
+            if (gate.Status == SendGateStatus.Allowed)
+            {
+                return true;
+            }
+        }
+        catch (OtpStoreUnavailableException ex)
+        {
+            Log.StoreUnavailable(_logger, "sms-budget", ex.GetType().Name, ex.Message);
+            return false;
+        }
+
+        Log.SmsBudgetExhausted(_logger, max);
+        return false;
+    }
+
     private static SendPolicy Policy(OtpSignupOptions options) => new(options.Resend.Cooldown, options.Resend.MaxPerHour, SendWindow);
 
     private static OtpSendResult Accepted(OtpSignupOptions options, TimeSpan? lifetime = null)
@@ -293,9 +379,14 @@ public sealed partial class OtpEngine
 
     private async ValueTask<bool> DeliverAsync(OtpPurpose purpose, IReadOnlyList<OtpDestination> destinations, string code, OtpSignupOptions options, DateTimeOffset now, TimeSpan? lifetime = null)
     {
-        var culture = CultureInfo.GetCultureInfo(options.Messages.Culture);
+        var culture = OtpCultures.Get(options.Messages.Culture);
         foreach (var destination in destinations)
         {
+            if (destination.Channel == OtpChannel.Sms && !await SmsAllowedAsync(destination.Address, now, options).ConfigureAwait(false))
+            {
+                continue;
+            }
+
             var sender = (int)destination.Channel < _senders.Length ? _senders[(int)destination.Channel] : null;
             if (sender is null)
             {
@@ -365,6 +456,15 @@ public sealed partial class OtpEngine
 
         [LoggerMessage(EventId = 1006, EventName = "OtpStoreUnavailable", Level = LogLevel.Error, Message = "The pending-registration store failed during {Operation} ({ExceptionType}: {Reason}).")]
         public static partial void StoreUnavailable(ILogger logger, string operation, string exceptionType, string reason);
+
+        [LoggerMessage(EventId = 1008, EventName = "OtpClientLimited", Level = LogLevel.Warning, Message = "A client reached its hourly send limit ({Purpose}).")]
+        public static partial void ClientLimited(ILogger logger, string purpose);
+
+        [LoggerMessage(EventId = 1009, EventName = "OtpSmsCountryRefused", Level = LogLevel.Warning, Message = "SMS to {MaskedAddress} skipped: its country is not in OtpSignup:Abuse:SmsCountryCodes.")]
+        public static partial void SmsCountryRefused(ILogger logger, string maskedAddress);
+
+        [LoggerMessage(EventId = 1010, EventName = "OtpSmsBudgetExhausted", Level = LogLevel.Warning, Message = "SMS skipped: the app-wide budget of {MaxSmsPerHour} per hour is used up (OtpSignup:Abuse:MaxSmsPerHour).")]
+        public static partial void SmsBudgetExhausted(ILogger logger, int maxSmsPerHour);
 
         [LoggerMessage(EventId = 1007, EventName = "OtpStoreFull", Level = LogLevel.Error, Message = "The pending-registration store is full; a {Purpose} start was refused. Raise OtpSignup:MaxPendingEntries or use a distributed store.")]
         public static partial void StoreFull(ILogger logger, string purpose);

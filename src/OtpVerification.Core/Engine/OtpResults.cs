@@ -65,6 +65,12 @@ public sealed class OtpStartRequest
     public byte[] Payload { get; init; } = [];
 
     /// <summary>
+    /// The client asking (its IP address, say), for the per-client hourly send limit
+    /// (<see cref="OtpAbuseOptions.MaxSendsPerClientPerHour"/>); <see langword="null"/> skips it.
+    /// </summary>
+    public string? ClientKey { get; init; }
+
+    /// <summary>
     /// Take a send slot only: create nothing and send nothing, but answer as for a real send.
     /// Used for a registered address when existing accounts must not be revealed.
     /// </summary>

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Options;
 
 namespace OtpVerification;
@@ -39,6 +40,11 @@ public sealed class OtpSignupOptions
     /// <summary>The in-memory store's cap on entries (<c>OtpSignup:MaxPendingEntries</c>, default 100,000); new addresses are refused when it is reached.</summary>
     [Range(1, 50_000_000, ErrorMessage = "OtpSignup:MaxPendingEntries must be between 1 and 50000000.")]
     public int MaxPendingEntries { get; set; } = 100_000;
+
+    /// <summary>Defences against abuse of the send endpoints (<c>OtpSignup:Abuse</c>).</summary>
+    [Required]
+    [ValidateObjectMembers]
+    public OtpAbuseOptions Abuse { get; set; } = new();
 
     /// <summary>How messages are worded (<c>OtpSignup:Messages</c>).</summary>
     [Required]
@@ -89,4 +95,60 @@ public sealed class OtpMessageOptions
 
     /// <summary>The culture messages are written in, e.g. <c>en-US</c> (<c>OtpSignup:Messages:Culture</c>).</summary>
     public string Culture { get; set; } = "en-US";
+}
+
+/// <summary>Defences against abuse of the send endpoints: <c>OtpSignup:Abuse</c>.</summary>
+public sealed class OtpAbuseOptions
+{
+    /// <summary>
+    /// Codes one client (by default, one IP address) may trigger per hour, across addresses and
+    /// purposes (<c>OtpSignup:Abuse:MaxSendsPerClientPerHour</c>, default 30; 0 turns it off).
+    /// Enforced in the store, so it holds across instances.
+    /// </summary>
+    [Range(0, 1_000_000, ErrorMessage = "OtpSignup:Abuse:MaxSendsPerClientPerHour must be between 0 and 1000000.")]
+    public int MaxSendsPerClientPerHour { get; set; } = 30;
+
+    /// <summary>
+    /// Text messages the whole app may send per hour (<c>OtpSignup:Abuse:MaxSmsPerHour</c>,
+    /// default 1000; 0 turns it off): a ceiling on the bill when bots pump SMS. Past it, SMS
+    /// destinations are skipped (the email fallback is used when there is one).
+    /// </summary>
+    [Range(0, 100_000_000, ErrorMessage = "OtpSignup:Abuse:MaxSmsPerHour must be between 0 and 100000000.")]
+    public int MaxSmsPerHour { get; set; } = 1000;
+
+    /// <summary>
+    /// Country calling codes SMS may go to, e.g. <c>["1", "44"]</c>
+    /// (<c>OtpSignup:Abuse:SmsCountryCodes</c>); empty (the default) allows every country.
+    /// </summary>
+    [SuppressMessage("Performance", "CA1819:Properties should not return arrays", Justification = "Bound from configuration.")]
+    public string[] SmsCountryCodes { get; set; } = [];
+
+    /// <summary>
+    /// Make a start for a registered address (which sends nothing) take as long as recent real
+    /// sends, so response times do not reveal which addresses have accounts
+    /// (<c>OtpSignup:Abuse:EqualizeResponseTimes</c>, default <see langword="true"/>).
+    /// </summary>
+    public bool EqualizeResponseTimes { get; set; } = true;
+
+    /// <summary>Whether SMS may be sent to <paramref name="phone"/> under <see cref="SmsCountryCodes"/>.</summary>
+    /// <param name="phone">An E.164 number.</param>
+    /// <returns><see langword="true"/> when allowed.</returns>
+    public bool AllowsSmsTo(string phone)
+    {
+        ArgumentNullException.ThrowIfNull(phone);
+        if (SmsCountryCodes is null || SmsCountryCodes.Length == 0)
+        {
+            return true;
+        }
+
+        foreach (var code in SmsCountryCodes)
+        {
+            if (!string.IsNullOrEmpty(code) && phone.Length > code.Length + 1 && phone[0] == '+' && phone.AsSpan(1).StartsWith(code, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

@@ -59,7 +59,7 @@ internal sealed class OtpSignupOptionsValidator : IValidateOptions<OtpSignupOpti
             failures.Add(FormattableString.Invariant($"OtpSignup:Resend:Cooldown ('{resend.Cooldown}') must be shorter than OtpSignup:Code:Lifetime ('{code.Lifetime}')."));
         }
 
-        if (options.Messages?.Culture is { } culture)
+        if (options.Messages?.Culture is { } culture && !OtpCultures.InvariantMode)
         {
             try
             {
@@ -69,6 +69,17 @@ internal sealed class OtpSignupOptionsValidator : IValidateOptions<OtpSignupOpti
             catch (CultureNotFoundException)
             {
                 failures.Add($"OtpSignup:Messages:Culture '{culture}' is not a known culture.");
+            }
+        }
+
+        if (options.Abuse is { } abuse)
+        {
+            foreach (var callingCode in abuse.SmsCountryCodes ?? [])
+            {
+                if (string.IsNullOrEmpty(callingCode) || callingCode.Length > 4 || callingCode[0] == '0' || !callingCode.All(char.IsAsciiDigit))
+                {
+                    failures.Add($"OtpSignup:Abuse:SmsCountryCodes holds '{callingCode}', which is not a country calling code (1 to 4 digits, e.g. '1' or '44').");
+                }
             }
         }
 

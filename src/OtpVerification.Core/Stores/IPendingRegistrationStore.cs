@@ -66,9 +66,10 @@ public interface IPendingRegistrationStore
     ValueTask<StoreVerifyResult> VerifyAndConsumeAsync(PendingKey key, byte[] codeHash, string? deviceId, DateTimeOffset now, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Undoes a send that could not be delivered: gives the send slot back and, when
-    /// <paramref name="removeRegistration"/> is set, removes the registration if it still carries
-    /// <paramref name="codeHash"/> (so a newer one is never removed).
+    /// Undoes a send that could not be delivered, only while the registration still carries
+    /// <paramref name="codeHash"/> (so a newer send is never undone): gives the send slot back
+    /// and, when <paramref name="removeRegistration"/> is set, removes the registration.
+    /// Otherwise it does nothing.
     /// </summary>
     /// <param name="key">The entry's key.</param>
     /// <param name="codeHash">The hash of the code that was not delivered.</param>

@@ -1,0 +1,27 @@
+using System.Globalization;
+
+namespace OtpVerification;
+
+/// <summary>Culture lookup that also works in globalization-invariant mode (common in containers).</summary>
+internal static class OtpCultures
+{
+    public static bool InvariantMode { get; } =
+        AppContext.TryGetSwitch("System.Globalization.Invariant", out var invariant) && invariant;
+
+    public static CultureInfo Get(string? name)
+    {
+        if (InvariantMode || string.IsNullOrEmpty(name))
+        {
+            return CultureInfo.InvariantCulture;
+        }
+
+        try
+        {
+            return CultureInfo.GetCultureInfo(name);
+        }
+        catch (CultureNotFoundException)
+        {
+            return CultureInfo.InvariantCulture;
+        }
+    }
+}

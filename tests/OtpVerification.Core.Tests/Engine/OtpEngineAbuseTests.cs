@@ -1,0 +1,237 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using OtpVerification.Senders;
+
+namespace OtpVerification.Core.Tests.Engine;
+
+/// <summary>The engine's abuse defences: per-client limit, SMS country allow-list and budget, equal response times.</summary>
+public sealed class OtpEngineAbuseTests
+{
+    private static OtpStartRequest Start(string address, string? client = null, bool suppress = false, params OtpDestination[] destinations) => new()
+    {
+        Purpose = OtpPurpose.Signup,
+        Address = address,
+        Destinations = destinations.Length > 0 ? destinations : [new OtpDestination(OtpChannel.Email, address)],
+        Payload = [1],
+        ClientKey = client,
+        SuppressDelivery = suppress,
+    };
+
+    [Fact]
+    public async Task StartAsync_ClientOverHourlyLimit_IsRateLimited()
+    {
+        using var h = new EngineHarness(o => o.Abuse.MaxSendsPerClientPerHour = 3);
+        for (var i = 0; i < 3; i++)
+        {
+            (await h.Engine.StartAsync(Start($"u{i}@example.com", "203.0.113.7"))).Outcome.Should().Be(OtpOutcome.Accepted);
+        }
+
+        var refused = await h.Engine.StartAsync(Start("u3@example.com", "203.0.113.7"));
+
+        refused.Outcome.Should().Be(OtpOutcome.RateLimited);
+        refused.RetryAfter.Should().Be(TimeSpan.FromHours(1));
+    }
+
+    [Fact]
+    public async Task StartAsync_ClientOverHourlyLimit_SendsNothingForTheRefusedRequest()
+    {
+        using var h = new EngineHarness(o => o.Abuse.MaxSendsPerClientPerHour = 1);
+        await h.Engine.StartAsync(Start("a@example.com", "203.0.113.7"));
+
+        await h.Engine.StartAsync(Start("b@example.com", "203.0.113.7"));
+
+        h.Email.Messages.Select(m => m.To).Should().Equal("a@example.com");
+    }
+
+    [Fact]
+    public async Task StartAsync_OtherClient_IsNotLimitedByTheFirst()
+    {
+        using var h = new EngineHarness(o => o.Abuse.MaxSendsPerClientPerHour = 1);
+        await h.Engine.StartAsync(Start("a@example.com", "203.0.113.7"));
+
+        var other = await h.Engine.StartAsync(Start("b@example.com", "198.51.100.1"));
+
+        other.Outcome.Should().Be(OtpOutcome.Accepted);
+    }
+
+    [Fact]
+    public async Task StartAsync_ClientLimitAfterTheHour_IsAcceptedAgain()
+    {
+        using var h = new EngineHarness(o => o.Abuse.MaxSendsPerClientPerHour = 1);
+        await h.Engine.StartAsync(Start("a@example.com", "203.0.113.7"));
+        h.Time.Advance(TimeSpan.FromHours(1));
+
+        var again = await h.Engine.StartAsync(Start("b@example.com", "203.0.113.7"));
+
+        again.Outcome.Should().Be(OtpOutcome.Accepted);
+    }
+
+    [Fact]
+    public async Task StartAsync_SuppressedDelivery_CountsAgainstTheClientLimit()
+    {
+        using var h = new EngineHarness(o => o.Abuse.MaxSendsPerClientPerHour = 1);
+        await h.Engine.StartAsync(Start("registered@example.com", "203.0.113.7", suppress: true));
+
+        var next = await h.Engine.StartAsync(Start("new@example.com", "203.0.113.7"));
+
+        next.Outcome.Should().Be(OtpOutcome.RateLimited);
+    }
+
+    [Fact]
+    public async Task ResendAsync_ClientOverHourlyLimit_IsRateLimited()
+    {
+        using var h = new EngineHarness(o => o.Abuse.MaxSendsPerClientPerHour = 1);
+        await h.Engine.StartAsync(Start(EngineHarness.Address, "203.0.113.7"));
+        h.Time.Advance(TimeSpan.FromMinutes(2));
+
+        var resent = await h.Engine.ResendAsync(OtpPurpose.Signup, EngineHarness.Address, default, "203.0.113.7");
+
+        resent.Outcome.Should().Be(OtpOutcome.RateLimited);
+    }
+
+    [Fact]
+    public async Task StartAsync_SmsCountryNotAllowed_FallsBackToEmail()
+    {
+        using var h = new EngineHarness(o => o.Abuse.SmsCountryCodes = ["44"]);
+
+        var result = await h.Engine.StartAsync(Start(EngineHarness.Address, null, false, new OtpDestination(OtpChannel.Sms, EngineHarness.Phone), new OtpDestination(OtpChannel.Email, EngineHarness.Address)));
+
+        result.Outcome.Should().Be(OtpOutcome.Accepted);
+        h.Sms.Messages.Should().BeEmpty();
+        h.Email.Messages.Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task StartAsync_SmsCountryAllowed_SendsTheSms()
+    {
+        using var h = new EngineHarness(o => o.Abuse.SmsCountryCodes = ["44", "1"]);
+
+        await h.Engine.StartAsync(Start(EngineHarness.Address, null, false, new OtpDestination(OtpChannel.Sms, EngineHarness.Phone)));
+
+        h.Sms.Messages.Should().ContainSingle().Which.To.Should().Be(EngineHarness.Phone);
+    }
+
+    [Fact]
+    public async Task StartAsync_SmsBudgetUsedUp_SmsOnlyStartIsUnavailable()
+    {
+        using var h = new EngineHarness(o => o.Abuse.MaxSmsPerHour = 2);
+        for (var i = 0; i < 2; i++)
+        {
+            await h.Engine.StartAsync(Start($"u{i}@example.com", null, false, new OtpDestination(OtpChannel.Sms, $"+1415555010{i}")));
+        }
+
+        var third = await h.Engine.StartAsync(Start("u9@example.com", null, false, new OtpDestination(OtpChannel.Sms, "+14155550109")));
+
+        third.Outcome.Should().Be(OtpOutcome.Unavailable);
+        h.Sms.Messages.Should().HaveCount(2);
+    }
+
+    [Fact]
+    public async Task StartAsync_SmsBudgetUsedUp_LeavesNoPendingRegistration()
+    {
+        using var h = new EngineHarness(o => o.Abuse.MaxSmsPerHour = 1);
+        await h.Engine.StartAsync(Start("first@example.com", null, false, new OtpDestination(OtpChannel.Sms, "+14155550100")));
+        await h.Engine.StartAsync(Start(EngineHarness.Address, null, false, new OtpDestination(OtpChannel.Sms, EngineHarness.Phone)));
+
+        var verify = await h.Engine.VerifyAsync(OtpPurpose.Signup, EngineHarness.Address, "123456", null);
+
+        verify.Should().Be(new OtpVerifyResult(OtpOutcome.InvalidCode, null, null));
+    }
+
+    [Fact]
+    public async Task StartAsync_SuppressedDelivery_WaitsAsLongAsARecentRealDelivery()
+    {
+        var clock = new SteppingClock();
+        var slow = new SlowSender(clock, TimeSpan.FromMilliseconds(300));
+        using var provider = BuildEngine(clock, slow, out var engine);
+        await engine.StartAsync(Start("new@example.com"));
+
+        await engine.StartAsync(Start("registered@example.com", suppress: true));
+
+        clock.RequestedDelays.Should().ContainSingle().Which.Should().BeCloseTo(TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(1));
+    }
+
+    [Fact]
+    public async Task StartAsync_SuppressedDeliveryWithEqualizingOff_DoesNotWait()
+    {
+        var clock = new SteppingClock();
+        var slow = new SlowSender(clock, TimeSpan.FromMilliseconds(300));
+        using var provider = BuildEngine(clock, slow, out var engine, o => o.Abuse.EqualizeResponseTimes = false);
+        await engine.StartAsync(Start("new@example.com"));
+
+        await engine.StartAsync(Start("registered@example.com", suppress: true));
+
+        clock.RequestedDelays.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Options_BadSmsCountryCode_FailsNamingTheKey()
+    {
+        using var services = new ServiceCollection().AddOtpVerification(o => o.Abuse.SmsCountryCodes = ["+44"]).Services.BuildServiceProvider();
+
+        var read = () => services.GetRequiredService<IOptions<OtpSignupOptions>>().Value;
+
+        read.Should().Throw<OptionsValidationException>().Which.Message.Should().Contain("OtpSignup:Abuse:SmsCountryCodes");
+    }
+
+    private static ServiceProvider BuildEngine(SteppingClock clock, IOtpSender sender, out OtpEngine engine, Action<OtpSignupOptions>? configure = null)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddOtpVerification(configure);
+        services.Replace(ServiceDescriptor.Singleton<TimeProvider>(clock));
+        services.AddSingleton(sender);
+        var provider = services.BuildServiceProvider();
+        engine = provider.GetRequiredService<OtpEngine>();
+        return provider;
+    }
+
+    /// <summary>A clock whose timestamps move only when told, and whose timers fire at once, recording what was asked.</summary>
+    private sealed class SteppingClock : TimeProvider
+    {
+        private long _ticks;
+
+        public List<TimeSpan> RequestedDelays { get; } = [];
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Interlocked.Read(ref _ticks);
+
+        public void Step(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            lock (RequestedDelays)
+            {
+                RequestedDelays.Add(dueTime);
+            }
+
+            callback(state);
+            return new NoTimer();
+        }
+
+        private sealed class NoTimer : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period) => true;
+
+            public void Dispose()
+            {
+            }
+
+            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>An email sender that "takes" a fixed time on the stepping clock.</summary>
+    private sealed class SlowSender(SteppingClock clock, TimeSpan duration) : IOtpSender
+    {
+        public OtpChannel Channel => OtpChannel.Email;
+
+        public ValueTask SendAsync(OtpMessage message, CancellationToken cancellationToken = default)
+        {
+            clock.Step(duration);
+            return ValueTask.CompletedTask;
+        }
+    }
+}
