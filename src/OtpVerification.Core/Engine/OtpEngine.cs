@@ -256,7 +256,15 @@ public sealed partial class OtpEngine
         {
             var restore = registration with { AttemptsLeft = Math.Max(1, registration.AttemptsLeft) };
             var gate = await _store.CreateOrReplaceAsync(restore, new SendPolicy(TimeSpan.Zero, int.MaxValue, SendWindow), _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-            return gate.Status == SendGateStatus.Allowed;
+            if (gate.Status != SendGateStatus.Allowed)
+            {
+                return false;
+            }
+
+            // Putting the entry back is not a send: give the slot it took back, so the user's
+            // cooldown and hourly allowance are as they were.
+            await _store.CancelSendAsync(restore.Key, restore.CodeHash, removeRegistration: false, CancellationToken.None).ConfigureAwait(false);
+            return true;
         }
         catch (OtpStoreUnavailableException ex)
         {

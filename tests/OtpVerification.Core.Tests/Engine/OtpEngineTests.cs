@@ -538,6 +538,19 @@ public sealed class OtpEngineTests : IDisposable
         result.Outcome.Should().Be(OtpOutcome.Verified);
     }
 
+    [Fact]
+    public async Task RestoreAsync_AfterVerify_LeavesTheSendLimitsAsTheyWere()
+    {
+        await _h.StartAsync();
+        _h.Time.Advance(Cooldown);
+        var verified = await _h.VerifyAsync(_h.Email.LastCode);
+        await _h.Engine.RestoreAsync(verified.Registration!);
+
+        var resend = await _h.ResendAsync();
+
+        resend.Outcome.Should().Be(OtpOutcome.Accepted);
+    }
+
     // ----- Logging -----
 
     [Fact]
