@@ -10,6 +10,18 @@ var builder = WebApplication.CreateBuilder(args);
 // The user database: SQLite, created on first run.
 builder.Services.AddDbContext<AppDbContext>(o => o.UseSqlite(builder.Configuration.GetConnectionString("Users") ?? "Data Source=users.db"));
 builder.Services.AddAuthorization();
+
+// Every error carries a machine-readable code (CONTRACT.md), the framework's own 401/404/… included.
+builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c => c.ProblemDetails.Extensions.TryAdd("code", c.ProblemDetails.Status switch
+{
+    StatusCodes.Status401Unauthorized => "unauthorized",
+    StatusCodes.Status403Forbidden => "forbidden",
+    StatusCodes.Status404NotFound => "not_found",
+    StatusCodes.Status405MethodNotAllowed => "method_not_allowed",
+    StatusCodes.Status415UnsupportedMediaType => "unsupported_media_type",
+    >= 500 => "server_error",
+    _ => "error",
+}));
 builder.Services.AddIdentityApiEndpoints<AppUser>(o => o.User.RequireUniqueEmail = true)
     .AddEntityFrameworkStores<AppDbContext>();
 
