@@ -10,6 +10,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using OtpVerification.Sample.Data;
 using OtpVerification.Senders;
 
@@ -49,6 +50,20 @@ public partial class SampleAppFactory : WebApplicationFactory<Program>
 
     /// <summary>The connection string given as <c>ConnectionStrings:Users</c>.</summary>
     public string ConnectionString { get; }
+
+    /// <summary>Every log entry of the app, at every level, once <see cref="WithLogCapture"/> was called.</summary>
+    public LogCapture? Logs { get; private set; }
+
+    /// <summary>Sends every log entry, at every level, to <see cref="Logs"/> instead of the console.</summary>
+    /// <returns>This factory.</returns>
+    public SampleAppFactory WithLogCapture()
+    {
+        EnsureNotBuilt();
+        Logs = new LogCapture();
+        _settings["Logging:LogLevel:Default"] = "Trace";
+        _settings["Logging:LogLevel:Microsoft.AspNetCore"] = "Trace";
+        return this;
+    }
 
     /// <summary>Overrides a configuration key (e.g. <c>OtpSignup:RevealExistingAccounts</c>).</summary>
     /// <param name="key">The key, <c>:</c>-separated.</param>
@@ -146,6 +161,11 @@ public partial class SampleAppFactory : WebApplicationFactory<Program>
         var settings = new Dictionary<string, string?>(_settings, StringComparer.OrdinalIgnoreCase);
         builder.UseEnvironment(_environment);
         builder.ConfigureAppConfiguration((_, configuration) => configuration.AddInMemoryCollection(settings));
+        if (Logs is { } logs)
+        {
+            builder.ConfigureLogging(logging => logging.ClearProviders().AddProvider(logs));
+        }
+
         builder.ConfigureTestServices(services =>
         {
             services.Replace(ServiceDescriptor.Singleton<TimeProvider>(Clock));
