@@ -52,8 +52,15 @@ app.MapGet("/api/me", async Task<Results<Ok<MeResponse>, UnauthorizedHttpResult>
         : TypedResults.Unauthorized())
     .RequireAuthorization();
 
-app.MapPost("/login", async Task<Results<EmptyHttpResult, ProblemHttpResult>> (HttpContext context, bool? useCookies, SignInManager<AppUser> signIn) =>
+app.MapPost("/login", async Task<Results<EmptyHttpResult, ProblemHttpResult>> (HttpContext context, string? useCookies, SignInManager<AppUser> signIn) =>
 {
+    // Parsed here, not bound as bool?: a bad value must be a 400 validation, not a framework binding failure.
+    var cookies = false;
+    if (!string.IsNullOrEmpty(useCookies) && !bool.TryParse(useCookies, out cookies))
+    {
+        return TypedResults.Problem(statusCode: 400, title: "useCookies must be true or false.", extensions: new Dictionary<string, object?> { ["code"] = "validation", ["errors"] = new Dictionary<string, string[]> { ["useCookies"] = ["useCookies must be true or false."] } });
+    }
+
     LoginRequest? login = null;
     if (context.Request.HasJsonContentType())
     {
@@ -71,7 +78,7 @@ app.MapPost("/login", async Task<Results<EmptyHttpResult, ProblemHttpResult>> (H
         return TypedResults.Problem(statusCode: 400, title: "Email and password are required.", extensions: new Dictionary<string, object?> { ["code"] = "validation", ["errors"] = new Dictionary<string, string[]> { ["body"] = ["Send { \"email\", \"password\" } as JSON."] } });
     }
 
-    signIn.AuthenticationScheme = useCookies == true ? IdentityConstants.ApplicationScheme : IdentityConstants.BearerScheme;
+    signIn.AuthenticationScheme = cookies ? IdentityConstants.ApplicationScheme : IdentityConstants.BearerScheme;
     var result = await signIn.PasswordSignInAsync(email, login.Password, isPersistent: false, lockoutOnFailure: true);
     return result.Succeeded
         ? TypedResults.Empty // the bearer handler has written { tokenType, accessToken, expiresIn, refreshToken }, or the cookie is set

@@ -26,6 +26,46 @@ public sealed class SampleEndpointTests(SampleAppFactory app) : IClassFixture<Sa
     }
 
     [Fact]
+    public async Task Login_UseCookies_CookieAuthenticatesApiMe()
+    {
+        var email = TestData.Email("login-cookie");
+        await app.CreateUserAsync(email, TestData.Password);
+        using var client = app.CreateClient();
+        (await client.PostJsonAsync("/login?useCookies=true", new { email, password = TestData.Password })).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        var me = await client.GetMeAsync();
+
+        (await me.ShouldHaveJsonAsync(HttpStatusCode.OK)).GetProperty("email").GetString().Should().Be(email);
+    }
+
+    [Fact]
+    public async Task Login_WrongPassword_Returns401InvalidCredentials()
+    {
+        var email = TestData.Email("login-wrong");
+        await app.CreateUserAsync(email, TestData.Password);
+
+        var response = await _client.LoginAsync(email, TestData.NewPassword);
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.Unauthorized, "invalid_credentials");
+    }
+
+    [Fact]
+    public async Task Login_UnknownEmail_Returns401InvalidCredentials()
+    {
+        var response = await _client.LoginAsync(TestData.Email("login-nobody"), TestData.Password);
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.Unauthorized, "invalid_credentials");
+    }
+
+    [Fact]
+    public async Task Login_UseCookiesNotABoolean_Returns400ValidationOnUseCookies()
+    {
+        var response = await _client.PostJsonAsync("/login?useCookies=banana", new { email = "ana@example.com", password = TestData.Password });
+
+        await response.ShouldBeValidationProblemAsync("useCookies");
+    }
+
+    [Fact]
     public async Task DevOutbox_InDevelopment_ListsMessagesNewestFirstWithContractFields()
     {
         var email = TestData.Email("outbox");

@@ -229,6 +229,16 @@ public sealed class SignupVerifyTests(SampleAppFactory app) : IClassFixture<Samp
     }
 
     [Theory]
+    [InlineData("banana")]
+    [InlineData("1")]
+    public async Task Verify_UseCookiesNotABoolean_Returns400ValidationOnUseCookies(string value)
+    {
+        var response = await _client.PostJsonAsync("/signup/verify?useCookies=" + value, new { email = TestData.Email("verify-flag"), code = "123456" });
+
+        await response.ShouldBeValidationProblemAsync("useCookies");
+    }
+
+    [Theory]
     [InlineData(null, "123456")]
     [InlineData("not-an-email", "123456")]
     [InlineData("ana@example.com", "")]
