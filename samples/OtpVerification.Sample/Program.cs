@@ -11,6 +11,18 @@ var builder = WebApplication.CreateBuilder(args);
 // The user database: SQLite, created on first run.
 builder.Services.AddDbContext<AppDbContext>(o => o.UseSqlite(builder.Configuration.GetConnectionString("Users") ?? "Data Source=users.db"));
 builder.Services.AddAuthorization();
+
+// Every error carries a machine-readable code (CONTRACT.md), the framework's own 401/404/… included.
+builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c => c.ProblemDetails.Extensions.TryAdd("code", c.ProblemDetails.Status switch
+{
+    StatusCodes.Status401Unauthorized => "unauthorized",
+    StatusCodes.Status403Forbidden => "forbidden",
+    StatusCodes.Status404NotFound => "not_found",
+    StatusCodes.Status405MethodNotAllowed => "method_not_allowed",
+    StatusCodes.Status415UnsupportedMediaType => "unsupported_media_type",
+    >= 500 => "server_error",
+    _ => "error",
+}));
 builder.Services.AddIdentityApiEndpoints<AppUser>(o => o.User.RequireUniqueEmail = true)
     .AddEntityFrameworkStores<AppDbContext>();
 
@@ -62,8 +74,15 @@ app.MapGet("/api/me", async Task<Results<Ok<MeResponse>, UnauthorizedHttpResult>
         : TypedResults.Unauthorized())
     .RequireAuthorization();
 
-app.MapPost("/login", async Task<Results<EmptyHttpResult, ProblemHttpResult>> (HttpContext context, bool? useCookies, SignInManager<AppUser> signIn) =>
+app.MapPost("/login", async Task<Results<EmptyHttpResult, ProblemHttpResult>> (HttpContext context, string? useCookies, SignInManager<AppUser> signIn) =>
 {
+    // Parsed here, not bound as bool?: a bad value must be a 400 validation, not a framework binding failure.
+    var cookies = false;
+    if (!string.IsNullOrEmpty(useCookies) && !bool.TryParse(useCookies, out cookies))
+    {
+        return TypedResults.Problem(statusCode: 400, title: "useCookies must be true or false.", extensions: new Dictionary<string, object?> { ["code"] = "validation", ["errors"] = new Dictionary<string, string[]> { ["useCookies"] = ["useCookies must be true or false."] } });
+    }
+
     LoginRequest? login = null;
     if (context.Request.HasJsonContentType())
     {
@@ -81,7 +100,7 @@ app.MapPost("/login", async Task<Results<EmptyHttpResult, ProblemHttpResult>> (H
         return TypedResults.Problem(statusCode: 400, title: "Email and password are required.", extensions: new Dictionary<string, object?> { ["code"] = "validation", ["errors"] = new Dictionary<string, string[]> { ["body"] = ["Send { \"email\", \"password\" } as JSON."] } });
     }
 
-    signIn.AuthenticationScheme = useCookies == true ? IdentityConstants.ApplicationScheme : IdentityConstants.BearerScheme;
+    signIn.AuthenticationScheme = cookies ? IdentityConstants.ApplicationScheme : IdentityConstants.BearerScheme;
     var result = await signIn.PasswordSignInAsync(email, login.Password, isPersistent: false, lockoutOnFailure: true);
     return result.Succeeded
         ? TypedResults.Empty // the bearer handler has written { tokenType, accessToken, expiresIn, refreshToken }, or the cookie is set

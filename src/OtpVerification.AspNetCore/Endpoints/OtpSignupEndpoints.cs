@@ -135,9 +135,16 @@ public static partial class OtpEndpointRouteBuilderExtensions
         IOtpSignupCompletion<TForm> completion,
         OtpSignIn signIn,
         ILoggerFactory loggerFactory,
-        bool? useCookies)
+        string? useCookies)
         where TForm : OtpSignupForm
     {
+        // Parsed here, not bound as bool?: a bad value must be a 400 validation, not a framework binding failure.
+        var cookies = false;
+        if (!string.IsNullOrEmpty(useCookies) && !bool.TryParse(useCookies, out cookies))
+        {
+            return OtpProblems.Validation("useCookies", "useCookies must be true or false.");
+        }
+
         var (request, problem) = await OtpRequestReader.ReadAsync<OtpVerifyRequest>(context.Request).ConfigureAwait(false);
         if (problem is not null)
         {
@@ -194,7 +201,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
         var response = new OtpVerifyResponse { UserId = completed.UserId!, Email = email! };
         if (completed.Principal is { } principal)
         {
-            var tokens = await signIn.SignInAsync(context, principal, useCookies == true).ConfigureAwait(false);
+            var tokens = await signIn.SignInAsync(context, principal, cookies).ConfigureAwait(false);
             if (tokens is { } t)
             {
                 response = new OtpVerifyResponse { UserId = completed.UserId!, Email = email!, TokenType = t.TokenType, AccessToken = t.AccessToken, ExpiresIn = t.ExpiresIn, RefreshToken = t.RefreshToken };
