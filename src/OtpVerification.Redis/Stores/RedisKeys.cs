@@ -1,0 +1,60 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+using OtpVerification.Stores;
+
+namespace OtpVerification.Redis.Stores;
+
+/// <summary>
+/// The keys of one address: <c>{prefix}{{purpose}:{hash}}:reg</c>, <c>…:pay</c> and <c>…:lim</c>.
+/// The hash is SHA-256 of the UTF-8 address, base64url, so no key holds the address itself; the
+/// braces are a Redis Cluster hash tag, so the three keys share a slot and one script may touch
+/// them all.
+/// </summary>
+/// <param name="Registration">The registration hash.</param>
+/// <param name="Payload">The sealed destinations and protected payload.</param>
+/// <param name="Limits">The send-limit hash; it outlives the registration.</param>
+internal readonly record struct RedisKeys(string Registration, string Payload, string Limits)
+{
+    public static RedisKeys For(string prefix, PendingKey key)
+    {
+        ArgumentNullException.ThrowIfNull(key.Address);
+        var tag = Tag(prefix, key);
+        return new RedisKeys(tag + ":reg", tag + ":pay", tag + ":lim");
+    }
+
+    /// <summary>The part of every key up to and including the hash tag.</summary>
+    public static string Tag(string prefix, PendingKey key)
+    {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        var max = Encoding.UTF8.GetMaxByteCount(key.Address.Length);
+        byte[]? rented = null;
+        try
+        {
+            if (max <= 512)
+            {
+                Span<byte> utf8 = stackalloc byte[512];
+                SHA256.HashData(utf8[..Encoding.UTF8.GetBytes(key.Address, utf8)], hash);
+            }
+            else
+            {
+                rented = Encoding.UTF8.GetBytes(key.Address);
+                SHA256.HashData(rented, hash);
+            }
+        }
+        finally
+        {
+            rented?.AsSpan().Clear();
+        }
+
+        return string.Concat(prefix, "{", PurposeName(key.Purpose), ":", Base64Url.EncodeToString(hash), "}");
+    }
+
+    private static string PurposeName(OtpPurpose purpose) => purpose switch
+    {
+        OtpPurpose.Signup => "signup",
+        OtpPurpose.PasswordReset => "reset",
+        OtpPurpose.SignIn => "signin",
+        _ => ((int)purpose).ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+}
