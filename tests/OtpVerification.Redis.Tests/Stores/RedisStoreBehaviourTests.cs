@@ -383,6 +383,39 @@ public abstract class StoreBehaviourTests
     }
 
     [Fact]
+    public async Task CancelSend_OfASendWithoutCooldown_RestoresTheEarlierCooldown()
+    {
+        var store = CreateStore(_clock);
+        var key = NewKey();
+        var start = Now;
+        await store.CreateOrReplaceAsync(Create(key, start), Policy, start);
+        var restoreAt = start + TimeSpan.FromSeconds(10);
+        var restored = Create(key, restoreAt, code: "777777");
+        (await store.CreateOrReplaceAsync(restored, new SendPolicy(TimeSpan.Zero, int.MaxValue, TimeSpan.FromHours(1)), restoreAt)).Status.Should().Be(SendGateStatus.Allowed);
+
+        await store.CancelSendAsync(key, restored.CodeHash, removeRegistration: false);
+
+        (await store.ReserveSendAsync(key, Policy, start + TimeSpan.FromSeconds(20))).Should().Be(new SendGateResult(SendGateStatus.TooFrequent, TimeSpan.FromSeconds(40)));
+    }
+
+    [Fact]
+    public async Task CancelSend_GivesBackOneSendOfTheWindow()
+    {
+        var store = CreateStore(_clock);
+        var key = NewKey();
+        var policy = new SendPolicy(TimeSpan.Zero, 2, TimeSpan.FromHours(1));
+        await store.ReserveSendAsync(key, policy, Now);
+        var registration = Create(key, Now);
+        await store.CreateOrReplaceAsync(registration, policy, Now);
+        (await store.ReserveSendAsync(key, policy, Now)).Status.Should().Be(SendGateStatus.RateLimited);
+
+        await store.CancelSendAsync(key, registration.CodeHash, removeRegistration: true);
+
+        (await store.ReserveSendAsync(key, policy, Now)).Status.Should().Be(SendGateStatus.Allowed);
+        (await store.ReserveSendAsync(key, policy, Now)).Should().Be(new SendGateResult(SendGateStatus.RateLimited, TimeSpan.FromHours(1)));
+    }
+
+    [Fact]
     public async Task Delete_Entry_RemovesItOnceAndKeepsTheLimits()
     {
         var store = CreateStore(_clock);
