@@ -225,7 +225,14 @@ internal sealed partial class RedisConnection : IRedisConnection
                 }
 
                 failures++;
-                Log.ConnectFailed(_logger, failures, error.Message);
+                if (failures == 1)
+                {
+                    Log.ConnectFailed(_logger, error.Message);
+                }
+                else
+                {
+                    Log.StillUnreachable(_logger, failures, error.Message);
+                }
             }
 
             try
@@ -405,8 +412,11 @@ internal sealed partial class RedisConnection : IRedisConnection
         [LoggerMessage(EventId = 1401, EventName = "RedisConnected", Level = LogLevel.Information, Message = "Connected to Redis at {Endpoint} after {FailedAttempts} failed attempts.")]
         public static partial void Connected(ILogger logger, string endpoint, int failedAttempts);
 
-        [LoggerMessage(EventId = 1402, EventName = "RedisConnectFailed", Level = LogLevel.Warning, Message = "Connecting to Redis failed (attempt {Attempt}): {Reason}")]
-        public static partial void ConnectFailed(ILogger logger, int attempt, string reason);
+        [LoggerMessage(EventId = 1402, EventName = "RedisConnectFailed", Level = LogLevel.Warning, Message = "Connecting to Redis failed; retrying in the background. {Reason}")]
+        public static partial void ConnectFailed(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 1404, EventName = "RedisStillUnreachable", Level = LogLevel.Debug, Message = "Connecting to Redis failed again (attempt {Attempt}): {Reason}")]
+        public static partial void StillUnreachable(ILogger logger, int attempt, string reason);
 
         [LoggerMessage(EventId = 1403, EventName = "RedisConnectionLost", Level = LogLevel.Warning, Message = "The connection to Redis at {Endpoint} was lost ({ExceptionType}: {Reason}); reconnecting.")]
         public static partial void ConnectionLost(ILogger logger, string endpoint, string exceptionType, string reason);

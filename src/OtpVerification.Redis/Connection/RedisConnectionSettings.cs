@@ -116,7 +116,7 @@ internal sealed class RedisConnectionSettings
             switch (key.ToUpperInvariant())
             {
                 case "PASSWORD":
-                    password = value;
+                    password = value.Length == 0 ? null : value;
                     break;
                 case "USER":
                     user = value.Length == 0 ? null : value;
