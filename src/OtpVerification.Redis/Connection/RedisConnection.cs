@@ -26,6 +26,7 @@ internal sealed partial class RedisConnection : IRedisConnection
     private RedisSession? _session;
     private Task<RedisSession>? _attempt;
     private bool _reconnecting;
+    private bool _retrying;
     private Exception? _lastError;
     private bool _disposed;
 
@@ -133,11 +134,13 @@ internal sealed partial class RedisConnection : IRedisConnection
                 _session = null;
             }
 
-            if (_attempt is null)
+            if (_attempt is null || _retrying)
             {
                 if (_reconnecting)
                 {
-                    // Between two attempts: fail fast rather than make the caller wait.
+                    // Redis was found down: fail fast, between attempts and during retries (a
+                    // retry may take the whole connect timeout), rather than make callers wait.
+                    // Only the first attempt after a loss is waited for: it usually succeeds.
                     throw Unavailable();
                 }
 
@@ -187,6 +190,7 @@ internal sealed partial class RedisConnection : IRedisConnection
                 {
                     _attempt = null;
                     _reconnecting = false;
+                    _retrying = false;
                     if (!_disposed)
                     {
                         _session = session;
@@ -211,6 +215,7 @@ internal sealed partial class RedisConnection : IRedisConnection
                 lock (_lock)
                 {
                     _attempt = null;
+                    _retrying = true;
                     _lastError = error;
                     if (_disposed)
                     {

@@ -225,6 +225,29 @@ public sealed class RedisConnectionTests(RedisServerFixture redis) : IClassFixtu
     }
 
     [Fact]
+    public async Task ExecuteAsync_ServerThatNeverAnswers_TimesOutOnceThenFailsFast()
+    {
+        // Accepts TCP connections and never says a word: each connect attempt takes the whole timeout.
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start(100);
+        var port = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
+        await using var connection = new RedisConnection(RedisConnectionSettings.Parse($"127.0.0.1:{port},connectTimeout=300"));
+
+        var first = Stopwatch.StartNew();
+        var act = async () => await connection.ExecuteAsync(["PING"]);
+        (await act.Should().ThrowAsync<OtpStoreUnavailableException>()).Which.Message.Should().Contain("connectTimeout");
+        first.Elapsed.Should().BeGreaterThan(TimeSpan.FromMilliseconds(250));
+
+        for (var i = 0; i < 10; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            await act.Should().ThrowAsync<OtpStoreUnavailableException>();
+            watch.Elapsed.Should().BeLessThan(TimeSpan.FromMilliseconds(150), "later calls do not wait for the retries");
+            await Task.Delay(40);
+        }
+    }
+
+    [Fact]
     public async Task ExecuteAsync_NoReplyWithinSyncTimeout_FailsThenRecovers()
     {
         var connection = redis.CreateConnection("syncTimeout=200");
