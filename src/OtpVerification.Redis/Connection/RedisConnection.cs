@@ -186,19 +186,21 @@ internal sealed partial class RedisConnection : IRedisConnection
             try
             {
                 var session = await ConnectAnyAsync(token).ConfigureAwait(false);
+                bool disposed;
                 lock (_lock)
                 {
                     _attempt = null;
                     _reconnecting = false;
                     _retrying = false;
-                    if (!_disposed)
+                    disposed = _disposed;
+                    if (!disposed)
                     {
                         _session = session;
                         _lastError = null;
                     }
                 }
 
-                if (token.IsCancellationRequested)
+                if (disposed)
                 {
                     session.Dispose();
                     attempt.TrySetException(new ObjectDisposedException(nameof(RedisConnection)));
@@ -224,6 +226,7 @@ internal sealed partial class RedisConnection : IRedisConnection
                 }
 
                 attempt.TrySetException(error);
+                _ = attempt.Task.Exception; // Observed: nobody may be waiting for a background retry.
                 if (token.IsCancellationRequested)
                 {
                     return;

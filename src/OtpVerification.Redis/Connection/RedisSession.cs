@@ -189,6 +189,7 @@ internal sealed class RedisSession : IDisposable
         foreach (var pending in failed)
         {
             pending.TrySetException(new OtpStoreUnavailableException(message, reason));
+            _ = pending.Task.Exception; // Observed even when the caller stopped waiting (cancellation).
         }
     }
 
