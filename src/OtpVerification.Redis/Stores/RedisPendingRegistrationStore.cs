@@ -1,0 +1,248 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using OtpVerification.Redis.Connection;
+using OtpVerification.Redis.Stores;
+using OtpVerification.Stores;
+
+namespace OtpVerification.Redis;
+
+/// <summary>
+/// A pending-registration store in Redis, shared by every app instance: each operation is one
+/// atomic Lua script (one round trip, <c>EVALSHA</c>), so the cooldown, the hourly limit, the
+/// attempt cap and single use hold across processes. It behaves exactly as
+/// <see cref="InMemoryPendingRegistrationStore"/>, except that it has no entry cap of its own:
+/// when Redis refuses writes for lack of memory (<c>maxmemory</c>), sends are refused with
+/// <see cref="SendGateStatus.CapacityExceeded"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The keys of one address share a Redis Cluster hash tag and hold no plaintext: the address
+/// appears only as a SHA-256 hash in key names, the code only as its keyed hash, the destinations
+/// and device id sealed, the payload as the protected bytes the app gave. Every key expires (the
+/// registration with the entry, the send limits at the end of the window and the cooldown).
+/// Registered by <c>AddRedisStore</c>; it uses the connection registered with it.
+/// </para>
+/// <para>
+/// Cancellation stops the wait for the reply; a script already sent may still run.
+/// </para>
+/// </remarks>
+public sealed class RedisPendingRegistrationStore : IPendingRegistrationStore
+{
+    private readonly IRedisConnection _connection;
+    private readonly string _keyPrefix;
+    private readonly TimeProvider _time;
+
+    internal RedisPendingRegistrationStore(IRedisConnection connection, string keyPrefix, TimeProvider? timeProvider = null)
+    {
+        _connection = connection ?? throw new ArgumentNullException(nameof(connection));
+        _keyPrefix = keyPrefix ?? throw new ArgumentNullException(nameof(keyPrefix));
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<SendGateResult> CreateOrReplaceAsync(PendingRegistration registration, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(registration);
+        ArgumentNullException.ThrowIfNull(registration.CodeHash);
+        cancellationToken.ThrowIfCancellationRequested();
+        var keys = RedisKeys.For(_keyPrefix, registration.Key);
+        RedisArg[] args =
+        [
+            Instant(now), policy.Cooldown.Ticks, policy.MaxPerWindow, policy.Window.Ticks,
+            registration.CodeHash, Instant(registration.CodeExpiresAt), Instant(registration.ExpiresAt),
+            registration.AttemptsLeft, DeviceHash(registration.DeviceId), RegistrationEnvelope.Seal(registration),
+        ];
+        var reply = await RunAsync(RedisStoreScripts.Create, [keys.Registration, keys.Payload, keys.Limits], args, "create", cancellationToken).ConfigureAwait(false);
+        return reply.IsError ? Refused(reply, "create") : Gate(reply);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<SendGateResult> ReserveSendAsync(PendingKey key, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var keys = RedisKeys.For(_keyPrefix, key);
+        RedisArg[] args = [Instant(now), policy.Cooldown.Ticks, policy.MaxPerWindow, policy.Window.Ticks];
+        var reply = await RunAsync(RedisStoreScripts.Reserve, [keys.Limits], args, "reserve", cancellationToken).ConfigureAwait(false);
+        return reply.IsError ? Refused(reply, "reserve") : Gate(reply);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<SendGateResult> ResendAsync(PendingKey key, byte[] codeHash, DateTimeOffset codeExpiresAt, int maxAttempts, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(codeHash);
+        cancellationToken.ThrowIfCancellationRequested();
+        var keys = RedisKeys.For(_keyPrefix, key);
+        RedisArg[] args =
+        [
+            Instant(now), policy.Cooldown.Ticks, policy.MaxPerWindow, policy.Window.Ticks,
+            codeHash, Instant(codeExpiresAt), maxAttempts,
+        ];
+        var reply = await RunAsync(RedisStoreScripts.Resend, [keys.Registration, keys.Payload, keys.Limits], args, "resend", cancellationToken).ConfigureAwait(false);
+        if (reply.IsError)
+        {
+            return Refused(reply, "resend");
+        }
+
+        var gate = Gate(reply);
+        if (gate.Status != SendGateStatus.Allowed)
+        {
+            return gate;
+        }
+
+        var values = reply.Elements!;
+        var (destinations, deviceId, payload) = Open(key, values[4]);
+        return gate with
+        {
+            Registration = new PendingRegistration
+            {
+                Key = key,
+                CodeHash = codeHash,
+                CodeExpiresAt = ParseInstant(values[2]),
+                ExpiresAt = ParseInstant(values[3]),
+                AttemptsLeft = maxAttempts,
+                Destinations = destinations,
+                DeviceId = deviceId,
+                Payload = payload,
+            },
+        };
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<StoreVerifyResult> VerifyAndConsumeAsync(PendingKey key, byte[] codeHash, string? deviceId, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(codeHash);
+        cancellationToken.ThrowIfCancellationRequested();
+        var keys = RedisKeys.For(_keyPrefix, key);
+        var reply = await RunAsync(RedisStoreScripts.Verify, [keys.Registration, keys.Payload], [Instant(now), codeHash, DeviceHash(deviceId)], "verify", cancellationToken).ConfigureAwait(false);
+        var values = Expect(reply, "verify");
+        var status = (StoreVerifyStatus)values[0].AsInt64();
+        switch (status)
+        {
+            case StoreVerifyStatus.Success:
+                var (destinations, storedDevice, payload) = Open(key, values[5]);
+                var consumed = new PendingRegistration
+                {
+                    Key = key,
+                    CodeHash = (byte[])codeHash.Clone(),
+                    CodeExpiresAt = ParseInstant(values[2]),
+                    ExpiresAt = ParseInstant(values[3]),
+                    AttemptsLeft = checked((int)values[4].AsInt64()),
+                    Destinations = destinations,
+                    DeviceId = storedDevice,
+                    Payload = payload,
+                };
+                return new StoreVerifyResult(status, checked((int)values[1].AsInt64()), consumed);
+            case StoreVerifyStatus.Invalid:
+                return new StoreVerifyResult(status, checked((int)values[1].AsInt64()));
+            case StoreVerifyStatus.NotFound or StoreVerifyStatus.Expired or StoreVerifyStatus.MaxAttempts or StoreVerifyStatus.DeviceMismatch:
+                return new StoreVerifyResult(status);
+            default:
+                throw Malformed("verify");
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask CancelSendAsync(PendingKey key, byte[] codeHash, bool removeRegistration, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(codeHash);
+        cancellationToken.ThrowIfCancellationRequested();
+        var keys = RedisKeys.For(_keyPrefix, key);
+        RedisArg[] args = [Instant(_time.GetUtcNow()), codeHash, removeRegistration ? "1" : "0"];
+        var reply = await RunAsync(RedisStoreScripts.CancelSend, [keys.Registration, keys.Payload, keys.Limits], args, "cancel-send", cancellationToken).ConfigureAwait(false);
+        ThrowIfError(reply, "cancel-send");
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> DeleteAsync(PendingKey key, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var keys = RedisKeys.For(_keyPrefix, key);
+        var reply = await RunAsync(RedisStoreScripts.Delete, [keys.Registration, keys.Payload], [Instant(_time.GetUtcNow())], "delete", cancellationToken).ConfigureAwait(false);
+        ThrowIfError(reply, "delete");
+        return reply.Kind == RedisReplyKind.Integer ? reply.Integer == 1 : throw Malformed("delete");
+    }
+
+    /// <summary>An instant as the scripts take it: <see cref="DateTimeOffset.UtcTicks"/>, at least five digits.</summary>
+    internal static string Instant(DateTimeOffset value) => value.UtcTicks.ToString("D5", CultureInfo.InvariantCulture);
+
+    private static DateTimeOffset ParseInstant(RedisReply reply) => new(reply.AsInt64(), TimeSpan.Zero);
+
+    /// <summary>A device id as the scripts compare it: 16 bytes of SHA-256 over its UTF-16 code units (ordinal equality), or empty for none.</summary>
+    private static byte[] DeviceHash(string? deviceId)
+    {
+        if (deviceId is null)
+        {
+            return [];
+        }
+
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(MemoryMarshal.AsBytes(deviceId.AsSpan()), hash);
+        return hash[..16].ToArray();
+    }
+
+    private async ValueTask<RedisReply> RunAsync(RedisScript script, RedisArg[] keys, RedisArg[] args, string operation, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _connection.EvalShaAsync(script, keys, args, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException ex)
+        {
+            throw new OtpStoreUnavailableException($"The Redis store's connection is closed ({operation}).", ex);
+        }
+    }
+
+    private static SendGateResult Gate(RedisReply reply)
+    {
+        var values = reply.Kind == RedisReplyKind.Array && reply.Elements is { Length: >= 2 } elements ? elements : throw Malformed("send");
+        var status = (SendGateStatus)values[0].AsInt64();
+        return status switch
+        {
+            SendGateStatus.Allowed or SendGateStatus.NotFound => new SendGateResult(status),
+            SendGateStatus.TooFrequent or SendGateStatus.RateLimited => new SendGateResult(status, TimeSpan.FromTicks(values[1].AsInt64())),
+            _ => throw Malformed("send"),
+        };
+    }
+
+    private static SendGateResult Refused(RedisReply reply, string operation)
+    {
+        // maxmemory reached: the script's first write was refused, so nothing was written.
+        if (reply.ErrorMessage!.StartsWith("OOM", StringComparison.Ordinal))
+        {
+            return new SendGateResult(SendGateStatus.CapacityExceeded);
+        }
+
+        ThrowIfError(reply, operation);
+        return default;
+    }
+
+    private static RedisReply[] Expect(RedisReply reply, string operation)
+    {
+        ThrowIfError(reply, operation);
+        return reply.Kind == RedisReplyKind.Array && reply.Elements is { Length: >= 1 } values ? values : throw Malformed(operation);
+    }
+
+    private static void ThrowIfError(RedisReply reply, string operation)
+    {
+        if (reply.IsError)
+        {
+            throw new OtpStoreUnavailableException($"Redis failed the {operation} script: {reply.ErrorMessage}");
+        }
+    }
+
+    private static (OtpDestination[] Destinations, string? DeviceId, byte[] Payload) Open(PendingKey key, RedisReply value)
+    {
+        try
+        {
+            return RegistrationEnvelope.Open(key, value.Bytes ?? throw new InvalidDataException("The stored registration has no payload."));
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new OtpStoreUnavailableException("A registration stored in Redis could not be read.", ex);
+        }
+    }
+
+    private static OtpStoreUnavailableException Malformed(string operation) =>
+        new($"Redis answered the {operation} script with a reply this version does not understand.");
+}

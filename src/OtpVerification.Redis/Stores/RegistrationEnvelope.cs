@@ -1,0 +1,252 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using OtpVerification.Stores;
+
+namespace OtpVerification.Redis.Stores;
+
+/// <summary>
+/// The binary value of a registration's <c>…:pay</c> key: the destinations and device id, sealed,
+/// followed by the payload as given (the app protects it; the store keeps it opaque).
+/// </summary>
+/// <remarks>
+/// Layout: version (1 byte, 1), AES-GCM nonce (12), tag (16), sealed length (7-bit varint),
+/// sealed bytes, payload. The sealed part is AES-256-GCM under a key derived (HKDF-SHA256) from
+/// the purpose and the address the entry is keyed by: someone reading Redis sees neither the
+/// address nor a phone number or device id, unless they already know the address. A destination
+/// equal to the key's address is stored as a one-byte reference to it.
+/// </remarks>
+internal static class RegistrationEnvelope
+{
+    private const byte Version = 1;
+    private const int NonceSize = 12;
+    private const int TagSize = 16;
+    private const byte None = 0;
+    private const byte KeyAddress = 0;
+    private const byte Utf8Text = 1;
+    private const byte Utf16Text = 2;
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private static ReadOnlySpan<byte> Salt => "OtpVerification.Redis/registration/v1"u8;
+
+    /// <summary>Builds the value stored for <paramref name="registration"/>.</summary>
+    public static byte[] Seal(PendingRegistration registration)
+    {
+        ArgumentNullException.ThrowIfNull(registration.Destinations);
+        ArgumentNullException.ThrowIfNull(registration.Payload);
+        var plain = new ArrayBufferWriter<byte>(64);
+        try
+        {
+            WriteVarint(plain, registration.Destinations.Count);
+            foreach (var destination in registration.Destinations)
+            {
+                WriteVarint(plain, (int)destination.Channel);
+                if (string.Equals(destination.Address, registration.Key.Address, StringComparison.Ordinal))
+                {
+                    plain.Write([KeyAddress]);
+                }
+                else
+                {
+                    WriteString(plain, destination.Address ?? throw new ArgumentException("A destination has no address.", nameof(registration)));
+                }
+            }
+
+            if (registration.DeviceId is null)
+            {
+                plain.Write([None]);
+            }
+            else
+            {
+                WriteString(plain, registration.DeviceId);
+            }
+
+            var sealedLength = plain.WrittenCount;
+            var header = 1 + NonceSize + TagSize + VarintSize(sealedLength);
+            var blob = new byte[header + sealedLength + registration.Payload.Length];
+            blob[0] = Version;
+            var nonce = blob.AsSpan(1, NonceSize);
+            var tag = blob.AsSpan(1 + NonceSize, TagSize);
+            WriteVarint(blob.AsSpan(1 + NonceSize + TagSize), sealedLength);
+            RandomNumberGenerator.Fill(nonce);
+            using (var aes = CreateCipher(registration.Key))
+            {
+                aes.Encrypt(nonce, plain.WrittenSpan, blob.AsSpan(header, sealedLength), tag, blob.AsSpan(0, 1));
+            }
+
+            registration.Payload.CopyTo(blob.AsSpan(header + sealedLength));
+            return blob;
+        }
+        finally
+        {
+            plain.Clear();
+        }
+    }
+
+    /// <summary>Reads a value written by <see cref="Seal"/> for the same key.</summary>
+    /// <exception cref="InvalidDataException">The value is not one, or was written for another key, or was altered.</exception>
+    public static (OtpDestination[] Destinations, string? DeviceId, byte[] Payload) Open(PendingKey key, byte[] blob)
+    {
+        ArgumentNullException.ThrowIfNull(blob);
+        if (blob.Length < 1 + NonceSize + TagSize + 1 || blob[0] != Version)
+        {
+            throw new InvalidDataException("The stored registration has an unknown format.");
+        }
+
+        var position = 1 + NonceSize + TagSize;
+        var sealedLength = ReadVarint(blob, ref position);
+        if (sealedLength < 0 || sealedLength > blob.Length - position)
+        {
+            throw new InvalidDataException("The stored registration is truncated.");
+        }
+
+        var plain = ArrayPool<byte>.Shared.Rent(Math.Max(sealedLength, 1));
+        try
+        {
+            try
+            {
+                using var aes = CreateCipher(key);
+                aes.Decrypt(blob.AsSpan(1, NonceSize), blob.AsSpan(position, sealedLength), blob.AsSpan(1 + NonceSize, TagSize), plain.AsSpan(0, sealedLength), blob.AsSpan(0, 1));
+            }
+            catch (CryptographicException ex)
+            {
+                throw new InvalidDataException("The stored registration could not be authenticated.", ex);
+            }
+
+            var payload = blob.AsSpan(position + sealedLength).ToArray();
+            var cursor = 0;
+            var span = plain.AsSpan(0, sealedLength);
+            var count = ReadVarint(span, ref cursor);
+            if (count < 0 || count > sealedLength)
+            {
+                throw new InvalidDataException("The stored registration is malformed.");
+            }
+
+            var destinations = new OtpDestination[count];
+            for (var i = 0; i < count; i++)
+            {
+                var channel = (OtpChannel)ReadVarint(span, ref cursor);
+                var address = ReadString(span, ref cursor) ?? key.Address;
+                destinations[i] = new OtpDestination(channel, address);
+            }
+
+            var deviceId = ReadString(span, ref cursor);
+            return (destinations, deviceId, payload);
+        }
+        catch (Exception ex) when (ex is ArgumentOutOfRangeException or IndexOutOfRangeException)
+        {
+            throw new InvalidDataException("The stored registration is malformed.", ex);
+        }
+        finally
+        {
+            plain.AsSpan(0, sealedLength).Clear();
+            ArrayPool<byte>.Shared.Return(plain);
+        }
+    }
+
+    private static AesGcm CreateCipher(PendingKey key)
+    {
+        Span<byte> secret = stackalloc byte[32];
+        Span<byte> info = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(info, (int)key.Purpose);
+        var ikm = Encoding.UTF8.GetBytes(key.Address);
+        try
+        {
+            HKDF.DeriveKey(HashAlgorithmName.SHA256, ikm, secret, Salt, info);
+            return new AesGcm(secret, TagSize);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(ikm);
+            CryptographicOperations.ZeroMemory(secret);
+        }
+    }
+
+    private static void WriteString(ArrayBufferWriter<byte> output, string value)
+    {
+        byte[] bytes;
+        byte kind;
+        try
+        {
+            bytes = StrictUtf8.GetBytes(value);
+            kind = Utf8Text;
+        }
+        catch (EncoderFallbackException)
+        {
+            // Lone surrogates: keep the exact UTF-16 code units so the string round-trips.
+            bytes = Encoding.Unicode.GetBytes(value);
+            kind = Utf16Text;
+        }
+
+        output.Write([kind]);
+        WriteVarint(output, bytes.Length);
+        output.Write(bytes);
+    }
+
+    private static string? ReadString(ReadOnlySpan<byte> input, ref int position)
+    {
+        var kind = input[position++];
+        if (kind == None)
+        {
+            return null;
+        }
+
+        var length = ReadVarint(input, ref position);
+        var bytes = input.Slice(position, length);
+        position += length;
+        return kind switch
+        {
+            Utf8Text => Encoding.UTF8.GetString(bytes),
+            Utf16Text => Encoding.Unicode.GetString(bytes),
+            _ => throw new InvalidDataException("The stored registration is malformed."),
+        };
+    }
+
+    private static int VarintSize(int value)
+    {
+        var size = 1;
+        for (var v = (uint)value; v >= 0x80; v >>= 7)
+        {
+            size++;
+        }
+
+        return size;
+    }
+
+    private static void WriteVarint(ArrayBufferWriter<byte> output, int value)
+    {
+        var span = output.GetSpan(5);
+        output.Advance(WriteVarint(span, value));
+    }
+
+    private static int WriteVarint(Span<byte> output, int value)
+    {
+        var v = (uint)value;
+        var i = 0;
+        while (v >= 0x80)
+        {
+            output[i++] = (byte)(v | 0x80);
+            v >>= 7;
+        }
+
+        output[i++] = (byte)v;
+        return i;
+    }
+
+    private static int ReadVarint(ReadOnlySpan<byte> input, ref int position)
+    {
+        uint result = 0;
+        for (var shift = 0; shift < 35; shift += 7)
+        {
+            var b = input[position++];
+            result |= (uint)(b & 0x7f) << shift;
+            if (b < 0x80)
+            {
+                return result > int.MaxValue ? throw new InvalidDataException("The stored registration is malformed.") : (int)result;
+            }
+        }
+
+        throw new InvalidDataException("The stored registration is malformed.");
+    }
+}

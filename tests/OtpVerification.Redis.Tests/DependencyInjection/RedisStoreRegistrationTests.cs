@@ -1,0 +1,149 @@
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using OtpVerification.Redis.Connection;
+using OtpVerification.Redis.Tests.Infrastructure;
+using OtpVerification.Senders;
+using OtpVerification.Stores;
+
+namespace OtpVerification.Redis.Tests.DependencyInjection;
+
+public sealed partial class RedisStoreRegistrationTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
+{
+    [Fact]
+    public async Task AddRedisStore_ReplacesTheInMemoryStore()
+    {
+        await using var provider = Build(b => b.AddRedisStore(redis.ConnectionString));
+
+        provider.GetRequiredService<IPendingRegistrationStore>().Should().BeOfType<RedisPendingRegistrationStore>();
+    }
+
+    [Fact]
+    public async Task AddRedisStore_CalledTwice_RegistersOneStoreOneConnectionAndTheLastSettings()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddOtpVerification().AddRedisStore("127.0.0.1:1").AddRedisStore(redis.ConnectionString);
+        await using var provider = services.BuildServiceProvider();
+
+        services.Count(d => d.ServiceType == typeof(IPendingRegistrationStore)).Should().Be(1);
+        services.Count(d => d.ServiceType == typeof(RedisConnection)).Should().Be(1);
+        services.Count(d => d.ServiceType == typeof(IValidateOptions<RedisStoreOptions>)).Should().Be(1);
+        provider.GetRequiredService<IOptions<RedisStoreOptions>>().Value.Configuration.Should().Be(redis.ConnectionString);
+        (await provider.GetRequiredService<IPendingRegistrationStore>().DeleteAsync(Registrations.NewKey())).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task AddRedisStore_MissingConnectionString_FailsAtStartNamingTheKey()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection([]).Build();
+        await using var provider = Build(b => b.AddRedisStore(configuration.GetConnectionString("Redis")));
+
+        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().WithMessage("*ConnectionStrings:Redis is not set*");
+    }
+
+    [Fact]
+    public async Task AddRedisStore_MalformedConnectionString_FailsAtStartNamingTheKeyAndProblemButNotThePassword()
+    {
+        await using var provider = Build(b => b.AddRedisStore("localhost:6379,password=hunter2,colour=blue"));
+
+        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>()
+            .WithMessage("*ConnectionStrings:Redis is not a valid Redis connection string*'colour'*")
+            .Which.Message.Should().NotContain("hunter2");
+    }
+
+    [Fact]
+    public async Task AddRedisStore_KeyPrefixWithBrace_FailsAtStart()
+    {
+        await using var provider = Build(b => b.AddRedisStore(o =>
+        {
+            o.Configuration = redis.ConnectionString;
+            o.KeyPrefix = "app{1}:";
+        }));
+
+        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().WithMessage("*KeyPrefix*hash tag*");
+    }
+
+    [Fact]
+    public async Task AddRedisStore_ValidOptions_PassStartValidation()
+    {
+        await using var provider = Build(b => b.AddRedisStore(redis.ConnectionString));
+
+        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().NotThrow();
+    }
+
+    [Fact]
+    public async Task AddRedisStore_KeyPrefix_IsUsedForEveryKey()
+    {
+        var prefix = "app" + Guid.NewGuid().ToString("N")[..6] + ":";
+        await using var provider = Build(b => b.AddRedisStore(o =>
+        {
+            o.Configuration = redis.ConnectionString;
+            o.KeyPrefix = prefix;
+        }));
+
+        await provider.GetRequiredService<IPendingRegistrationStore>().ReserveSendAsync(Registrations.NewKey(), Registrations.Policy, DateTimeOffset.UtcNow);
+
+        (await redis.AdminAsync("KEYS", prefix + "{signup:*}:lim")).Elements.Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task ServiceProvider_Disposed_ClosesTheConnection()
+    {
+        var provider = Build(b => b.AddRedisStore(redis.ConnectionString + ",name=di-dispose"));
+        await provider.GetRequiredService<IPendingRegistrationStore>().DeleteAsync(Registrations.NewKey());
+        var connection = provider.GetRequiredService<RedisConnection>();
+        connection.IsConnected.Should().BeTrue();
+
+        provider.Dispose();
+
+        connection.IsConnected.Should().BeFalse();
+        var act = async () => await connection.ExecuteAsync(["PING"]);
+        await act.Should().ThrowAsync<ObjectDisposedException>();
+    }
+
+    [Fact]
+    public async Task Engine_WithRedisStore_StartsAndVerifiesASignup()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection([new("ConnectionStrings:Redis", redis.ConnectionString)]).Build();
+        await using var provider = Build(b => b.AddRedisStore(configuration.GetConnectionString("Redis")));
+        var engine = provider.GetRequiredService<OtpEngine>();
+        var outbox = provider.GetRequiredService<DevOutbox>();
+        outbox.WriteToConsole = false;
+        var address = $"e2e-{Guid.NewGuid():N}@example.com";
+
+        var started = await engine.StartAsync(new OtpStartRequest
+        {
+            Purpose = OtpPurpose.Signup,
+            Address = address,
+            Destinations = [new OtpDestination(OtpChannel.Email, address)],
+            Payload = [42, 43],
+        });
+        var code = SixDigits().Match(outbox.List(address).Single().Body).Value;
+        var verified = await engine.VerifyAsync(OtpPurpose.Signup, address, code, null);
+
+        started.Outcome.Should().Be(OtpOutcome.Accepted);
+        verified.Outcome.Should().Be(OtpOutcome.Verified);
+        verified.Registration!.Payload.Should().Equal(42, 43);
+    }
+
+    private static ServiceProvider Build(Action<OtpVerificationBuilder> configure)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        configure(services.AddOtpVerification());
+        return services.BuildServiceProvider();
+    }
+
+    [GeneratedRegex(@"\b\d{6}\b")]
+    private static partial Regex SixDigits();
+}

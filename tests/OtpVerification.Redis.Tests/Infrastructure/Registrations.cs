@@ -1,0 +1,47 @@
+using OtpVerification.Stores;
+
+namespace OtpVerification.Redis.Tests.Infrastructure;
+
+/// <summary>Builds keys, code hashes and registrations for store tests.</summary>
+internal static class Registrations
+{
+    /// <summary>One minute cooldown, five sends an hour: the defaults.</summary>
+    public static readonly SendPolicy Policy = new(TimeSpan.FromMinutes(1), 5, TimeSpan.FromHours(1));
+
+    private static readonly HmacOtpCodeHasher Hasher = new(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
+
+    public static PendingKey NewKey(OtpPurpose purpose = OtpPurpose.Signup) =>
+        new(purpose, $"user-{Guid.NewGuid():N}@example.com");
+
+    public static byte[] Hash(PendingKey key, string code) => Hasher.Hash(key.Purpose, key.Address, code);
+
+    public static PendingRegistration Create(
+        PendingKey key,
+        DateTimeOffset now,
+        string code = "123456",
+        string? deviceId = null,
+        int attempts = 5,
+        TimeSpan? codeLifetime = null,
+        TimeSpan? lifetime = null,
+        string? phone = null,
+        byte[]? payload = null)
+    {
+        var destinations = new List<OtpDestination> { new(OtpChannel.Email, key.Address) };
+        if (phone is not null)
+        {
+            destinations.Add(new OtpDestination(OtpChannel.Sms, phone));
+        }
+
+        return new PendingRegistration
+        {
+            Key = key,
+            CodeHash = Hash(key, code),
+            CodeExpiresAt = now + (codeLifetime ?? TimeSpan.FromMinutes(10)),
+            ExpiresAt = now + (lifetime ?? TimeSpan.FromMinutes(30)),
+            AttemptsLeft = attempts,
+            Destinations = destinations,
+            DeviceId = deviceId,
+            Payload = payload ?? [1, 2, 3, 0, 255],
+        };
+    }
+}

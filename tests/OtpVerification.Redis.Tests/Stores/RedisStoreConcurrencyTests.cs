@@ -1,0 +1,72 @@
+using OtpVerification.Redis.Tests.Infrastructure;
+using OtpVerification.Stores;
+using static OtpVerification.Redis.Tests.Infrastructure.Registrations;
+
+namespace OtpVerification.Redis.Tests.Stores;
+
+/// <summary>The atomicity claims, under hundreds of parallel calls from two "app instances" (two connections).</summary>
+public sealed class RedisStoreConcurrencyTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
+{
+    private static readonly DateTimeOffset Now = ManualTimeProvider.DefaultStart;
+
+    [Fact]
+    public async Task VerifyAndConsume_500ParallelWrongGuesses_EvaluatesExactlyMaxAttempts()
+    {
+        var (first, second) = TwoInstances();
+        var key = NewKey();
+        await first.CreateOrReplaceAsync(Create(key, Now, attempts: 5), Policy, Now);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 500).Select(i => Task.Run(async () =>
+            await (i % 2 == 0 ? first : second).VerifyAndConsumeAsync(key, Hash(key, $"{i:000000}x"), null, Now))));
+
+        results.Where(r => r.Status == StoreVerifyStatus.Invalid).Select(r => r.AttemptsLeft).Should().BeEquivalentTo([4, 3, 2, 1, 0]);
+        results.Count(r => r.Status == StoreVerifyStatus.MaxAttempts).Should().Be(495);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsume_200ParallelRightCodes_SucceedsExactlyOnce()
+    {
+        var (first, second) = TwoInstances();
+        var key = NewKey();
+        await first.CreateOrReplaceAsync(Create(key, Now), Policy, Now);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(async () =>
+            await (i % 2 == 0 ? first : second).VerifyAndConsumeAsync(key, Hash(key, "123456"), null, Now))));
+
+        results.Count(r => r.Status == StoreVerifyStatus.Success).Should().Be(1);
+        results.Count(r => r.Status == StoreVerifyStatus.NotFound).Should().Be(199);
+    }
+
+    [Fact]
+    public async Task CreateOrReplace_200ParallelStartsWithinCooldown_AllowsExactlyOne()
+    {
+        var (first, second) = TwoInstances();
+        var key = NewKey();
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(async () =>
+            await (i % 2 == 0 ? first : second).CreateOrReplaceAsync(Create(key, Now, code: $"{i:000000}"), Policy, Now))));
+
+        results.Count(r => r.Status == SendGateStatus.Allowed).Should().Be(1);
+        results.Where(r => r.Status != SendGateStatus.Allowed).Should().AllSatisfy(r => r.Should().Be(new SendGateResult(SendGateStatus.TooFrequent, Policy.Cooldown)));
+    }
+
+    [Fact]
+    public async Task ReserveSend_300ParallelWithoutCooldown_AllowsExactlyTheWindowAllowance()
+    {
+        var (first, second) = TwoInstances();
+        var key = NewKey();
+        var policy = new SendPolicy(TimeSpan.Zero, 7, TimeSpan.FromHours(1));
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 300).Select(i => Task.Run(async () =>
+            await (i % 2 == 0 ? first : second).ReserveSendAsync(key, policy, Now))));
+
+        results.Count(r => r.Status == SendGateStatus.Allowed).Should().Be(7);
+        results.Count(r => r.Status == SendGateStatus.RateLimited).Should().Be(293);
+    }
+
+    private (IPendingRegistrationStore First, IPendingRegistrationStore Second) TwoInstances()
+    {
+        var prefix = "c" + Guid.NewGuid().ToString("N")[..8] + ":";
+        return (RedisServerFixture.CreateStore(redis.CreateConnection(), prefix), RedisServerFixture.CreateStore(redis.CreateConnection(), prefix));
+    }
+}

@@ -1,0 +1,92 @@
+using OtpVerification.Redis.Tests.Infrastructure;
+using OtpVerification.Stores;
+using static OtpVerification.Redis.Tests.Infrastructure.Registrations;
+
+namespace OtpVerification.Redis.Tests.Stores;
+
+/// <summary>The store when Redis forgets its scripts, runs out of memory, or holds a corrupt value.</summary>
+public sealed class RedisStoreResilienceTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
+{
+    private static readonly DateTimeOffset Now = ManualTimeProvider.DefaultStart;
+
+    [Fact]
+    public async Task Store_ScriptCacheFlushedMidRun_KeepsWorking()
+    {
+        var store = redis.CreateStore();
+        var failures = 0;
+        var completed = 0;
+        using var stop = new CancellationTokenSource();
+        var load = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    var key = NewKey();
+                    await store.CreateOrReplaceAsync(Create(key, Now), Policy, Now);
+                    (await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.Success);
+                    Interlocked.Increment(ref completed);
+                }
+                catch (OtpStoreUnavailableException)
+                {
+                    Interlocked.Increment(ref failures);
+                }
+            }
+        })).ToArray();
+        var evalsBefore = await EvalCallsAsync();
+
+        for (var i = 0; i < 5; i++)
+        {
+            await Task.Delay(30);
+            await redis.AdminAsync("SCRIPT", "FLUSH");
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(load);
+        failures.Should().Be(0);
+        completed.Should().BePositive();
+        (await EvalCallsAsync()).Should().BeGreaterThan(evalsBefore, "NOSCRIPT was answered by sending the script again");
+    }
+
+    [Fact]
+    public async Task Store_MaxMemoryReached_RefusesSendsAsCapacityExceededAndWritesNothing()
+    {
+        var store = redis.CreateStore(out var prefix);
+        var key = NewKey();
+        await redis.AdminAsync("CONFIG", "SET", "maxmemory", "1");
+        try
+        {
+            (await store.CreateOrReplaceAsync(Create(key, Now), Policy, Now)).Status.Should().Be(SendGateStatus.CapacityExceeded);
+            (await store.ReserveSendAsync(key, Policy, Now)).Status.Should().Be(SendGateStatus.CapacityExceeded);
+        }
+        finally
+        {
+            await redis.AdminAsync("CONFIG", "SET", "maxmemory", "0");
+        }
+
+        (await redis.AdminAsync("KEYS", prefix + "*")).Elements.Should().BeEmpty();
+        (await store.CreateOrReplaceAsync(Create(key, Now), Policy, Now)).Status.Should().Be(SendGateStatus.Allowed);
+    }
+
+    [Fact]
+    public async Task Store_ScriptError_ThrowsUnavailable()
+    {
+        var store = redis.CreateStore(out var prefix);
+        var key = NewKey();
+        await store.CreateOrReplaceAsync(Create(key, Now), Policy, Now);
+        var registrationKey = (await redis.AdminAsync("KEYS", prefix + "*:reg")).Elements!.Single().AsString()!;
+        await redis.AdminAsync("DEL", registrationKey);
+        await redis.AdminAsync("SET", registrationKey, "not a hash");
+
+        var act = async () => await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), null, Now);
+
+        (await act.Should().ThrowAsync<OtpStoreUnavailableException>()).Which.Message.Should().Contain("WRONGTYPE");
+    }
+
+    private async Task<long> EvalCallsAsync()
+    {
+        var info = (await redis.AdminAsync("INFO", "commandstats")).AsString()!;
+        var line = info.Split("\r\n").FirstOrDefault(l => l.StartsWith("cmdstat_eval:", StringComparison.Ordinal));
+        return line is null ? 0 : long.Parse(line.Split(',')[0]["cmdstat_eval:calls=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
