@@ -474,7 +474,7 @@ public sealed partial class OtpEngine
         [LoggerMessage(EventId = 1010, EventName = "OtpSmsBudgetExhausted", Level = LogLevel.Warning, Message = "SMS skipped: the app-wide budget of {MaxSmsPerHour} per hour is used up (OtpSignup:Abuse:MaxSmsPerHour).")]
         public static partial void SmsBudgetExhausted(ILogger logger, int maxSmsPerHour);
 
-        [LoggerMessage(EventId = 1007, EventName = "OtpStoreFull", Level = LogLevel.Error, Message = "The pending-registration store is full; a {Purpose} start was refused. Raise OtpSignup:MaxPendingEntries or use a distributed store.")]
+        [LoggerMessage(EventId = 1007, EventName = "OtpStoreFull", Level = LogLevel.Error, Message = "The pending-registration store is full; a {Purpose} start was refused. In memory: raise OtpSignup:MaxPendingEntries or use a distributed store; on Redis: raise maxmemory.")]
         public static partial void StoreFull(ILogger logger, string purpose);
     }
 }
