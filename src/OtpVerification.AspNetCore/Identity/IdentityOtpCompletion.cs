@@ -11,8 +11,12 @@ internal sealed class IdentityOtpSignupCompletion<TUser, TForm>(
     where TForm : OtpSignupForm
 {
     public async ValueTask<bool> AccountExistsAsync(string email, CancellationToken cancellationToken)
-        => await users.FindByEmailAsync(email).ConfigureAwait(false) is not null
-           || await users.FindByNameAsync(email).ConfigureAwait(false) is not null;
+    {
+        // Both lookups every time: stopping after the first hit would make a registered address answer faster.
+        var byEmail = await users.FindByEmailAsync(email).ConfigureAwait(false);
+        var byName = await users.FindByNameAsync(email).ConfigureAwait(false);
+        return byEmail is not null || byName is not null;
+    }
 
     public async ValueTask<IReadOnlyDictionary<string, string[]>> ValidateAsync(TForm form, CancellationToken cancellationToken)
     {

@@ -4,36 +4,46 @@ using System.Security.Cryptography;
 namespace OtpVerification;
 
 /// <summary>
-/// Recent delivery durations per channel, so a start that sends nothing (a registered address,
-/// with enumeration protection) can take as long as one that does. A suppressed start waits until
-/// its elapsed time matches a duration drawn at random from the recent real ones.
+/// Recent delivery durations per purpose, operation (start or resend) and channel, so a start or
+/// resend that sends nothing (a registered address, with enumeration protection) can take as long
+/// as one that does. A suppressed one waits until its elapsed time matches a duration drawn at
+/// random from the recent real ones of the same kind.
 /// </summary>
 internal sealed class DeliveryTimings
 {
     private const int Samples = 64;
+    private const int LatenessSamples = 31;
     private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan MaxGuard = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan MinLateness = TimeSpan.FromMilliseconds(-1);
+    private static readonly TimeSpan MaxLateness = TimeSpan.FromMilliseconds(5);
+    private static readonly int Channels = Enum.GetValues<OtpChannel>().Length;
+    private static readonly int Kinds = Enum.GetValues<OtpPurpose>().Length * 2 * Channels;
 
     private readonly TimeSpan[][] _samples;
     private readonly int[] _counts;
     private readonly int[] _next;
     private readonly Lock _lock = new();
+    private readonly TimeSpan[] _lateness = new TimeSpan[LatenessSamples];
+    private int _latenessCount;
+    private int _latenessNext;
+    private TimeSpan _guard;
 
     public DeliveryTimings()
     {
-        var channels = Enum.GetValues<OtpChannel>().Length;
-        _samples = new TimeSpan[channels][];
-        for (var i = 0; i < channels; i++)
+        _samples = new TimeSpan[Kinds][];
+        for (var i = 0; i < Kinds; i++)
         {
             _samples[i] = new TimeSpan[Samples];
         }
 
-        _counts = new int[channels];
-        _next = new int[channels];
+        _counts = new int[Kinds];
+        _next = new int[Kinds];
     }
 
-    public void Record(OtpChannel channel, TimeSpan elapsed)
+    public void Record(OtpPurpose purpose, bool resend, OtpChannel channel, TimeSpan elapsed)
     {
-        var c = (int)channel;
+        var c = Kind(purpose, resend, channel);
         lock (_lock)
         {
             _samples[c][_next[c]] = elapsed;
@@ -42,10 +52,11 @@ internal sealed class DeliveryTimings
         }
     }
 
-    public async ValueTask WaitLikeADeliveryAsync(OtpChannel channel, long startedTimestamp, TimeProvider time)
+    public async ValueTask WaitLikeADeliveryAsync(OtpPurpose purpose, bool resend, OtpChannel channel, long startedTimestamp, TimeProvider time)
     {
-        var c = (int)channel;
+        var c = Kind(purpose, resend, channel);
         TimeSpan target;
+        TimeSpan guard;
         lock (_lock)
         {
             if (_counts[c] == 0)
@@ -54,6 +65,7 @@ internal sealed class DeliveryTimings
             }
 
             target = _samples[c][RandomNumberGenerator.GetInt32(_counts[c])];
+            guard = _guard;
         }
 
         if (target > MaxWait)
@@ -67,18 +79,64 @@ internal sealed class DeliveryTimings
             return;
         }
 
-        if (remaining >= TimeSpan.FromMilliseconds(2))
+        // A timer wakes a task late (by a millisecond or two, more on a busy machine), and the
+        // recorded deliveries already include their own such lateness: a delay of exactly the
+        // remaining time would make these answers measurably slower than real ones. So the timer
+        // is asked to wake a guard before the target (the 90th percentile of its recent lateness,
+        // at most 5 ms), and the last stretch is slept by the thread, which the kernel wakes far
+        // more precisely, then spun below a millisecond.
+        if (remaining > guard + TimeSpan.FromMilliseconds(1))
         {
-            await Task.Delay(remaining, time).ConfigureAwait(false);
-            return;
+            var sleep = TimeSpan.FromMilliseconds(Math.Floor((remaining - guard).TotalMilliseconds));
+            var before = time.GetTimestamp();
+            await Task.Delay(sleep, time).ConfigureAwait(false);
+            Learn(time.GetElapsedTime(before) - sleep);
+            remaining = target - time.GetElapsedTime(startedTimestamp);
+            if (remaining <= TimeSpan.Zero || remaining > MaxGuard + TimeSpan.FromMilliseconds(2))
+            {
+                // Late already, or a clock whose timers take no real time (tests): nothing more to wait.
+                return;
+            }
         }
 
-        // Timers cannot wait less than a millisecond or so; spin for the short remainders.
-        var spinner = default(SpinWait);
+        var wholeMilliseconds = (int)Math.Floor(remaining.TotalMilliseconds - 0.3);
+        if (wholeMilliseconds >= 1)
+        {
+            Thread.Sleep(wholeMilliseconds);
+            remaining = target - time.GetElapsedTime(startedTimestamp);
+        }
+
         var until = Stopwatch.GetTimestamp() + (long)(remaining.TotalSeconds * Stopwatch.Frequency);
         while (Stopwatch.GetTimestamp() < until)
         {
-            spinner.SpinOnce(sleep1Threshold: -1);
+            Thread.SpinWait(16);
+        }
+    }
+
+    private static int Kind(OtpPurpose purpose, bool resend, OtpChannel channel)
+        => ((((int)purpose * 2) + (resend ? 1 : 0)) * Channels) + (int)channel;
+
+    /// <summary>Keeps one observed timer lateness and updates the guard: the 90th percentile of the recent ones, at most <see cref="MaxGuard"/>.</summary>
+    private void Learn(TimeSpan observed)
+    {
+        if (observed < MinLateness)
+        {
+            observed = MinLateness;
+        }
+        else if (observed > MaxLateness)
+        {
+            observed = MaxLateness;
+        }
+
+        lock (_lock)
+        {
+            _lateness[_latenessNext] = observed;
+            _latenessNext = (_latenessNext + 1) % LatenessSamples;
+            _latenessCount = Math.Min(_latenessCount + 1, LatenessSamples);
+            var recent = _lateness[.._latenessCount];
+            Array.Sort(recent);
+            var guard = recent[_latenessCount * 9 / 10] + TimeSpan.FromMilliseconds(0.1);
+            _guard = guard < TimeSpan.Zero ? TimeSpan.Zero : guard > MaxGuard ? MaxGuard : guard;
         }
     }
 }

@@ -98,7 +98,7 @@ public sealed partial class OtpEngine
             var answer = await GateOnlyAsync(key, policy, now, options).ConfigureAwait(false);
             if (answer.Outcome == OtpOutcome.Accepted && options.Abuse.EqualizeResponseTimes)
             {
-                await _timings.WaitLikeADeliveryAsync(FirstChannel(request.Destinations), started, _time).ConfigureAwait(false);
+                await _timings.WaitLikeADeliveryAsync(request.Purpose, resend: false, FirstChannel(request.Destinations), started, _time).ConfigureAwait(false);
             }
 
             return answer;
@@ -137,7 +137,7 @@ public sealed partial class OtpEngine
         // From here on the caller's cancellation is ignored: the entry and the message must agree.
         if (await DeliverAsync(request.Purpose, registration.Destinations, code, options, now).ConfigureAwait(false))
         {
-            _timings.Record(FirstChannel(request.Destinations), _time.GetElapsedTime(started));
+            _timings.Record(request.Purpose, resend: false, FirstChannel(request.Destinations), _time.GetElapsedTime(started));
             Log.Started(_logger, OtpNames.Purpose(request.Purpose), OtpAddress.Mask(request.Address));
             return Accepted(options);
         }
@@ -161,6 +161,7 @@ public sealed partial class OtpEngine
         var options = _options.CurrentValue;
         var key = new PendingKey(purpose, address);
         var now = _time.GetUtcNow();
+        var started = _time.GetTimestamp();
         if (await ClientGateAsync(purpose, clientKey, now, options).ConfigureAwait(false) is { } refusedClient)
         {
             return refusedClient;
@@ -182,6 +183,13 @@ public sealed partial class OtpEngine
 
         if (gate.Status == SendGateStatus.NotFound)
         {
+            // Nothing pending (a start for a registered address stores nothing): answer no sooner
+            // than a real resend would, or the resend's timing tells registered from new addresses.
+            if (options.Abuse.EqualizeResponseTimes)
+            {
+                await _timings.WaitLikeADeliveryAsync(purpose, resend: true, OtpChannel.Email, started, _time).ConfigureAwait(false);
+            }
+
             return Accepted(options);
         }
 
@@ -193,6 +201,7 @@ public sealed partial class OtpEngine
         var lifetime = gate.Registration.CodeExpiresAt - now;
         if (await DeliverAsync(purpose, gate.Registration.Destinations, code, options, now, lifetime).ConfigureAwait(false))
         {
+            _timings.Record(purpose, resend: true, FirstChannel(gate.Registration.Destinations), _time.GetElapsedTime(started));
             return Accepted(options, lifetime);
         }
 

@@ -10,6 +10,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OtpVerification.Sample.Data;
 using OtpVerification.Senders;
@@ -19,8 +20,8 @@ namespace OtpVerification.AspNetCore.Tests.Hosting;
 /// <summary>
 /// Hosts the sample app in memory for endpoint tests: the Development environment (unless changed),
 /// a SQLite user database in a fresh temporary file, a <see cref="TestClock"/> in place of the
-/// <see cref="TimeProvider"/>, a quiet development outbox, an ephemeral Data Protection key ring,
-/// and configuration overrides. Settings and services must be set before the first client is
+/// <see cref="TimeProvider"/>, a quiet development outbox, an ephemeral Data Protection key ring
+/// (the sample's persisted one when <c>DataProtection:KeysPath</c> is set), and configuration overrides. Settings and services must be set before the first client is
 /// created. Disposing it deletes the database file.
 /// </summary>
 public partial class SampleAppFactory : WebApplicationFactory<Program>
@@ -170,12 +171,32 @@ public partial class SampleAppFactory : WebApplicationFactory<Program>
         {
             services.Replace(ServiceDescriptor.Singleton<TimeProvider>(Clock));
             services.Replace(ServiceDescriptor.Singleton(new DevOutbox { WriteToConsole = false }));
-            services.AddDataProtection().UseEphemeralDataProtectionProvider();
+            if (!settings.TryGetValue("DataProtection:KeysPath", out var keysPath) || string.IsNullOrEmpty(keysPath))
+            {
+                // With DataProtection:KeysPath set, the sample's persisted key ring is used (instances sharing a ring).
+                services.AddDataProtection().UseEphemeralDataProtectionProvider();
+            }
+
             foreach (var configure in _serviceOverrides)
             {
                 configure(services);
             }
         });
+    }
+
+    /// <inheritdoc />
+    protected override IHost CreateHost(IHostBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+
+        // The sample reads DataProtection:KeysPath before Build(), when ConfigureAppConfiguration
+        // overrides are not applied yet (dotnet/aspnetcore#37680); host configuration is.
+        if (_settings.TryGetValue("DataProtection:KeysPath", out var keysPath) && !string.IsNullOrEmpty(keysPath))
+        {
+            builder.ConfigureHostConfiguration(configuration => configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["DataProtection:KeysPath"] = keysPath }));
+        }
+
+        return base.CreateHost(builder);
     }
 
     /// <inheritdoc />

@@ -1,0 +1,102 @@
+using System.Text.RegularExpressions;
+using OtpVerification.AspNetCore.Tests.Hosting;
+
+namespace OtpVerification.AspNetCore.Tests.Security;
+
+/// <summary>
+/// SECURITY.md, "Learning which emails have accounts": with <c>RevealExistingAccounts=false</c>
+/// (the default) start, resend and password-reset start answer a registered and a new address
+/// with the same status, the same body (byte for byte, but for <c>traceId</c>) and the same header
+/// names, on the first call and on a second call within the cooldown (both take a send slot).
+/// </summary>
+public sealed partial class EnumerationTests(SampleAppFactory app) : IClassFixture<SampleAppFactory>
+{
+    private readonly HttpClient _client = app.CreateClient();
+
+    public static TheoryData<string> SendEndpoints => new("/signup/start", "/signup/resend", "/password-reset/start");
+
+    [Theory]
+    [MemberData(nameof(SendEndpoints))]
+    public async Task SendEndpoint_RegisteredVersusNewAddress_AnswersAreIndistinguishable(string endpoint)
+    {
+        var registered = await RegisteredEmailAsync("enum-registered");
+        var fresh = TestData.Email("enum-new");
+
+        var forRegistered = await Snapshot.TakeAsync(await PostAsync(endpoint, registered));
+        var forNew = await Snapshot.TakeAsync(await PostAsync(endpoint, fresh));
+
+        forRegistered.ShouldMatch(forNew);
+        forRegistered.Status.Should().Be(202);
+    }
+
+    [Theory]
+    [MemberData(nameof(SendEndpoints))]
+    public async Task SendEndpoint_RegisteredVersusNewAddressAgainWithinCooldown_AnswersAreIndistinguishable(string endpoint)
+    {
+        var registered = await RegisteredEmailAsync("enum-again-registered");
+        var fresh = TestData.Email("enum-again-new");
+        await PostAsync(endpoint, registered);
+        await PostAsync(endpoint, fresh);
+
+        var forRegistered = await Snapshot.TakeAsync(await PostAsync(endpoint, registered));
+        var forNew = await Snapshot.TakeAsync(await PostAsync(endpoint, fresh));
+
+        forRegistered.ShouldMatch(forNew);
+        forRegistered.Status.Should().Be(429);
+    }
+
+    [Fact]
+    public async Task Resend_AfterStartForRegisteredVersusNewAddress_AnswersAreIndistinguishable()
+    {
+        // The attacker's own flow: start for an address, then ask for the code again.
+        var registered = await RegisteredEmailAsync("enum-resend-registered");
+        var fresh = TestData.Email("enum-resend-new");
+        await (await _client.StartSignupAsync(registered)).ShouldBeAcceptedAsync();
+        await (await _client.StartSignupAsync(fresh)).ShouldBeAcceptedAsync();
+        app.Clock.Advance(TimeSpan.FromSeconds(61));
+
+        var forRegistered = await Snapshot.TakeAsync(await _client.ResendSignupAsync(registered));
+        var forNew = await Snapshot.TakeAsync(await _client.ResendSignupAsync(fresh));
+
+        forRegistered.ShouldMatch(forNew);
+        forRegistered.Status.Should().Be(202);
+    }
+
+    private Task<HttpResponseMessage> PostAsync(string endpoint, string email) => endpoint switch
+    {
+        "/signup/start" => _client.StartSignupAsync(email),
+        _ => _client.PostJsonAsync(endpoint, new { email }),
+    };
+
+    private async Task<string> RegisteredEmailAsync(string tag)
+    {
+        var email = TestData.Email(tag);
+        await app.SeedUsersAsync([email]);
+        return email;
+    }
+
+    [GeneratedRegex("""(,"traceId":"[^"]*"|"traceId":"[^"]*",?)""")]
+    private static partial Regex TraceId();
+
+    /// <summary>What a client can observe of an answer, but for the per-request <c>traceId</c>.</summary>
+    /// <param name="Status">The status code.</param>
+    /// <param name="HeaderNames">Response and content header names, sorted, lower case.</param>
+    /// <param name="Body">The body bytes, <c>traceId</c> removed.</param>
+    private sealed record Snapshot(int Status, IReadOnlyList<string> HeaderNames, byte[] Body)
+    {
+        public static async Task<Snapshot> TakeAsync(HttpResponseMessage response)
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            var names = response.Headers.Concat(response.Content.Headers).Select(h => h.Key.ToLowerInvariant()).Order(StringComparer.Ordinal).ToList();
+            return new Snapshot((int)response.StatusCode, names, System.Text.Encoding.UTF8.GetBytes(TraceId().Replace(body, string.Empty)));
+        }
+
+        /// <summary>Asserts the same status, header names and body bytes as <paramref name="other"/>.</summary>
+        public void ShouldMatch(Snapshot other)
+        {
+            Status.Should().Be(other.Status, "the status must not reveal which address has an account");
+            HeaderNames.Should().Equal(other.HeaderNames, "the header names must not reveal which address has an account");
+            Body.Should().Equal(other.Body, "the bodies must be byte-equal, but were {0} and {1}", System.Text.Encoding.UTF8.GetString(Body), System.Text.Encoding.UTF8.GetString(other.Body));
+        }
+    }
+}
