@@ -16,9 +16,13 @@ public sealed class OtpSignInOptions
     public string BearerScheme { get; set; } = "Identity.Bearer";
 }
 
-/// <summary>Signs a principal in with a cookie, or issues ASP.NET Core bearer tokens for it.</summary>
+/// <summary>
+/// Signs a principal in with a cookie, or issues ASP.NET Core bearer tokens for it. An app without
+/// authentication services (no <c>AddAuthentication()</c>) or without the configured scheme gets
+/// no sign-in: the user is created and the answer carries no tokens.
+/// </summary>
 internal sealed class OtpSignIn(
-    IAuthenticationSchemeProvider schemes,
+    IServiceProvider services,
     IOptionsMonitor<BearerTokenOptions> bearerOptions,
     IOptions<OtpSignInOptions> options,
     TimeProvider timeProvider)
@@ -26,6 +30,11 @@ internal sealed class OtpSignIn(
     public async Task<(string TokenType, string AccessToken, long ExpiresIn, string RefreshToken)?> SignInAsync(HttpContext context, ClaimsPrincipal principal, bool useCookies)
     {
         var names = options.Value;
+        if (services.GetService(typeof(IAuthenticationSchemeProvider)) is not IAuthenticationSchemeProvider schemes)
+        {
+            return null;
+        }
+
         if (useCookies)
         {
             if (await schemes.GetSchemeAsync(names.CookieScheme).ConfigureAwait(false) is not null)
