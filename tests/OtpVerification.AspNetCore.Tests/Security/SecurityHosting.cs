@@ -9,6 +9,7 @@ using OtpVerification.AspNetCore.Tests.Hosting;
 using OtpVerification.Sample.Data;
 using OtpVerification.Senders;
 using OtpVerification.Stores;
+using OtpVerification.Testing;
 
 namespace OtpVerification.AspNetCore.Tests.Security;
 
@@ -203,7 +204,7 @@ public sealed class TwoInstances : IAsyncDisposable
     public InMemoryPendingRegistrationStore Store { get; }
 
     /// <summary>The clock both hosts run on.</summary>
-    public TestClock Clock => A.Clock;
+    public ManualTimeProvider Clock => A.Clock;
 
     /// <summary>A fresh base64 HashKey (32 random bytes).</summary>
     /// <returns>The key.</returns>

@@ -9,7 +9,7 @@ namespace OtpVerification.Redis.Tests.Stores;
 /// <summary>The store and its connection when the server is stopped and started again on the same port. A server of its own.</summary>
 public sealed class RedisServerRestartTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
 {
-    private static readonly DateTimeOffset Now = ManualTimeProvider.DefaultStart;
+    private static readonly DateTimeOffset Now = StoreClock.Start;
 
     [Fact]
     public async Task Store_ServerStoppedThenRestarted_FailsFastWhileDownAndRecoversByItself()

@@ -1,5 +1,6 @@
 using OtpVerification.Redis.Tests.Infrastructure;
 using OtpVerification.Stores;
+using OtpVerification.Testing;
 using static OtpVerification.Redis.Tests.Infrastructure.Registrations;
 
 namespace OtpVerification.Redis.Tests.Stores;
@@ -22,7 +23,7 @@ public sealed class InMemoryStoreBehaviourTests : StoreBehaviourTests
 /// </summary>
 public abstract class StoreBehaviourTests
 {
-    private readonly ManualTimeProvider _clock = new();
+    private readonly ManualTimeProvider _clock = StoreClock.Create();
 
     private DateTimeOffset Now => _clock.GetUtcNow();
 
@@ -374,7 +375,7 @@ public abstract class StoreBehaviourTests
         var start = Now;
         await store.CreateOrReplaceAsync(Create(key, start), Policy, start);
         var resentAt = start + TimeSpan.FromMinutes(5);
-        _clock.Set(resentAt + TimeSpan.FromSeconds(10));
+        _clock.SetUtcNow(resentAt + TimeSpan.FromSeconds(10));
         await store.ResendAsync(key, Hash(key, "777777"), resentAt + TimeSpan.FromMinutes(10), 5, Policy, resentAt);
 
         await store.CancelSendAsync(key, Hash(key, "777777"), removeRegistration: false);
@@ -434,7 +435,7 @@ public abstract class StoreBehaviourTests
         var key = NewKey();
         var registration = Create(key, Now);
         await store.CreateOrReplaceAsync(registration, Policy, Now);
-        _clock.Set(registration.ExpiresAt);
+        _clock.SetUtcNow(registration.ExpiresAt);
 
         (await store.DeleteAsync(key)).Should().BeFalse();
     }

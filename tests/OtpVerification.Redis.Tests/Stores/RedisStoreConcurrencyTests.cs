@@ -7,7 +7,7 @@ namespace OtpVerification.Redis.Tests.Stores;
 /// <summary>The atomicity claims, under hundreds of parallel calls from two "app instances" (two connections).</summary>
 public sealed class RedisStoreConcurrencyTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
 {
-    private static readonly DateTimeOffset Now = ManualTimeProvider.DefaultStart;
+    private static readonly DateTimeOffset Now = StoreClock.Start;
 
     [Fact]
     public async Task VerifyAndConsume_500ParallelWrongGuesses_EvaluatesExactlyMaxAttempts()

@@ -1,5 +1,6 @@
 using OtpVerification.Redis.Tests.Infrastructure;
 using OtpVerification.Stores;
+using OtpVerification.Testing;
 using Xunit.Abstractions;
 
 namespace OtpVerification.Redis.Tests.Stores;
@@ -38,7 +39,7 @@ public sealed class RedisStoreDifferentialTests(RedisServerFixture redis, ITestO
 
     private async Task WalkAsync(int seed, int steps, SortedDictionary<string, int> outcomes)
     {
-        var clock = new ManualTimeProvider();
+        var clock = StoreClock.Create();
         var reference = new InMemoryPendingRegistrationStore(100_000, clock);
         var store = redis.CreateStore(clock);
         var random = new Random(seed);

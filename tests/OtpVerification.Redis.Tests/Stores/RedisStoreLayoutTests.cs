@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using OtpVerification.Redis.Connection;
 using OtpVerification.Redis.Tests.Infrastructure;
 using OtpVerification.Stores;
+using OtpVerification.Testing;
 using Xunit.Abstractions;
 using static OtpVerification.Redis.Tests.Infrastructure.Registrations;
 
@@ -18,7 +19,7 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
     // Commands the scripts call inside Redis; commandstats counts those too.
     private static readonly HashSet<string> ScriptInternalCommands = ["hmget", "hget", "hset", "hdel", "del", "pexpire", "set", "get"];
 
-    private readonly ManualTimeProvider _clock = new();
+    private readonly ManualTimeProvider _clock = StoreClock.Create();
 
     private DateTimeOffset Now => _clock.GetUtcNow();
 

@@ -7,7 +7,7 @@ namespace OtpVerification.Redis.Tests.Stores;
 /// <summary>The store when Redis forgets its scripts, runs out of memory, or holds a corrupt value.</summary>
 public sealed class RedisStoreResilienceTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
 {
-    private static readonly DateTimeOffset Now = ManualTimeProvider.DefaultStart;
+    private static readonly DateTimeOffset Now = StoreClock.Start;
 
     [Fact]
     public async Task Store_ScriptCacheFlushedMidRun_KeepsWorking()
