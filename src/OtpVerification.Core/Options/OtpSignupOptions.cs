@@ -24,7 +24,7 @@ public sealed class OtpSignupOptions
     [ValidateObjectMembers]
     public OtpResendOptions Resend { get; set; } = new();
 
-    /// <summary>How long an unverified registration is kept at all (<c>OtpSignup:PendingLifetime</c>, default 30 minutes).</summary>
+    /// <summary>How long an unverified registration is kept at all (<c>OtpSignup:PendingLifetime</c>, default 30 minutes). A resend near the end keeps it until the new code expires.</summary>
     public TimeSpan PendingLifetime { get; set; } = TimeSpan.FromMinutes(30);
 
     /// <summary>

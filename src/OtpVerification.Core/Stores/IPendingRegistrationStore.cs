@@ -43,7 +43,7 @@ public interface IPendingRegistrationStore
     /// </summary>
     /// <param name="key">The entry's key.</param>
     /// <param name="codeHash">The hash of the new code.</param>
-    /// <param name="codeExpiresAt">When the new code stops working; a store caps it at the entry's <see cref="PendingRegistration.ExpiresAt"/>.</param>
+    /// <param name="codeExpiresAt">When the new code stops working. When it is later than the entry's <see cref="PendingRegistration.ExpiresAt"/>, the entry is kept until then: a code sent is never cut short (and its <c>expiresIn</c> never tells how old the entry is).</param>
     /// <param name="maxAttempts">Attempts allowed for the new code.</param>
     /// <param name="policy">The send limits.</param>
     /// <param name="now">The current time.</param>

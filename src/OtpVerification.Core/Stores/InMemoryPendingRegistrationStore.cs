@@ -89,7 +89,8 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
             var updated = current with
             {
                 CodeHash = codeHash,
-                CodeExpiresAt = codeExpiresAt < current.ExpiresAt ? codeExpiresAt : current.ExpiresAt,
+                CodeExpiresAt = codeExpiresAt,
+                ExpiresAt = codeExpiresAt > current.ExpiresAt ? codeExpiresAt : current.ExpiresAt,
                 AttemptsLeft = maxAttempts,
             };
             slot.Registration = updated;

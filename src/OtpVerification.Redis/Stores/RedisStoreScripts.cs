@@ -128,8 +128,13 @@ internal static class RedisStoreScripts
           return {4, 0}
         end
         local c = ARGV[6]
-        if d(t(c), t(e)) >= 0 then c = e end
-        redis.call('HSET', KEYS[1], 'h', ARGV[5], 'c', c, 'a', ARGV[7])
+        if d(t(c), t(e)) > 0 then
+          e = c
+          local life = ms(d(t(e), now))
+          redis.call('PEXPIRE', KEYS[1], life)
+          redis.call('PEXPIRE', KEYS[2], life)
+        end
+        redis.call('HSET', KEYS[1], 'h', ARGV[5], 'c', c, 'a', ARGV[7], 'e', e)
         return {0, 0, c, e, pay}
         """);
 

@@ -62,6 +62,26 @@ public sealed partial class EnumerationTests(SampleAppFactory app) : IClassFixtu
         forRegistered.Status.Should().Be(202);
     }
 
+    [Fact]
+    public async Task Resend_LateInThePendingLifetimeForRegisteredVersusNewAddress_AnswersAreIndistinguishable()
+    {
+        // 25 of the 30 pending minutes gone: a new code must not be cut to the 5 left (expiresIn
+        // would then tell a pending signup, so a new address, from a registered one).
+        var registered = await RegisteredEmailAsync("enum-late-registered");
+        var fresh = TestData.Email("enum-late-new");
+        await (await _client.StartSignupAsync(registered)).ShouldBeAcceptedAsync();
+        await (await _client.StartSignupAsync(fresh)).ShouldBeAcceptedAsync();
+        app.Clock.Advance(TimeSpan.FromMinutes(25));
+
+        var forRegistered = await Snapshot.TakeAsync(await _client.ResendSignupAsync(registered));
+        var forNew = await Snapshot.TakeAsync(await _client.ResendSignupAsync(fresh));
+
+        forRegistered.ShouldMatch(forNew);
+        forRegistered.Status.Should().Be(202);
+        app.Clock.Advance(TimeSpan.FromMinutes(9));
+        (await _client.VerifySignupAsync(fresh, await app.ReadCodeAsync(fresh))).StatusCode.Should().Be(System.Net.HttpStatusCode.OK);
+    }
+
     private Task<HttpResponseMessage> PostAsync(string endpoint, string email) => endpoint switch
     {
         "/signup/start" => _client.StartSignupAsync(email),

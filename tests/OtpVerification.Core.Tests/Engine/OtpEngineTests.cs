@@ -488,14 +488,28 @@ public sealed class OtpEngineTests : IDisposable
     }
 
     [Fact]
-    public async Task ResendAsync_LateInThePendingLifetime_ReportsTheShortenedLifetime()
+    public async Task ResendAsync_LateInThePendingLifetime_ReportsTheFullCodeLifetime()
     {
         await _h.StartAsync();
         _h.Time.Advance(TimeSpan.FromMinutes(25));
 
         var result = await _h.ResendAsync();
 
-        result.ExpiresIn.Should().Be(TimeSpan.FromMinutes(5));
+        // Never cut short: a shorter expiresIn would tell a pending signup from an address that has none.
+        result.ExpiresIn.Should().Be(TimeSpan.FromMinutes(10));
+    }
+
+    [Fact]
+    public async Task ResendAsync_LateInThePendingLifetime_TheNewCodeWorksPastThePendingLifetime()
+    {
+        await _h.StartAsync();
+        _h.Time.Advance(TimeSpan.FromMinutes(25));
+        await _h.ResendAsync();
+        _h.Time.Advance(TimeSpan.FromMinutes(9));
+
+        var result = await _h.VerifyAsync(_h.Email.LastCode);
+
+        result.Outcome.Should().Be(OtpOutcome.Verified);
     }
 
     [Fact]

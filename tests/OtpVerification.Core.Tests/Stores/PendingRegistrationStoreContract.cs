@@ -464,15 +464,42 @@ public abstract class PendingRegistrationStoreContract
     }
 
     [Fact]
-    public async Task ResendAsync_CodeOutlivingTheEntry_IsCappedAtTheEntryExpiry()
+    public async Task ResendAsync_CodeOutlivingTheEntry_ExtendsTheEntryToTheCodesExpiry()
+    {
+        var key = await CreateAsync();
+        Time.Advance(EntryLifetime - TimeSpan.FromMinutes(2));
+        var codeExpiry = Now + CodeLifetime;
+
+        var gate = await Store.ResendAsync(key, NewHash, codeExpiry, MaxAttempts, Policy, Now);
+
+        gate.Registration!.CodeExpiresAt.Should().Be(codeExpiry);
+        gate.Registration.ExpiresAt.Should().Be(codeExpiry);
+    }
+
+    [Fact]
+    public async Task ResendAsync_CodeOutlivingTheEntry_NewCodeWorksAfterTheOldEntryExpiry()
     {
         var key = await CreateAsync();
         var entryExpiry = Now + EntryLifetime;
         Time.Advance(EntryLifetime - TimeSpan.FromMinutes(2));
+        await Store.ResendAsync(key, NewHash, Now + CodeLifetime, MaxAttempts, Policy, Now);
+        Time.SetUtcNow(entryExpiry + TimeSpan.FromSeconds(1));
+
+        var result = await VerifyAsync(key, NewHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    [Fact]
+    public async Task ResendAsync_CodeWithinTheEntry_KeepsTheEntryExpiry()
+    {
+        var key = await CreateAsync();
+        var entryExpiry = Now + EntryLifetime;
+        Time.Advance(Cooldown);
 
         var gate = await Store.ResendAsync(key, NewHash, Now + CodeLifetime, MaxAttempts, Policy, Now);
 
-        gate.Registration!.CodeExpiresAt.Should().Be(entryExpiry);
+        gate.Registration!.ExpiresAt.Should().Be(entryExpiry);
     }
 
     [Fact]

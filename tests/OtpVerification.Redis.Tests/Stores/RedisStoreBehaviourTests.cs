@@ -279,17 +279,20 @@ public abstract class StoreBehaviourTests
     }
 
     [Fact]
-    public async Task Resend_CodeOutlivingTheEntry_IsCappedAtTheEntryExpiry()
+    public async Task Resend_CodeOutlivingTheEntry_ExtendsTheEntryAndItsKeysTtl()
     {
         var store = CreateStore(_clock);
         var key = NewKey();
         var registration = Create(key, Now, lifetime: TimeSpan.FromMinutes(5), codeLifetime: TimeSpan.FromMinutes(2));
         await store.CreateOrReplaceAsync(registration, Policy, Now);
         var later = Now + Policy.Cooldown;
+        var codeExpiry = later + TimeSpan.FromMinutes(10);
 
-        var result = await store.ResendAsync(key, Hash(key, "777777"), later + TimeSpan.FromMinutes(10), 5, Policy, later);
+        var result = await store.ResendAsync(key, Hash(key, "777777"), codeExpiry, 5, Policy, later);
 
-        result.Registration!.CodeExpiresAt.Should().Be(registration.ExpiresAt);
+        result.Registration!.CodeExpiresAt.Should().Be(codeExpiry);
+        result.Registration.ExpiresAt.Should().Be(codeExpiry);
+        (await store.VerifyAndConsumeAsync(key, Hash(key, "777777"), null, registration.ExpiresAt + TimeSpan.FromMinutes(1))).Status.Should().Be(StoreVerifyStatus.Success);
     }
 
     [Fact]

@@ -39,6 +39,26 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
     }
 
     [Fact]
+    public async Task Resend_CodeOutlivingTheEntry_ExtendsTheTtlOfTheRegistrationKeys()
+    {
+        var store = redis.CreateStore(out var prefix, _clock);
+        var key = NewKey();
+        await store.CreateOrReplaceAsync(Create(key, Now, lifetime: TimeSpan.FromMinutes(5), codeLifetime: TimeSpan.FromMinutes(2)), Policy, Now);
+        var later = Now + Policy.Cooldown;
+
+        await store.ResendAsync(key, Hash(key, "777777"), later + TimeSpan.FromMinutes(10), 5, Policy, later);
+
+        var keys = await ScanAsync(prefix);
+        foreach (var name in keys.Where(k => k.EndsWith(":reg", StringComparison.Ordinal) || k.EndsWith(":pay", StringComparison.Ordinal)))
+        {
+            // Ten minutes from the resend, not the five of the entry it replaced.
+            (await redis.AdminAsync("PTTL", name)).Integer.Should().BeGreaterThan((long)TimeSpan.FromMinutes(9).TotalMilliseconds, name);
+        }
+
+        keys.Should().HaveCount(3);
+    }
+
+    [Fact]
     public async Task Registration_KeysShareOneHashTagAndNameNoAddress()
     {
         var store = redis.CreateStore(out var prefix, _clock);
