@@ -49,7 +49,7 @@ internal static class InMemoryScaleReport
         Row($"{SmallEntries:N0}", small, gcSmall);
         Row($"{count:N0}", large, gcLarge);
         Console.WriteLine();
-        Console.WriteLine($"p99 ratio (1M / 1k): {large.At(99) / small.At(99):F2}x; p50 ratio: {large.At(50) / small.At(50):F2}x (target: p99 within 2x)");
+        Console.WriteLine($"p99 ratio ({count:N0} / {SmallEntries:N0} entries): {large.At(99) / small.At(99):F2}x; p50 ratio: {large.At(50) / small.At(50):F2}x (target: p99 within 2x)");
     }
 
     private static async Task<Percentiles> MeasureSmallAsync(byte[] payload, string label, int batches)
