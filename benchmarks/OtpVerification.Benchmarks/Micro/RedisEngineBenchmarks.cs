@@ -1,0 +1,39 @@
+using OtpVerification.Benchmarks.Fixtures;
+using OtpVerification.Redis;
+using OtpVerification.Redis.Connection;
+using OtpVerification.Stores;
+
+namespace OtpVerification.Benchmarks.Micro;
+
+/// <summary>
+/// The engine on <see cref="RedisPendingRegistrationStore"/> and a real <c>redis-server</c> that the
+/// benchmark starts on a free loopback port and stops afterwards.
+/// </summary>
+public class RedisEngineBenchmarks : EngineBenchmarks
+{
+    private RedisServerProcess? _server;
+    private RedisConnection? _connection;
+
+    protected override int StartPoolSize => 1 << 14;
+
+    protected override async Task<IPendingRegistrationStore> CreateStoreAsync(TimeProvider clock)
+    {
+        _server = await RedisServerProcess.StartAsync();
+        _connection = new RedisConnection(RedisConnectionSettings.Parse(_server.ConnectionString));
+        await _connection.ConnectAsync();
+        return new RedisPendingRegistrationStore(_connection, RedisStoreOptions.DefaultKeyPrefix, clock);
+    }
+
+    protected override async ValueTask DisposeStoreAsync()
+    {
+        if (_connection is not null)
+        {
+            await _connection.DisposeAsync();
+        }
+
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+}
