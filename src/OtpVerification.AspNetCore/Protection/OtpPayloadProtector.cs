@@ -14,10 +14,20 @@ internal sealed class OtpPayloadProtector
 {
     private readonly IDataProtector _protector;
 
+    // One sub-protector per purpose, made once: creating it per call cost an allocation chain and
+    // a fresh additional-authenticated-data template on every protect and unprotect.
+    private readonly IDataProtector[] _purposeProtectors;
+
     public OtpPayloadProtector(IDataProtectionProvider provider)
     {
         ArgumentNullException.ThrowIfNull(provider);
         _protector = provider.CreateProtector("OtpVerification.PendingPayload.v1");
+        var purposes = Enum.GetValues<OtpPurpose>();
+        _purposeProtectors = new IDataProtector[purposes.Max(p => (int)p) + 1];
+        foreach (var purpose in purposes)
+        {
+            _purposeProtectors[(int)purpose] = _protector.CreateProtector(OtpVerification.Senders.OtpNames.Purpose(purpose));
+        }
     }
 
     public byte[] Protect<T>(OtpPurpose purpose, T value)
@@ -25,7 +35,7 @@ internal sealed class OtpPayloadProtector
         var json = JsonSerializer.SerializeToUtf8Bytes(value, OtpJson.Options);
         try
         {
-            return _protector.CreateProtector(OtpVerification.Senders.OtpNames.Purpose(purpose)).Protect(json);
+            return For(purpose).Protect(json);
         }
         finally
         {
@@ -39,7 +49,7 @@ internal sealed class OtpPayloadProtector
         byte[] json;
         try
         {
-            json = _protector.CreateProtector(OtpVerification.Senders.OtpNames.Purpose(purpose)).Unprotect(payload);
+            json = For(purpose).Unprotect(payload);
         }
         catch (CryptographicException)
         {
@@ -55,6 +65,10 @@ internal sealed class OtpPayloadProtector
             CryptographicOperations.ZeroMemory(json);
         }
     }
+
+    private IDataProtector For(OtpPurpose purpose) => (uint)purpose < (uint)_purposeProtectors.Length
+        ? _purposeProtectors[(int)purpose]
+        : _protector.CreateProtector(OtpVerification.Senders.OtpNames.Purpose(purpose));
 }
 
 internal static class OtpJson
