@@ -132,7 +132,6 @@ public static partial class OtpEndpointRouteBuilderExtensions
         HttpContext context,
         OtpEngine engine,
         OtpPayloadProtector protector,
-        IOtpSignupCompletion<TForm> completion,
         OtpSignIn signIn,
         ILoggerFactory loggerFactory,
         string? useCookies)
@@ -176,6 +175,9 @@ public static partial class OtpEndpointRouteBuilderExtensions
         OtpCompletionResult completed;
         try
         {
+            // Resolved only now: the completion is scoped and usually drags in the user database
+            // (Identity's UserManager, an EF Core DbContext), which a wrong code never needs.
+            var completion = context.RequestServices.GetRequiredService<IOtpSignupCompletion<TForm>>();
             form.Email = email;
             completed = await completion.CompleteAsync(form, CancellationToken.None).ConfigureAwait(false);
         }

@@ -343,7 +343,9 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
 
         public SendGateResult TakeSendSlot(SendPolicy policy, DateTimeOffset now)
         {
-            if (LastSentAt is { } last && now - last < policy.Cooldown)
+            // No cooldown means no check: concurrent sends reach the store out of their time order,
+            // and one stamped a moment before the last must not be refused (the per-client limit).
+            if (policy.Cooldown > TimeSpan.Zero && LastSentAt is { } last && now - last < policy.Cooldown)
             {
                 return new SendGateResult(SendGateStatus.TooFrequent, last + policy.Cooldown - now);
             }

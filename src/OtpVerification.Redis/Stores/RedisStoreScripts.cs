@@ -43,7 +43,7 @@ internal static class RedisStoreScripts
           return m
         end
         local function lim_take(m, now, nows, k, max, w)
-          if m.l then
+          if m.l and k > 0 then
             local since = d(now, t(m.l))
             if since < k then return 1, k - since end
           end

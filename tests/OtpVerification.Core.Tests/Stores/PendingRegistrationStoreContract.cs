@@ -340,6 +340,36 @@ public abstract class PendingRegistrationStoreContract
         gate.Status.Should().Be(SendGateStatus.RateLimited);
     }
 
+    [Fact]
+    public async Task ReserveSendAsync_NoCooldown_AllowsASendStampedBeforeTheLastOne()
+    {
+        // The per-client limit has no cooldown, and concurrent requests reach the store out of their time order.
+        var key = NewKey();
+        var noCooldown = new SendPolicy(TimeSpan.Zero, MaxPerWindow, Window);
+        var earlier = Now;
+        Time.Advance(TimeSpan.FromMilliseconds(5));
+        (await Store.ReserveSendAsync(key, noCooldown, Now)).Status.Should().Be(SendGateStatus.Allowed);
+
+        var gate = await Store.ReserveSendAsync(key, noCooldown, earlier);
+
+        gate.Status.Should().Be(SendGateStatus.Allowed);
+    }
+
+    [Fact]
+    public async Task ReserveSendAsync_NoCooldown_StillCountsTheWindow()
+    {
+        var key = NewKey();
+        var noCooldown = new SendPolicy(TimeSpan.Zero, MaxPerWindow, Window);
+        for (var i = 0; i < MaxPerWindow; i++)
+        {
+            (await Store.ReserveSendAsync(key, noCooldown, Now)).Status.Should().Be(SendGateStatus.Allowed);
+        }
+
+        var gate = await Store.ReserveSendAsync(key, noCooldown, Now);
+
+        gate.Status.Should().Be(SendGateStatus.RateLimited);
+    }
+
     // ----- ResendAsync -----
 
     [Fact]

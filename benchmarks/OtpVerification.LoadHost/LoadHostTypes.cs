@@ -1,0 +1,74 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+using OtpVerification.AspNetCore;
+using OtpVerification.Senders;
+
+namespace OtpVerification.LoadHost;
+
+/// <summary>The signup form of every scenario: the library's fields plus a name, as in the sample.</summary>
+public sealed class LoadSignupForm : OtpSignupForm
+{
+    /// <summary>The user's name.</summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "The name is required.")]
+    [StringLength(100, ErrorMessage = "The name must be at most 100 characters.")]
+    public string? Name { get; set; }
+}
+
+/// <summary>The user database of the load host (EF Core SQLite, a fresh file per run).</summary>
+/// <param name="options">The EF Core options.</param>
+public sealed class LoadDbContext(DbContextOptions<LoadDbContext> options) : IdentityDbContext<IdentityUser>(options);
+
+/// <summary>A sender that does nothing and logs nothing, so the library's own cost is measured, not delivery.</summary>
+/// <param name="channel">The channel it stands in for.</param>
+internal sealed class NoOpOtpSender(OtpChannel channel) : IOtpSender
+{
+    public OtpChannel Channel { get; } = channel;
+
+    public ValueTask SendAsync(OtpMessage message, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+}
+
+/// <summary>A thread-safe request counter.</summary>
+internal sealed class RequestCount
+{
+    private long _value;
+
+    public long Value => Interlocked.Read(ref _value);
+
+    public void Increment() => Interlocked.Increment(ref _value);
+}
+
+/// <summary>
+/// Diagnostic completion (<c>--Completion=NoUserLookup</c>): Identity's password policy at start,
+/// as the default completion, but no user-database lookup for an existing account, to tell the
+/// library's own cost from the app's user database. Completion itself is Identity's.
+/// </summary>
+/// <param name="users">Identity's user manager.</param>
+internal sealed class NoUserLookupCompletion(UserManager<IdentityUser> users) : IOtpSignupCompletion<LoadSignupForm>
+{
+    public ValueTask<bool> AccountExistsAsync(string email, CancellationToken cancellationToken) => ValueTask.FromResult(false);
+
+    public async ValueTask<IReadOnlyDictionary<string, string[]>> ValidateAsync(LoadSignupForm form, CancellationToken cancellationToken)
+    {
+        var user = new IdentityUser { UserName = form.Email, Email = form.Email };
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var validator in users.PasswordValidators)
+        {
+            var result = await validator.ValidateAsync(users, user, form.Password!).ConfigureAwait(false);
+            if (!result.Succeeded)
+            {
+                errors["password"] = [.. errors.GetValueOrDefault("password", []), .. result.Errors.Select(e => e.Description)];
+            }
+        }
+
+        return errors;
+    }
+
+    public async ValueTask<OtpCompletionResult> CompleteAsync(LoadSignupForm form, CancellationToken cancellationToken)
+    {
+        var user = new IdentityUser { UserName = form.Email, Email = form.Email, EmailConfirmed = true };
+        var result = await users.CreateAsync(user, form.Password!).ConfigureAwait(false);
+        return result.Succeeded ? OtpCompletionResult.Created(user.Id, null) : OtpCompletionResult.Taken();
+    }
+}

@@ -1,0 +1,101 @@
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using OtpVerification;
+using OtpVerification.AspNetCore;
+using OtpVerification.LoadHost;
+using OtpVerification.Senders;
+
+// The HTTP load benchmark's server (benchmarks/http-load.sh). One host serves every scenario:
+//   POST /baseline            a bare minimal API that binds the signup form and answers 202 (always mapped)
+//   POST /signup/start|verify OtpVerification, pending store chosen by --mode memory|redis
+//   POST /identity/register   ASP.NET Core Identity's MapIdentityApi on EF Core SQLite (always mapped)
+//   POST /loadhost/seed       creates a pool of pending registrations through /signup/start
+//   GET  /loadhost/users      the number of user rows in the SQLite user database
+//   GET  /loadhost/requests   requests received so far, /loadhost/* excluded (for CPU per request)
+// Settings (appsettings.json next to the dll) keep the abuse defences from throttling one client
+// (wrk runs from one IP address) and let each pending registration take 100 wrong guesses.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+var mode = (builder.Configuration["mode"] ?? "memory").ToLowerInvariant();
+if (mode is not ("memory" or "inmemory" or "redis" or "identity"))
+{
+    throw new InvalidOperationException($"--mode must be memory, redis or identity (was '{mode}').");
+}
+
+builder.Services.AddDbContext<LoadDbContext>(o => o.UseSqlite(builder.Configuration.GetConnectionString("Users")));
+builder.Services.AddAuthorization();
+builder.Services.AddIdentityApiEndpoints<IdentityUser>(o => o.User.RequireUniqueEmail = true)
+    .AddEntityFrameworkStores<LoadDbContext>();
+
+var otp = builder.Services.AddOtpSignup<LoadSignupForm>(builder.Configuration.GetSection("OtpSignup"))
+    .AddIdentityUsers<IdentityUser>();
+if (string.Equals(builder.Configuration["Completion"], "NoUserLookup", StringComparison.OrdinalIgnoreCase))
+{
+    otp.CompleteWith<NoUserLookupCompletion>();
+}
+
+if (mode == "redis")
+{
+    otp.AddRedisStore(builder.Configuration.GetConnectionString("Redis"));
+}
+
+// Registered after the development outbox, so these take over both channels.
+builder.Services.AddSingleton<IOtpSender>(new NoOpOtpSender(OtpChannel.Email));
+builder.Services.AddSingleton<IOtpSender>(new NoOpOtpSender(OtpChannel.Sms));
+builder.Services.AddHttpClient();
+
+var app = builder.Build();
+
+using (var scope = app.Services.CreateScope())
+{
+    scope.ServiceProvider.GetRequiredService<LoadDbContext>().Database.EnsureCreated();
+}
+
+// Counts every request but the benchmark's own /loadhost/* calls: the script divides the server's
+// CPU time by this count, read when the server is idle, so requests still in flight when wrk
+// stops are neither lost nor half-counted.
+var received = new RequestCount();
+app.Use((context, next) =>
+{
+    if (!context.Request.Path.StartsWithSegments("/loadhost"))
+    {
+        received.Increment();
+    }
+
+    return next(context);
+});
+
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapPost("/baseline", (LoadSignupForm form) => TypedResults.Accepted((string?)null, new OtpSendResponse(600, 60)));
+app.MapOtpSignup("/signup");
+app.MapGroup("/identity").MapIdentityApi<IdentityUser>();
+
+app.MapGet("/loadhost/requests", () => TypedResults.Ok(new RequestTotal(received.Value)));
+app.MapGet("/loadhost/users", async (LoadDbContext db) => TypedResults.Ok(new UserCount(await db.Users.CountAsync())));
+
+// Seeds the verify pool through the real start endpoint: {prefix}-{i}@load.test for i in [0, count).
+app.MapPost("/loadhost/seed", async (HttpContext context, IHttpClientFactory clients, string prefix, int count) =>
+{
+    var client = clients.CreateClient();
+    client.BaseAddress = new Uri($"{context.Request.Scheme}://{context.Request.Host}");
+    var statuses = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
+    await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+    {
+        var form = new LoadSignupForm { Name = "Load Test", Email = $"{prefix}-{i}@load.test", Password = "S3cure-Passw0rd!" };
+        using var response = await client.PostAsJsonAsync("/signup/start", form, ct);
+        statuses.AddOrUpdate((int)response.StatusCode, 1, (_, n) => n + 1);
+    });
+    return TypedResults.Ok(statuses.OrderBy(s => s.Key).ToDictionary(s => s.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), s => s.Value));
+});
+
+app.Run();
+
+/// <summary>The answer of <c>GET /loadhost/requests</c>.</summary>
+/// <param name="Requests">Requests received, /loadhost/* excluded.</param>
+internal sealed record RequestTotal(long Requests);
+
+/// <summary>The answer of <c>GET /loadhost/users</c>.</summary>
+/// <param name="Users">User rows in the database.</param>
+internal sealed record UserCount(int Users);
