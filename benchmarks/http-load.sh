@@ -27,7 +27,9 @@ POOL="${POOL:-20000}"
 #   mem-start-nolookup, redis-start-nolookup: start with --Completion=NoUserLookup (Identity's
 #   password policy but no user-database lookup for an existing account), which separates the
 #   app's user-database cost from the library's.
-SCENARIOS="${SCENARIOS:-baseline mem-start mem-verify redis-start redis-verify identity mem-start-nolookup redis-start-nolookup}"
+#   mem-start-app, redis-start-app: start with --Completion=AppUsers (the app's own users in a
+#   dictionary, no Identity or EF Core at all), which measures the library's own cost.
+SCENARIOS="${SCENARIOS:-baseline mem-start mem-verify redis-start redis-verify identity mem-start-nolookup redis-start-nolookup mem-start-app redis-start-app}"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LUA="$ROOT/benchmarks/http-load/load.lua"
@@ -263,6 +265,8 @@ scenario redis-start  "(3) Redis POST /signup/start"                redis    /si
 scenario redis-verify "(3) Redis POST /signup/verify (wrong code)"  redis    /signup/verify     verify 400_invalid_code seed
 scenario mem-start-nolookup   "(d) in-memory POST /signup/start, no user lookup" memory /signup/start form 202 no --Completion=NoUserLookup
 scenario redis-start-nolookup "(d) Redis POST /signup/start, no user lookup"     redis  /signup/start form 202 no --Completion=NoUserLookup
+scenario mem-start-app        "(d) in-memory POST /signup/start, app's own users (no Identity)" memory /signup/start form 202 no --Completion=AppUsers
+scenario redis-start-app      "(d) Redis POST /signup/start, app's own users (no Identity)"     redis  /signup/start form 202 no --Completion=AppUsers
 scenario identity     "(4) Identity POST /identity/register"        identity /identity/register form   200              no
 
 echo

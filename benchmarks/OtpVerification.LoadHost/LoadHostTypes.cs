@@ -72,3 +72,33 @@ internal sealed class NoUserLookupCompletion(UserManager<IdentityUser> users) : 
         return result.Succeeded ? OtpCompletionResult.Created(user.Id, null) : OtpCompletionResult.Taken();
     }
 }
+
+/// <summary>
+/// Diagnostic completion (<c>--Completion=AppUsers</c>): the app's own users in a process-wide
+/// dictionary, as an app without Identity would have them (see <c>CompleteWith</c> in the README),
+/// and a length-only password policy. Nothing of Identity or EF Core is resolved per request, so a
+/// start measures the library's own cost against the bare baseline.
+/// </summary>
+/// <param name="users">The users.</param>
+internal sealed class AppUsersCompletion(AppUserList users) : IOtpSignupCompletion<LoadSignupForm>
+{
+    private static readonly IReadOnlyDictionary<string, string[]> NoErrors = new Dictionary<string, string[]>();
+
+    public ValueTask<bool> AccountExistsAsync(string email, CancellationToken cancellationToken) => ValueTask.FromResult(users.Ids.ContainsKey(email));
+
+    public ValueTask<IReadOnlyDictionary<string, string[]>> ValidateAsync(LoadSignupForm form, CancellationToken cancellationToken)
+        => ValueTask.FromResult(form.Password is { Length: >= 8 } ? NoErrors : new Dictionary<string, string[]> { ["password"] = ["Use at least 8 characters."] });
+
+    public ValueTask<OtpCompletionResult> CompleteAsync(LoadSignupForm form, CancellationToken cancellationToken)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        return ValueTask.FromResult(users.Ids.TryAdd(form.Email!, id) ? OtpCompletionResult.Created(id, null) : OtpCompletionResult.Taken());
+    }
+}
+
+/// <summary>The users of <see cref="AppUsersCompletion"/>.</summary>
+internal sealed class AppUserList
+{
+    /// <summary>User ids by email.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, string> Ids { get; } = new(StringComparer.Ordinal);
+}

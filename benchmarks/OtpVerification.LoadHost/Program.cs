@@ -33,6 +33,11 @@ if (string.Equals(builder.Configuration["Completion"], "NoUserLookup", StringCom
 {
     otp.CompleteWith<NoUserLookupCompletion>();
 }
+else if (string.Equals(builder.Configuration["Completion"], "AppUsers", StringComparison.OrdinalIgnoreCase))
+{
+    builder.Services.AddSingleton<AppUserList>();
+    otp.CompleteWith<AppUsersCompletion>();
+}
 
 if (mode == "redis")
 {
