@@ -165,6 +165,22 @@ public sealed class SendersDownTests(SwitchableSendersSampleAppFactory app) : IC
         (await app.ReadOutboxAsync(email)).Should().ContainSingle().Which.Channel.Should().Be("email");
     }
 
+    [Fact]
+    public async Task Start_EmailSenderDown_FallsBackToSmsAndTheSmsCodeVerifies()
+    {
+        // The seed's flow: the email provider fails, the code goes to the phone on the form instead.
+        SetDown(email: true, sms: false);
+        var email = TestData.Email("email-down-fallback");
+        var phone = "+1415555" + Random.Shared.Next(1000, 10000).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        await (await _client.StartSignupAsync(email, phone: phone)).ShouldBeAcceptedAsync();
+
+        (await app.ReadOutboxAsync(email)).Should().BeEmpty();
+        (await app.ReadOutboxAsync(phone)).Should().ContainSingle().Which.Channel.Should().Be("sms");
+        var verify = await _client.VerifySignupAsync(email, await app.ReadCodeAsync(phone));
+        verify.StatusCode.Should().Be(System.Net.HttpStatusCode.OK);
+    }
+
     private async Task<string> StartWhileSendersUpAsync(string tag)
     {
         SetDown(email: false, sms: false);
