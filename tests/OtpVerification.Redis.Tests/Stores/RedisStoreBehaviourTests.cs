@@ -279,7 +279,7 @@ public abstract class StoreBehaviourTests
     }
 
     [Fact]
-    public async Task Resend_CodeOutlivingTheEntry_ExtendsTheEntryAndItsKeysTtl()
+    public async Task Resend_CodeOutlivingTheEntry_ExtendsTheEntryAndItsNewCodeVerifiesPastTheOldExpiry()
     {
         var store = CreateStore(_clock);
         var key = NewKey();
