@@ -21,12 +21,23 @@ public interface IOtpCodeHasher
     /// <param name="code">The code as typed (surrounding white space is ignored).</param>
     /// <returns>A new array of <see cref="HashSize"/> bytes.</returns>
     byte[] Hash(OtpPurpose purpose, string address, ReadOnlySpan<char> code);
+
+    /// <summary>
+    /// A keyed, irreversible name for a purpose and address, for stores that keep entries under
+    /// names an operator can read (Redis keys): without the key, a list of emails or the IPv4
+    /// space cannot be hashed to find which addresses have entries.
+    /// </summary>
+    /// <param name="purpose">The purpose.</param>
+    /// <param name="address">The normalised address (or another key such as a client id).</param>
+    /// <returns>22 characters of base64url (128 bits of an HMAC-SHA256).</returns>
+    string KeyName(OtpPurpose purpose, string address);
 }
 
 /// <summary>HMAC-SHA256 over purpose, address and code with a secret key.</summary>
 public sealed class HmacOtpCodeHasher : IOtpCodeHasher
 {
     private readonly byte[] _key;
+    private readonly byte[] _nameKey;
 
     /// <summary>Creates a hasher with the key from <c>OtpSignup:Code:HashKey</c>, or a random per-process key when it is unset.</summary>
     /// <param name="options">The options holding the key.</param>
@@ -36,6 +47,7 @@ public sealed class HmacOtpCodeHasher : IOtpCodeHasher
         var configured = options.Value.Code.HashKey;
         _key = string.IsNullOrEmpty(configured) ? RandomNumberGenerator.GetBytes(32) : Convert.FromBase64String(configured);
         IsKeyConfigured = !string.IsNullOrEmpty(configured);
+        _nameKey = DeriveNameKey(_key);
     }
 
     /// <summary>Creates a hasher with an explicit key.</summary>
@@ -51,6 +63,7 @@ public sealed class HmacOtpCodeHasher : IOtpCodeHasher
 
         _key = (byte[])key.Clone();
         IsKeyConfigured = true;
+        _nameKey = DeriveNameKey(_key);
     }
 
     /// <summary><see langword="true"/> when the key came from configuration rather than being drawn at random for this process.</summary>
@@ -58,6 +71,35 @@ public sealed class HmacOtpCodeHasher : IOtpCodeHasher
 
     /// <inheritdoc />
     public int HashSize => HMACSHA256.HashSizeInBytes;
+
+    /// <inheritdoc />
+    public string KeyName(OtpPurpose purpose, string address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        var max = 1 + Encoding.UTF8.GetMaxByteCount(address.Length);
+        byte[]? rented = null;
+        Span<byte> buffer = max <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(max));
+        try
+        {
+            buffer[0] = (byte)purpose;
+            var n = 1 + Encoding.UTF8.GetBytes(address, buffer[1..]);
+            Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
+            HMACSHA256.HashData(_nameKey, buffer[..n], mac);
+            CryptographicOperations.ZeroMemory(buffer[..n]);
+            return System.Buffers.Text.Base64Url.EncodeToString(mac[..16]);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>A key for <see cref="KeyName"/> of its own (HKDF), so a name never equals a code hash.</summary>
+    private static byte[] DeriveNameKey(byte[] key)
+        => HKDF.DeriveKey(HashAlgorithmName.SHA256, key, 32, salt: null, info: "OtpVerification key names"u8.ToArray());
 
     /// <inheritdoc />
     public byte[] Hash(OtpPurpose purpose, string address, ReadOnlySpan<char> code)
