@@ -12,26 +12,37 @@ namespace OtpVerification.AspNetCore;
 public interface IOtpSignupCompletion<in TForm>
     where TForm : OtpSignupForm
 {
-    /// <summary>Whether an account already uses this email.</summary>
+    /// <summary>
+    /// Whether an account already uses this email. Asked at start only with
+    /// <c>OtpSignup:RevealExistingAccounts=true</c>; otherwise a start for a registered address is
+    /// treated like any other and <see cref="CompleteAsync"/> answers <see cref="OtpCompletionResult.Taken"/>.
+    /// </summary>
     /// <param name="email">The normalised email.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns><see langword="true"/> when the email is registered.</returns>
     ValueTask<bool> AccountExistsAsync(string email, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Checks the form against the app's rules (the password policy, for example) at start, before
-    /// anything is stored. Nothing is written and the password is not hashed.
+    /// Checks the form against the app's rules at start, before anything is stored: the password
+    /// policy, and every rule the user store applies to the address (an address start accepts
+    /// must be one <see cref="CompleteAsync"/> can complete). Never reveal here whether the
+    /// address is registered. Nothing is written and the password is not hashed.
     /// </summary>
     /// <param name="form">The form, email already normalised.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>Errors by camelCase field name; empty when the form is acceptable.</returns>
     ValueTask<IReadOnlyDictionary<string, string[]>> ValidateAsync(TForm form, CancellationToken cancellationToken);
 
-    /// <summary>Creates the user from a verified form (the email is marked verified).</summary>
-    /// <param name="form">The verified form.</param>
+    /// <summary>
+    /// Creates the user from a form whose code was verified. Only <paramref name="verified"/> was
+    /// proven: mark that address verified (the email for an emailed code, the phone for a texted
+    /// one), never the other.
+    /// </summary>
+    /// <param name="form">The form as it was started.</param>
+    /// <param name="verified">The destination that received the right code.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>The result; throw for faults of the user database (answered with 503, the code stays usable).</returns>
-    ValueTask<OtpCompletionResult> CompleteAsync(TForm form, CancellationToken cancellationToken);
+    /// <returns>The result (<see cref="OtpCompletionResult.Taken"/> when the address is registered already); throw for faults of the user database (answered with 503, the code stays usable).</returns>
+    ValueTask<OtpCompletionResult> CompleteAsync(TForm form, OtpDestination verified, CancellationToken cancellationToken);
 }
 
 /// <summary>The outcome of completing a signup.</summary>

@@ -39,6 +39,9 @@ public sealed class OtpVerifyRequest
     /// <summary>The email address.</summary>
     public string? Email { get; set; }
 
+    /// <summary>The flow id start answered.</summary>
+    public string? FlowId { get; set; }
+
     /// <summary>The code as received.</summary>
     public string? Code { get; set; }
 
@@ -55,6 +58,9 @@ public sealed class OtpPasswordResetCompleteRequest
     /// <summary>The code as received.</summary>
     public string? Code { get; set; }
 
+    /// <summary>The flow id start answered.</summary>
+    public string? FlowId { get; set; }
+
     /// <summary>The new password.</summary>
     public string? NewPassword { get; set; }
 }
@@ -62,7 +68,11 @@ public sealed class OtpPasswordResetCompleteRequest
 /// <summary>The 202 answer to start and resend.</summary>
 /// <param name="ExpiresIn">Seconds the code is valid.</param>
 /// <param name="ResendAfter">Seconds until another code may be requested.</param>
-public sealed record OtpSendResponse(long ExpiresIn, long ResendAfter);
+/// <param name="FlowId">For start, the flow's opaque id: verify must send it back (absent from resend answers).</param>
+public sealed record OtpSendResponse(
+    long ExpiresIn,
+    long ResendAfter,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? FlowId = null);
 
 /// <summary>The 200 answer to verify.</summary>
 public sealed class OtpVerifyResponse

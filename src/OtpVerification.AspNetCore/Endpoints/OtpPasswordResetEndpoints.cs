@@ -81,7 +81,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
                 Purpose = OtpPurpose.PasswordReset,
                 Address = email,
                 Destinations = [new OtpDestination(OtpChannel.Email, email)],
-                SuppressDelivery = !exists,
+                Decoy = !exists,
                 ClientKey = endpointOptions.Value.ClientKey(context),
             },
             context.RequestAborted).ConfigureAwait(false);
@@ -97,7 +97,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
         }
 
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var email = ValidateVerify(request!.Email, request.Code, null, errors);
+        var email = ValidateVerify(request!.Email, request.FlowId, request.Code, null, errors);
         if (string.IsNullOrEmpty(request.NewPassword))
         {
             errors["newPassword"] = ["The new password is required."];
@@ -121,7 +121,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
             return OtpProblems.Validation(errors);
         }
 
-        var result = await engine.VerifyAsync(OtpPurpose.PasswordReset, email!, request.Code!, null, context.RequestAborted).ConfigureAwait(false);
+        var result = await engine.VerifyAsync(OtpPurpose.PasswordReset, email!, request.FlowId!, request.Code!, null, context.RequestAborted).ConfigureAwait(false);
         if (result.Outcome != OtpOutcome.Verified || result.Registration is not { } registration)
         {
             return OtpProblems.FromOutcome(context, result.Outcome, TimeSpan.Zero, result.AttemptsRemaining);

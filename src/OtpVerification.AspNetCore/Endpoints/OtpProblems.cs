@@ -50,6 +50,7 @@ internal static class OtpProblems
         OtpOutcome.InvalidCode => InvalidCode(attemptsRemaining),
         OtpOutcome.CodeExpired => Create(StatusCodes.Status400BadRequest, "code_expired", "The code has expired. Ask for a new one."),
         OtpOutcome.MaxAttempts => Create(StatusCodes.Status400BadRequest, "max_attempts", "Too many wrong codes. Ask for a new one."),
+        OtpOutcome.FlowExpired => Create(StatusCodes.Status400BadRequest, "flow_expired", "This verification is no longer current. Start again."),
         OtpOutcome.DeviceMismatch => Create(StatusCodes.Status400BadRequest, "device_mismatch", "The code must be entered on the device that requested it."),
         _ => Unavailable(),
     };

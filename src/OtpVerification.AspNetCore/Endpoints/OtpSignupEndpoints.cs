@@ -15,6 +15,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
 {
     private const int MaxCodeLength = 32;
     private const int MaxPasswordLength = 512;
+    private const int MaxFlowIdLength = 64;
 
     /// <summary>
     /// Maps <c>POST {prefix}/start</c>, <c>{prefix}/resend</c> and <c>{prefix}/verify</c> for the
@@ -73,10 +74,11 @@ public static partial class OtpEndpointRouteBuilderExtensions
         }
 
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var destinations = ValidateSignupForm(form!, errors, options.CurrentValue.Abuse);
+        var destinations = ValidateSignupForm(form!, errors, options.CurrentValue.Abuse, engine);
         if (!errors.ContainsKey("password"))
         {
-            // The app's policy (the password rules, say) is checked even when other fields are wrong, so every error shows at once.
+            // The app's policy (the password rules, the user store's rules for the address) is
+            // checked even when other fields are wrong, so every error shows at once.
             foreach (var (field, messages) in await completion.ValidateAsync(form!, context.RequestAborted).ConfigureAwait(false))
             {
                 errors[field] = messages;
@@ -89,14 +91,15 @@ public static partial class OtpEndpointRouteBuilderExtensions
         }
 
         var email = form!.Email!;
-        var exists = await completion.AccountExistsAsync(email, context.RequestAborted).ConfigureAwait(false);
-        if (exists && options.CurrentValue.RevealExistingAccounts)
+
+        // Only when the app chose to reveal accounts is the user store asked at start. Otherwise a
+        // registered address gets a real code like any other, and only a right code (its owner)
+        // learns at verify that the account exists.
+        if (options.CurrentValue.RevealExistingAccounts && await completion.AccountExistsAsync(email, context.RequestAborted).ConfigureAwait(false))
         {
             return OtpProblems.EmailTaken();
         }
 
-        // The payload is protected either way, so both answers cost the same.
-        var payload = protector.Protect(OtpPurpose.Signup, form);
         var result = await engine.StartAsync(
             new OtpStartRequest
             {
@@ -104,8 +107,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
                 Address = email,
                 Destinations = destinations,
                 DeviceId = form.DeviceId,
-                Payload = exists ? [] : payload,
-                SuppressDelivery = exists,
+                Payload = protector.Protect(OtpPurpose.Signup, form),
                 ClientKey = endpointOptions.Value.ClientKey(context),
             },
             context.RequestAborted).ConfigureAwait(false);
@@ -125,7 +127,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
             return OtpProblems.Validation("email", "Enter a valid email address.");
         }
 
-        return SendAnswer(context, await engine.ResendAsync(OtpPurpose.Signup, email, context.RequestAborted, endpointOptions.Value.ClientKey(context)).ConfigureAwait(false));
+        return SendAnswer(context, await engine.ResendAsync(OtpPurpose.Signup, email, endpointOptions.Value.ClientKey(context), context.RequestAborted).ConfigureAwait(false));
     }
 
     private static async Task<Results<Ok<OtpVerifyResponse>, ProblemHttpResult>> VerifyAsync<TForm>(
@@ -151,13 +153,15 @@ public static partial class OtpEndpointRouteBuilderExtensions
         }
 
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var email = ValidateVerify(request!.Email, request.Code, request.DeviceId, errors);
+        var email = ValidateVerify(request!.Email, request.FlowId, request.Code, request.DeviceId, errors);
         if (errors.Count > 0)
         {
             return OtpProblems.Validation(errors);
         }
 
-        var result = await engine.VerifyAsync(OtpPurpose.Signup, email!, request.Code!, request.DeviceId, context.RequestAborted).ConfigureAwait(false);
+        // From the store call on, the client's disconnect is ignored: a consumed entry must end in
+        // a user or be put back (the engine and the completion run with CancellationToken.None).
+        var result = await engine.VerifyAsync(OtpPurpose.Signup, email!, request.FlowId!, request.Code!, request.DeviceId, context.RequestAborted).ConfigureAwait(false);
         if (result.Outcome != OtpOutcome.Verified || result.Registration is not { } registration)
         {
             return OtpProblems.FromOutcome(context, result.Outcome, TimeSpan.Zero, result.AttemptsRemaining);
@@ -179,7 +183,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
             // (Identity's UserManager, an EF Core DbContext), which a wrong code never needs.
             var completion = context.RequestServices.GetRequiredService<IOtpSignupCompletion<TForm>>();
             form.Email = email;
-            completed = await completion.CompleteAsync(form, CancellationToken.None).ConfigureAwait(false);
+            completed = await completion.CompleteAsync(form, registration.DeliveredTo, CancellationToken.None).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // A fault of the user database is a 503; the code is put back so the user can retry.
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -215,7 +219,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
     }
 
     /// <summary>Normalises the form's addresses in place and returns where to send the code.</summary>
-    private static List<OtpDestination> ValidateSignupForm(OtpSignupForm form, Dictionary<string, string[]> errors, OtpAbuseOptions abuse)
+    private static List<OtpDestination> ValidateSignupForm(OtpSignupForm form, Dictionary<string, string[]> errors, OtpAbuseOptions abuse, OtpEngine engine)
     {
         var destinations = new List<OtpDestination>(2);
         var context = new ValidationContext(form);
@@ -276,6 +280,11 @@ public static partial class OtpEndpointRouteBuilderExtensions
         {
             errors["channel"] = ["The channel must be 'email' or 'sms'."];
         }
+        else if (!engine.HasSender(channel == "sms" ? OtpChannel.Sms : OtpChannel.Email))
+        {
+            // A channel without a sender is not offered (the development outbox exists only in Development).
+            errors["channel"] = [$"Codes cannot be sent by {channel} here."];
+        }
         else if (channel == "sms" && string.IsNullOrWhiteSpace(form.Phone) && !errors.ContainsKey("phone"))
         {
             errors["phone"] = ["A phone number is required to receive the code by SMS."];
@@ -287,16 +296,19 @@ public static partial class OtpEndpointRouteBuilderExtensions
             return destinations;
         }
 
-        // The preferred channel first; the other address, if any, is the fallback.
+        // The preferred channel first; the other address, if any and if its channel has a sender, is the fallback.
         if (channel == "sms")
         {
             destinations.Add(new OtpDestination(OtpChannel.Sms, phone!));
-            destinations.Add(new OtpDestination(OtpChannel.Email, email!));
+            if (engine.HasSender(OtpChannel.Email))
+            {
+                destinations.Add(new OtpDestination(OtpChannel.Email, email!));
+            }
         }
         else
         {
             destinations.Add(new OtpDestination(OtpChannel.Email, email!));
-            if (phone is not null)
+            if (phone is not null && engine.HasSender(OtpChannel.Sms))
             {
                 destinations.Add(new OtpDestination(OtpChannel.Sms, phone));
             }
@@ -305,11 +317,20 @@ public static partial class OtpEndpointRouteBuilderExtensions
         return destinations;
     }
 
-    private static string? ValidateVerify(string? rawEmail, string? code, string? deviceId, Dictionary<string, string[]> errors)
+    private static string? ValidateVerify(string? rawEmail, string? flowId, string? code, string? deviceId, Dictionary<string, string[]> errors)
     {
         if (!OtpAddress.TryNormalizeEmail(rawEmail, out var email))
         {
             errors["email"] = [string.IsNullOrWhiteSpace(rawEmail) ? "The email is required." : "Enter a valid email address."];
+        }
+
+        if (string.IsNullOrWhiteSpace(flowId))
+        {
+            errors["flowId"] = ["The flowId that start answered is required."];
+        }
+        else if (flowId.Length > MaxFlowIdLength)
+        {
+            errors["flowId"] = [$"The flowId must be at most {MaxFlowIdLength} characters."];
         }
 
         if (string.IsNullOrWhiteSpace(code))
@@ -331,7 +352,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
 
     private static Results<Accepted<OtpSendResponse>, ProblemHttpResult> SendAnswer(HttpContext context, OtpSendResult result)
         => result.Outcome == OtpOutcome.Accepted
-            ? TypedResults.Accepted((string?)null, new OtpSendResponse(Seconds(result.ExpiresIn), Seconds(result.ResendAfter)))
+            ? TypedResults.Accepted((string?)null, new OtpSendResponse(Seconds(result.ExpiresIn), Seconds(result.ResendAfter), result.FlowId))
             : OtpProblems.FromOutcome(context, result.Outcome, result.RetryAfter);
 
     private static long Seconds(TimeSpan value) => Math.Max(0L, (long)Math.Ceiling(value.TotalSeconds));

@@ -21,14 +21,31 @@ internal sealed class IdentityOtpSignupCompletion<TUser, TForm>(
     public async ValueTask<IReadOnlyDictionary<string, string[]>> ValidateAsync(TForm form, CancellationToken cancellationToken)
     {
         var user = NewUser(form);
-        return await IdentityPasswordPolicy.ValidateAsync(users, user, form.Password!, "password").ConfigureAwait(false);
+        var errors = await IdentityPasswordPolicy.ValidateAsync(users, user, form.Password!, "password").ConfigureAwait(false);
+
+        // The email becomes the user name: an address Identity's user-name rules refuse must be
+        // refused here, before a code is spent on it. Only the characters are checked: Identity's
+        // own UserValidator also looks up duplicates, which would tell registered addresses apart.
+        var allowed = users.Options.User.AllowedUserNameCharacters;
+        if (!string.IsNullOrEmpty(allowed) && form.Email is { } email && email.Any(c => !allowed.Contains(c, StringComparison.Ordinal)))
+        {
+            var map = new Dictionary<string, string[]>(errors, StringComparer.Ordinal)
+            {
+                ["email"] = ["This email address contains characters that cannot be used to sign in here."],
+            };
+            return map;
+        }
+
+        return errors;
     }
 
-    public async ValueTask<OtpCompletionResult> CompleteAsync(TForm form, CancellationToken cancellationToken)
+    public async ValueTask<OtpCompletionResult> CompleteAsync(TForm form, OtpDestination verified, CancellationToken cancellationToken)
     {
         var user = NewUser(form);
-        user.EmailConfirmed = true;
-        user.PhoneNumberConfirmed = user.PhoneNumber is not null && string.Equals(form.Channel, "sms", StringComparison.Ordinal);
+
+        // Only the destination that received the right code is proven.
+        user.EmailConfirmed = verified.Channel == OtpChannel.Email && string.Equals(verified.Address, form.Email, StringComparison.Ordinal);
+        user.PhoneNumberConfirmed = verified.Channel == OtpChannel.Sms && user.PhoneNumber is not null && string.Equals(verified.Address, form.Phone, StringComparison.Ordinal);
         var result = await users.CreateAsync(user, form.Password!).ConfigureAwait(false);
         if (!result.Succeeded)
         {
@@ -58,7 +75,11 @@ internal sealed class IdentityUserMapping<TUser, TForm>(Action<TUser, TForm>? co
     public Action<TUser, TForm>? Configure { get; } = configure;
 }
 
-/// <summary>Password reset through ASP.NET Core Identity: the new hash and a new security stamp in one update, so the old password and old sessions stop working.</summary>
+/// <summary>
+/// Password reset through ASP.NET Core Identity: the new hash and a new security stamp in one
+/// update, so the old password and every refresh token or cookie issued before stop working. A
+/// lockout is never lifted: a locked or banned user stays locked.
+/// </summary>
 internal sealed class IdentityOtpPasswordReset<TUser>(UserManager<TUser> users) : IOtpPasswordReset
     where TUser : IdentityUser, new()
 {
@@ -81,9 +102,9 @@ internal sealed class IdentityOtpPasswordReset<TUser>(UserManager<TUser> users) 
         }
 
         user.PasswordHash = users.PasswordHasher.HashPassword(user, newPassword);
+
+        // The code was emailed to this address, so it is proven; lockout fields are left alone.
         user.EmailConfirmed = true;
-        user.AccessFailedCount = 0;
-        user.LockoutEnd = null;
         var result = await users.UpdateSecurityStampAsync(user).ConfigureAwait(false);
         if (!result.Succeeded)
         {

@@ -116,6 +116,51 @@ public static class OtpAddress
     }
 
     /// <summary>
+    /// The mailbox a normalised email delivers to, for send limits: the sub-address tag after
+    /// <c>+</c> is dropped (<c>ana+1@example.com</c> is <c>ana@example.com</c>), and for Gmail the
+    /// dots of the local part too (<c>a.n.a@gmail.com</c> is <c>ana@gmail.com</c>, and
+    /// <c>googlemail.com</c> is <c>gmail.com</c>). Aliases of one mailbox share its limits, so they
+    /// cannot multiply the codes it receives. The address itself is kept as typed everywhere else.
+    /// </summary>
+    /// <param name="email">A normalised (lower-case) email address.</param>
+    /// <returns>The canonical mailbox.</returns>
+    public static string CanonicalMailbox(string email)
+    {
+        ArgumentNullException.ThrowIfNull(email);
+        var at = email.LastIndexOf('@');
+        if (at <= 0)
+        {
+            return email;
+        }
+
+        var local = email.AsSpan(0, at);
+        var domain = email.AsSpan(at + 1);
+        var plus = local.IndexOf('+');
+        if (plus > 0)
+        {
+            local = local[..plus];
+        }
+
+        var gmail = domain.SequenceEqual("gmail.com") || domain.SequenceEqual("googlemail.com");
+        if (!gmail)
+        {
+            return plus > 0 ? string.Concat(local, "@", domain) : email;
+        }
+
+        Span<char> buffer = stackalloc char[local.Length];
+        var n = 0;
+        foreach (var c in local)
+        {
+            if (c != '.')
+            {
+                buffer[n++] = c;
+            }
+        }
+
+        return string.Concat(buffer[..n], "@gmail.com");
+    }
+
+    /// <summary>
     /// Masks an address for logs: <c>a***@example.com</c>, <c>+1415***23</c>. Never returns the
     /// whole local part or subscriber number.
     /// </summary>

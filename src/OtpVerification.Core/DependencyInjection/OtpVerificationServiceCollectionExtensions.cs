@@ -30,8 +30,10 @@ public static class OtpVerificationServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the engine with its defaults: the CSPRNG generator, the HMAC hasher, the
-    /// in-memory store, the development outbox for email and SMS, <see cref="TimeProvider.System"/>,
-    /// and options validated at start-up. Safe to call more than once.
+    /// in-memory store, the development outbox for email and SMS (only in the Development
+    /// environment, or where no host environment is registered), <see cref="TimeProvider.System"/>,
+    /// and options validated at start-up. Outside Development a host without an email sender
+    /// fails to start. Safe to call more than once.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Configures the options.</param>
@@ -62,8 +64,9 @@ public static class OtpVerificationServiceCollectionExtensions
         services.TryAddSingleton<DevOutbox>();
         services.TryAddSingleton(sp => new OtpMetrics(sp.GetService<IMeterFactory>()));
         services.TryAddSingleton<OtpEngine>();
-        services.AddSingleton<IOtpSender>(sp => new DevOutboxSender(OtpChannel.Email, sp.GetRequiredService<DevOutbox>(), sp.GetRequiredService<IOtpMessageFormatter>(), sp.GetRequiredService<ILogger<DevOutboxSender>>()));
-        services.AddSingleton<IOtpSender>(sp => new DevOutboxSender(OtpChannel.Sms, sp.GetRequiredService<DevOutbox>(), sp.GetRequiredService<IOtpMessageFormatter>(), sp.GetRequiredService<ILogger<DevOutboxSender>>()));
+        services.AddSingleton<IOtpSender>(sp => DevOutboxSender.ForEnvironment(sp, OtpChannel.Email)!);
+        services.AddSingleton<IOtpSender>(sp => DevOutboxSender.ForEnvironment(sp, OtpChannel.Sms)!);
+        services.AddHostedService<OtpSenderStartupCheck>();
         return new OtpVerificationBuilder(services);
     }
 

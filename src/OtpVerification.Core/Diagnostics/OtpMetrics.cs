@@ -73,6 +73,7 @@ public sealed class OtpMetrics : IDisposable
         OtpOutcome.CodeExpired => "code_expired",
         OtpOutcome.MaxAttempts => "max_attempts",
         OtpOutcome.DeviceMismatch => "device_mismatch",
+        OtpOutcome.FlowExpired => "flow_expired",
         _ => "unavailable",
     };
 

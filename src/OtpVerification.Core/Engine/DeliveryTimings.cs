@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 
 namespace OtpVerification;
@@ -82,35 +81,17 @@ internal sealed class DeliveryTimings
         // A timer wakes a task late (by a millisecond or two, more on a busy machine), and the
         // recorded deliveries already include their own such lateness: a delay of exactly the
         // remaining time would make these answers measurably slower than real ones. So the timer
-        // is asked to wake a guard before the target (the 90th percentile of its recent lateness,
-        // at most 5 ms), and the last stretch is slept by the thread, which the kernel wakes far
-        // more precisely, then spun below a millisecond.
-        if (remaining > guard + TimeSpan.FromMilliseconds(1))
+        // is asked to wake a guard before the target: the 90th percentile of its recent lateness,
+        // at most 5 ms. No thread is ever blocked: the wait is the TimeProvider's timer alone.
+        var wait = remaining - guard;
+        if (wait < TimeSpan.FromMilliseconds(1))
         {
-            var sleep = TimeSpan.FromMilliseconds(Math.Floor((remaining - guard).TotalMilliseconds));
-            var before = time.GetTimestamp();
-            await Task.Delay(sleep, time).ConfigureAwait(false);
-            Learn(time.GetElapsedTime(before) - sleep);
-            remaining = target - time.GetElapsedTime(startedTimestamp);
-            if (remaining <= TimeSpan.Zero || remaining > MaxGuard + TimeSpan.FromMilliseconds(2))
-            {
-                // Late already, or a clock whose timers take no real time (tests): nothing more to wait.
-                return;
-            }
+            return;
         }
 
-        var wholeMilliseconds = (int)Math.Floor(remaining.TotalMilliseconds - 0.3);
-        if (wholeMilliseconds >= 1)
-        {
-            Thread.Sleep(wholeMilliseconds);
-            remaining = target - time.GetElapsedTime(startedTimestamp);
-        }
-
-        var until = Stopwatch.GetTimestamp() + (long)(remaining.TotalSeconds * Stopwatch.Frequency);
-        while (Stopwatch.GetTimestamp() < until)
-        {
-            Thread.SpinWait(16);
-        }
+        var before = time.GetTimestamp();
+        await Task.Delay(wait, time).ConfigureAwait(false);
+        Learn(time.GetElapsedTime(before) - wait);
     }
 
     private static int Kind(OtpPurpose purpose, bool resend, OtpChannel channel)

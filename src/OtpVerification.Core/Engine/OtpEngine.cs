@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OtpVerification.Diagnostics;
@@ -56,31 +57,41 @@ public sealed partial class OtpEngine
         _senders = new IOtpSender?[Enum.GetValues<OtpChannel>().Length];
         foreach (var sender in senders)
         {
-            _senders[(int)sender.Channel] = sender;
+            // A null is a sender switched off in this environment (the development outbox outside Development).
+            if (sender is not null)
+            {
+                _senders[(int)sender.Channel] = sender;
+            }
         }
     }
 
+    /// <summary>Whether a sender is registered (and enabled in this environment) for <paramref name="channel"/>: a channel without one is never offered, nor used as a fallback.</summary>
+    /// <param name="channel">The channel.</param>
+    /// <returns><see langword="true"/> when codes can go out on it.</returns>
+    public bool HasSender(OtpChannel channel) => (int)channel < _senders.Length && _senders[(int)channel] is not null;
+
     /// <summary>
     /// Starts (or restarts) a verification: takes a send slot, stores the pending entry with a new
-    /// code (replacing an earlier one for the same purpose and address) and sends the code,
-    /// falling back to later destinations when a sender fails.
+    /// code and a new flow id (replacing an earlier one for the same purpose and address, whose
+    /// flow id then stops working) and sends the code, falling back to later destinations when a
+    /// sender fails. A decoy (<see cref="OtpStartRequest.Decoy"/>) is stored and answered the same
+    /// way, and nothing is sent.
     /// </summary>
     /// <param name="request">The request.</param>
     /// <param name="cancellationToken">Cancels the call before anything is written.</param>
-    /// <returns>Accepted, TooFrequent, RateLimited or Unavailable.</returns>
-    /// <exception cref="ArgumentException">The request has no address, or no destination when delivery is not suppressed.</exception>
+    /// <returns>Accepted with the flow id, TooFrequent, RateLimited or Unavailable.</returns>
+    /// <exception cref="ArgumentException">The request has no address, or no destination.</exception>
     public async ValueTask<OtpSendResult> StartAsync(OtpStartRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentException.ThrowIfNullOrEmpty(request.Address);
-        if (!request.SuppressDelivery && request.Destinations.Count == 0)
+        if (request.Destinations.Count == 0)
         {
             throw new ArgumentException("A start request needs at least one destination.", nameof(request));
         }
 
         var options = _options.CurrentValue;
         var key = new PendingKey(request.Purpose, request.Address);
-        var policy = Policy(options);
         var now = _time.GetUtcNow();
         cancellationToken.ThrowIfCancellationRequested();
 
@@ -90,38 +101,34 @@ public sealed partial class OtpEngine
             return refusedClient;
         }
 
-        if (request.SuppressDelivery)
-        {
-            // Same work as a real start up to the store, so the answer and its timing match.
-            var decoy = _generator.Generate(options.Code.Length);
-            _ = _hasher.Hash(request.Purpose, request.Address, decoy);
-            var answer = await GateOnlyAsync(key, policy, now, options).ConfigureAwait(false);
-            if (answer.Outcome == OtpOutcome.Accepted && options.Abuse.EqualizeResponseTimes)
-            {
-                await _timings.WaitLikeADeliveryAsync(request.Purpose, resend: false, FirstChannel(request.Destinations), started, _time).ConfigureAwait(false);
-            }
-
-            return answer;
-        }
-
         var code = _generator.Generate(options.Code.Length);
         var hash = _hasher.Hash(request.Purpose, request.Address, code);
+        if (request.Decoy)
+        {
+            // A hash no code has: the decoy can be guessed at, and counts attempts, but never verifies.
+            hash = RandomNumberGenerator.GetBytes(hash.Length);
+        }
+
+        var flowId = NewFlowId();
         var registration = new PendingRegistration
         {
             Key = key,
+            FlowId = flowId,
             CodeHash = hash,
             CodeExpiresAt = now + options.Code.Lifetime,
             ExpiresAt = now + options.PendingLifetime,
             AttemptsLeft = options.Code.MaxAttempts,
             Destinations = request.Destinations,
+            DeliveredTo = request.Destinations[0],
             DeviceId = string.IsNullOrEmpty(request.DeviceId) ? null : request.DeviceId,
-            Payload = request.Payload,
+            Decoy = request.Decoy,
+            Payload = request.Decoy ? [] : request.Payload,
         };
 
         SendGateResult gate;
         try
         {
-            gate = await _store.CreateOrReplaceAsync(registration, policy, now, cancellationToken).ConfigureAwait(false);
+            gate = await _store.CreateOrReplaceAsync(registration, Policy(options), now, cancellationToken).ConfigureAwait(false);
         }
         catch (OtpStoreUnavailableException ex)
         {
@@ -134,33 +141,44 @@ public sealed partial class OtpEngine
             return Refused(request.Purpose, key, gate);
         }
 
+        if (request.Decoy)
+        {
+            await WaitLikeADeliveryAsync(request.Purpose, resend: false, request.Destinations, started, options).ConfigureAwait(false);
+            return Accepted(options, flowId);
+        }
+
         // From here on the caller's cancellation is ignored: the entry and the message must agree.
-        if (await DeliverAsync(request.Purpose, registration.Destinations, code, options, now).ConfigureAwait(false))
+        var delivery = await DeliverAsync(key, hash, code, registration.Destinations, options, now, options.Code.Lifetime).ConfigureAwait(false);
+        if (delivery.Delivered)
         {
             _timings.Record(request.Purpose, resend: false, FirstChannel(request.Destinations), _time.GetElapsedTime(started));
             Log.Started(_logger, OtpNames.Purpose(request.Purpose), OtpAddress.Mask(request.Address));
-            return Accepted(options);
+            return Accepted(options, flowId);
         }
 
-        await CompensateAsync(key, hash, removeRegistration: true).ConfigureAwait(false);
-        return Unavailable(request.Purpose);
+        // Nothing arrived: the entry goes back to what it was (the flow it replaced, or nothing).
+        await CompensateAsync(key, delivery.Hash).ConfigureAwait(false);
+        return Undelivered(request.Purpose, key, delivery, options, flowId);
     }
 
     /// <summary>
     /// Sends a new code for a pending entry: the previous code stops working and the attempt
-    /// counter starts again. An address with nothing pending gets the same answer, and nothing is sent.
+    /// counter starts again, once the new code was delivered; a resend that cannot be delivered
+    /// leaves the previous code, its attempts left and its expiry as they were. An address with
+    /// nothing pending gets the same answer, and nothing is sent. The flow id does not change.
     /// </summary>
     /// <param name="purpose">The purpose.</param>
     /// <param name="address">The normalised address.</param>
-    /// <param name="cancellationToken">Cancels the call before anything is written.</param>
     /// <param name="clientKey">The client asking (its IP address, say), for the per-client send limit; <see langword="null"/> to skip it.</param>
+    /// <param name="cancellationToken">Cancels the call before anything is written.</param>
     /// <returns>Accepted, TooFrequent, RateLimited or Unavailable.</returns>
-    public async ValueTask<OtpSendResult> ResendAsync(OtpPurpose purpose, string address, CancellationToken cancellationToken = default, string? clientKey = null)
+    public async ValueTask<OtpSendResult> ResendAsync(OtpPurpose purpose, string address, string? clientKey = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(address);
         var options = _options.CurrentValue;
         var key = new PendingKey(purpose, address);
         var now = _time.GetUtcNow();
+        cancellationToken.ThrowIfCancellationRequested();
         var started = _time.GetTimestamp();
         if (await ClientGateAsync(purpose, clientKey, now, options).ConfigureAwait(false) is { } refusedClient)
         {
@@ -183,52 +201,57 @@ public sealed partial class OtpEngine
 
         if (gate.Status == SendGateStatus.NotFound)
         {
-            // Nothing pending (a start for a registered address stores nothing): answer no sooner
-            // than a real resend would, or the resend's timing tells registered from new addresses.
-            if (options.Abuse.EqualizeResponseTimes)
-            {
-                await _timings.WaitLikeADeliveryAsync(purpose, resend: true, OtpChannel.Email, started, _time).ConfigureAwait(false);
-            }
-
             return Accepted(options);
         }
 
-        if (gate.Status != SendGateStatus.Allowed || gate.Registration is null)
+        if (gate.Status != SendGateStatus.Allowed || gate.Registration is not { } registration)
         {
             return Refused(purpose, key, gate);
         }
 
-        var lifetime = gate.Registration.CodeExpiresAt - now;
-        if (await DeliverAsync(purpose, gate.Registration.Destinations, code, options, now, lifetime).ConfigureAwait(false))
+        var lifetime = registration.CodeExpiresAt - now;
+        if (registration.Decoy)
         {
-            _timings.Record(purpose, resend: true, FirstChannel(gate.Registration.Destinations), _time.GetElapsedTime(started));
-            return Accepted(options, lifetime);
+            await WaitLikeADeliveryAsync(purpose, resend: true, registration.Destinations, started, options).ConfigureAwait(false);
+            return Accepted(options, lifetime: lifetime);
         }
 
-        // The entry keeps its payload; only the undelivered code's send slot is given back.
-        await CompensateAsync(key, hash, removeRegistration: false).ConfigureAwait(false);
-        return Unavailable(purpose);
+        var delivery = await DeliverAsync(key, hash, code, registration.Destinations, options, now, lifetime).ConfigureAwait(false);
+        if (delivery.Delivered)
+        {
+            _timings.Record(purpose, resend: true, FirstChannel(registration.Destinations), _time.GetElapsedTime(started));
+            return Accepted(options, lifetime: lifetime);
+        }
+
+        // The previous code comes back with the attempts it had left: a failed resend refills nothing.
+        await CompensateAsync(key, delivery.Hash).ConfigureAwait(false);
+        return Undelivered(purpose, key, delivery, options, flowId: null, lifetime);
     }
 
     /// <summary>
-    /// Verifies a code and, when it is right and in time, consumes the pending entry (a code works
-    /// once). The attempt is counted before the comparison, in the store, atomically.
+    /// Verifies a code for a flow and, when it is right and in time, consumes the pending entry (a
+    /// code works once). The attempt is counted before the comparison, in the store, atomically.
+    /// Once the call reaches the store it runs to the end whatever the caller's cancellation: a
+    /// consumed entry must reach the caller, or it is lost.
     /// </summary>
     /// <param name="purpose">The purpose.</param>
     /// <param name="address">The normalised address.</param>
+    /// <param name="flowId">The flow id start answered.</param>
     /// <param name="code">The code as typed.</param>
     /// <param name="deviceId">The device offering the code, if the client sent one.</param>
-    /// <param name="cancellationToken">Cancels the call before anything is written.</param>
+    /// <param name="cancellationToken">Cancels the call before the store is reached.</param>
     /// <returns>Verified with the consumed entry, or the refusal.</returns>
-    public async ValueTask<OtpVerifyResult> VerifyAsync(OtpPurpose purpose, string address, string code, string? deviceId, CancellationToken cancellationToken = default)
+    public async ValueTask<OtpVerifyResult> VerifyAsync(OtpPurpose purpose, string address, string flowId, string code, string? deviceId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(address);
+        ArgumentNullException.ThrowIfNull(flowId);
         ArgumentNullException.ThrowIfNull(code);
-        var hash = _hasher.Hash(purpose, address, code);
+        cancellationToken.ThrowIfCancellationRequested();
+        byte[][] hashes = [_hasher.Hash(purpose, address, code)];
         StoreVerifyResult result;
         try
         {
-            result = await _store.VerifyAndConsumeAsync(new PendingKey(purpose, address), hash, string.IsNullOrEmpty(deviceId) ? null : deviceId, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            result = await _store.VerifyAndConsumeAsync(new PendingKey(purpose, address), flowId, hashes, string.IsNullOrEmpty(deviceId) ? null : deviceId, _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
         }
         catch (OtpStoreUnavailableException ex)
         {
@@ -244,7 +267,7 @@ public sealed partial class OtpEngine
             StoreVerifyStatus.Expired => new OtpVerifyResult(OtpOutcome.CodeExpired, null, null),
             StoreVerifyStatus.MaxAttempts => new OtpVerifyResult(OtpOutcome.MaxAttempts, null, null),
             StoreVerifyStatus.DeviceMismatch => new OtpVerifyResult(OtpOutcome.DeviceMismatch, null, null),
-            _ => new OtpVerifyResult(OtpOutcome.InvalidCode, null, null),
+            _ => new OtpVerifyResult(OtpOutcome.FlowExpired, null, null),
         };
         _metrics.Verified(purpose, answer.Outcome);
         Log.VerifyOutcome(_logger, OtpNames.Purpose(purpose), OtpAddress.Mask(address), OtpMetrics.OutcomeName(answer.Outcome));
@@ -253,7 +276,8 @@ public sealed partial class OtpEngine
 
     /// <summary>
     /// Puts a consumed entry back when the step after verification failed for a reason that is
-    /// not the user's (the user database was down), so the user can retry with the same code.
+    /// not the user's (the user database was down), so the user can retry with the same code and
+    /// flow. An entry started again meanwhile is left alone.
     /// </summary>
     /// <param name="registration">The entry returned by a successful verify.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
@@ -264,16 +288,7 @@ public sealed partial class OtpEngine
         try
         {
             var restore = registration with { AttemptsLeft = Math.Max(1, registration.AttemptsLeft) };
-            var gate = await _store.CreateOrReplaceAsync(restore, new SendPolicy(TimeSpan.Zero, int.MaxValue, SendWindow), _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-            if (gate.Status != SendGateStatus.Allowed)
-            {
-                return false;
-            }
-
-            // Putting the entry back is not a send: give the slot it took back, so the user's
-            // cooldown and hourly allowance are as they were.
-            await _store.CancelSendAsync(restore.Key, restore.CodeHash, removeRegistration: false, CancellationToken.None).ConfigureAwait(false);
-            return true;
+            return await _store.PutBackAsync(restore, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         }
         catch (OtpStoreUnavailableException ex)
         {
@@ -282,8 +297,24 @@ public sealed partial class OtpEngine
         }
     }
 
+    /// <summary>A new flow id: 128 random bits, base64url.</summary>
+    private static string NewFlowId()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        RandomNumberGenerator.Fill(bytes);
+        return System.Buffers.Text.Base64Url.EncodeToString(bytes);
+    }
+
     private static OtpChannel FirstChannel(IReadOnlyList<OtpDestination> destinations)
         => destinations.Count > 0 ? destinations[0].Channel : OtpChannel.Email;
+
+    /// <summary>Purposes that answer alike for registered and unknown addresses, down to a sender outage (password reset, sign-in).</summary>
+    private static bool ConcealsAccounts(OtpPurpose purpose) => purpose is OtpPurpose.PasswordReset or OtpPurpose.SignIn;
+
+    private ValueTask WaitLikeADeliveryAsync(OtpPurpose purpose, bool resend, IReadOnlyList<OtpDestination> destinations, long started, OtpSignupOptions options)
+        => options.Abuse.EqualizeResponseTimes
+            ? _timings.WaitLikeADeliveryAsync(purpose, resend, FirstChannel(destinations), started, _time)
+            : ValueTask.CompletedTask;
 
     /// <summary>The per-client send limit: one store operation on the client's own key, shared by every purpose.</summary>
     private async ValueTask<OtpSendResult?> ClientGateAsync(OtpPurpose purpose, string? clientKey, DateTimeOffset now, OtpSignupOptions options)
@@ -315,6 +346,24 @@ public sealed partial class OtpEngine
         return Refused(purpose, key, gate with { Status = gate.Status == SendGateStatus.TooFrequent ? SendGateStatus.RateLimited : gate.Status });
     }
 
+    /// <summary>
+    /// The limits of one destination beyond its entry's own: a phone number (whatever email the
+    /// entry is keyed by) and a mailbox (whatever alias of it was typed) get no more codes than
+    /// one address, so rotating emails or aliases cannot pump one phone or mailbox.
+    /// </summary>
+    private async ValueTask<SendGateResult> DestinationGateAsync(PendingKey entry, OtpDestination destination, DateTimeOffset now, OtpSignupOptions options)
+    {
+        var limitAddress = destination.Channel == OtpChannel.Sms ? destination.Address : OtpAddress.CanonicalMailbox(destination.Address);
+        if (string.Equals(limitAddress, entry.Address, StringComparison.Ordinal))
+        {
+            // The entry's own limits are this destination's.
+            return SendGateResult.Allowed;
+        }
+
+        var prefix = destination.Channel == OtpChannel.Sms ? "phone:" : "mailbox:";
+        return await _store.ReserveSendAsync(new PendingKey(entry.Purpose, prefix + limitAddress), Policy(options), now).ConfigureAwait(false);
+    }
+
     /// <summary>Whether an SMS may go to <paramref name="phone"/>: the country allow-list and the app-wide hourly SMS budget.</summary>
     private async ValueTask<bool> SmsAllowedAsync(string phone, DateTimeOffset now, OtpSignupOptions options)
     {
@@ -330,18 +379,10 @@ public sealed partial class OtpEngine
             return true;
         }
 
-        try
+        var gate = await _store.ReserveSendAsync(SmsBudgetKey, new SendPolicy(TimeSpan.Zero, max, SendWindow), now).ConfigureAwait(false);
+        if (gate.Status == SendGateStatus.Allowed)
         {
-            var gate = await _store.ReserveSendAsync(SmsBudgetKey, new SendPolicy(TimeSpan.Zero, max, SendWindow), now).ConfigureAwait(false);
-            if (gate.Status == SendGateStatus.Allowed)
-            {
-                return true;
-            }
-        }
-        catch (OtpStoreUnavailableException ex)
-        {
-            Log.StoreUnavailable(_logger, "sms-budget", ex.GetType().Name, ex.Message);
-            return false;
+            return true;
         }
 
         Log.SmsBudgetExhausted(_logger, max);
@@ -350,23 +391,20 @@ public sealed partial class OtpEngine
 
     private static SendPolicy Policy(OtpSignupOptions options) => new(options.Resend.Cooldown, options.Resend.MaxPerHour, SendWindow);
 
-    private static OtpSendResult Accepted(OtpSignupOptions options, TimeSpan? lifetime = null)
-        => new(OtpOutcome.Accepted, lifetime ?? options.Code.Lifetime, options.Resend.Cooldown, TimeSpan.Zero);
+    private static OtpSendResult Accepted(OtpSignupOptions options, string? flowId = null, TimeSpan? lifetime = null)
+        => new(OtpOutcome.Accepted, lifetime ?? options.Code.Lifetime, options.Resend.Cooldown, TimeSpan.Zero, flowId);
 
-    private async ValueTask<OtpSendResult> GateOnlyAsync(PendingKey key, SendPolicy policy, DateTimeOffset now, OtpSignupOptions options)
+    /// <summary>The answer when no destination took the code (the entry is already put back).</summary>
+    private OtpSendResult Undelivered(OtpPurpose purpose, PendingKey key, Delivery delivery, OtpSignupOptions options, string? flowId, TimeSpan? lifetime = null)
     {
-        SendGateResult gate;
-        try
+        if (ConcealsAccounts(purpose))
         {
-            gate = await _store.ReserveSendAsync(key, policy, now).ConfigureAwait(false);
-        }
-        catch (OtpStoreUnavailableException ex)
-        {
-            Log.StoreUnavailable(_logger, "start", ex.GetType().Name, ex.Message);
-            return Unavailable(key.Purpose);
+            // Reset and sign-in answer 202 for unknown addresses, which send nothing: an outage
+            // must not tell the two apart. The user asks again.
+            return Accepted(options, flowId, lifetime);
         }
 
-        return gate.Status == SendGateStatus.Allowed ? Accepted(options) : Refused(key.Purpose, key, gate);
+        return delivery.Limited is { } limited ? Refused(purpose, key, limited) : Unavailable(purpose);
     }
 
     private OtpSendResult Refused(OtpPurpose purpose, PendingKey key, SendGateResult gate)
@@ -394,16 +432,19 @@ public sealed partial class OtpEngine
         return new OtpSendResult(OtpOutcome.Unavailable, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
     }
 
-    private async ValueTask<bool> DeliverAsync(OtpPurpose purpose, IReadOnlyList<OtpDestination> destinations, string code, OtpSignupOptions options, DateTimeOffset now, TimeSpan? lifetime = null)
+    /// <summary>
+    /// Sends the code to the first destination that takes it. The entry records the first
+    /// destination; before a fallback gets a code, the entry is moved to a new code for that
+    /// destination (<see cref="IPendingRegistrationStore.RedirectAsync"/>), so a right code only
+    /// ever proves the address that received it.
+    /// </summary>
+    private async ValueTask<Delivery> DeliverAsync(PendingKey key, byte[] hash, string code, IReadOnlyList<OtpDestination> destinations, OtpSignupOptions options, DateTimeOffset now, TimeSpan lifetime)
     {
         var culture = OtpCultures.Get(options.Messages.Culture);
-        foreach (var destination in destinations)
+        SendGateResult? limited = null;
+        for (var i = 0; i < destinations.Count; i++)
         {
-            if (destination.Channel == OtpChannel.Sms && !await SmsAllowedAsync(destination.Address, now, options).ConfigureAwait(false))
-            {
-                continue;
-            }
-
+            var destination = destinations[i];
             var sender = (int)destination.Channel < _senders.Length ? _senders[(int)destination.Channel] : null;
             if (sender is null)
             {
@@ -411,13 +452,48 @@ public sealed partial class OtpEngine
                 continue;
             }
 
+            try
+            {
+                var gate = await DestinationGateAsync(key, destination, now, options).ConfigureAwait(false);
+                if (gate.Status != SendGateStatus.Allowed)
+                {
+                    limited ??= gate;
+                    continue;
+                }
+
+                if (destination.Channel == OtpChannel.Sms && !await SmsAllowedAsync(destination.Address, now, options).ConfigureAwait(false))
+                {
+                    continue;
+                }
+
+                if (i > 0)
+                {
+                    // A fallback gets a code of its own; the one meant for the destination that failed stops working.
+                    var fallbackCode = _generator.Generate(options.Code.Length);
+                    var fallbackHash = _hasher.Hash(key.Purpose, key.Address, fallbackCode);
+                    if (!await _store.RedirectAsync(key, hash, fallbackHash, destination).ConfigureAwait(false))
+                    {
+                        // Started again meanwhile: that send is the one that counts.
+                        return new Delivery(false, hash, null);
+                    }
+
+                    hash = fallbackHash;
+                    code = fallbackCode;
+                }
+            }
+            catch (OtpStoreUnavailableException ex)
+            {
+                Log.StoreUnavailable(_logger, "deliver", ex.GetType().Name, ex.Message);
+                return new Delivery(false, hash, null);
+            }
+
             var message = new OtpMessage
             {
                 To = destination.Address,
                 Channel = destination.Channel,
-                Purpose = purpose,
+                Purpose = key.Purpose,
                 Code = code,
-                ExpiresIn = lifetime ?? options.Code.Lifetime,
+                ExpiresIn = lifetime,
                 SentAt = now,
                 Culture = culture,
                 AppName = options.Messages.AppName,
@@ -426,8 +502,8 @@ public sealed partial class OtpEngine
             try
             {
                 await sender.SendAsync(message, CancellationToken.None).ConfigureAwait(false);
-                _metrics.CodeSent(purpose, destination.Channel);
-                return true;
+                _metrics.CodeSent(key.Purpose, destination.Channel);
+                return new Delivery(true, hash, null);
             }
 #pragma warning disable CA1031 // Any sender fault means "try the next channel"; the exception text is not logged, it may quote the message.
             catch (Exception ex)
@@ -438,14 +514,14 @@ public sealed partial class OtpEngine
             }
         }
 
-        return false;
+        return new Delivery(false, hash, limited);
     }
 
-    private async ValueTask CompensateAsync(PendingKey key, byte[] hash, bool removeRegistration)
+    private async ValueTask CompensateAsync(PendingKey key, byte[] hash)
     {
         try
         {
-            await _store.CancelSendAsync(key, hash, removeRegistration, CancellationToken.None).ConfigureAwait(false);
+            await _store.CancelSendAsync(key, hash, CancellationToken.None).ConfigureAwait(false);
         }
         catch (OtpStoreUnavailableException ex)
         {
@@ -453,6 +529,9 @@ public sealed partial class OtpEngine
             Log.StoreUnavailable(_logger, "cancel", ex.GetType().Name, ex.Message);
         }
     }
+
+    /// <summary>The outcome of <see cref="DeliverAsync"/>: whether a destination took the code, the hash the entry now carries, and the limit that kept a destination out, if any.</summary>
+    private readonly record struct Delivery(bool Delivered, byte[] Hash, SendGateResult? Limited);
 
     private static partial class Log
     {

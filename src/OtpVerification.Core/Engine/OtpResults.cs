@@ -17,7 +17,7 @@ public enum OtpOutcome
     /// <summary>The hourly allowance for this address is used up (<c>rate_limited</c>).</summary>
     RateLimited = 3,
 
-    /// <summary>Wrong code, or no pending entry (<c>invalid_code</c>).</summary>
+    /// <summary>Wrong code (<c>invalid_code</c>).</summary>
     InvalidCode = 4,
 
     /// <summary>The code is past its lifetime (<c>code_expired</c>).</summary>
@@ -31,6 +31,9 @@ public enum OtpOutcome
 
     /// <summary>The store or every sender failed, or the store is full; nothing was left half-written (<c>unavailable</c>).</summary>
     Unavailable = 8,
+
+    /// <summary>The flow id is not the address's current flow: restarted, used, expired or never issued (<c>flow_expired</c>).</summary>
+    FlowExpired = 9,
 }
 
 /// <summary>The answer to start or resend.</summary>
@@ -38,7 +41,8 @@ public enum OtpOutcome
 /// <param name="ExpiresIn">How long the code is valid.</param>
 /// <param name="ResendAfter">How long until another code may be sent.</param>
 /// <param name="RetryAfter">For refusals, how long until a retry can succeed.</param>
-public readonly record struct OtpSendResult(OtpOutcome Outcome, TimeSpan ExpiresIn, TimeSpan ResendAfter, TimeSpan RetryAfter);
+/// <param name="FlowId">For an accepted start, the new flow's id: verify must send it back.</param>
+public readonly record struct OtpSendResult(OtpOutcome Outcome, TimeSpan ExpiresIn, TimeSpan ResendAfter, TimeSpan RetryAfter, string? FlowId = null);
 
 /// <summary>The answer to verify.</summary>
 /// <param name="Outcome"><see cref="OtpOutcome.Verified"/> or one of the refusals.</param>
@@ -71,8 +75,10 @@ public sealed class OtpStartRequest
     public string? ClientKey { get; init; }
 
     /// <summary>
-    /// Take a send slot only: create nothing and send nothing, but answer as for a real send.
-    /// Used for a registered address when existing accounts must not be revealed.
+    /// Store a decoy and send nothing, but answer exactly as for a real send: used where a code
+    /// only goes to registered addresses (password reset, sign-in) and the address has no account.
+    /// The decoy takes send slots, counts attempts and answers verify like a real entry, and no
+    /// code ever matches it.
     /// </summary>
-    public bool SuppressDelivery { get; init; }
+    public bool Decoy { get; init; }
 }

@@ -100,6 +100,31 @@ public sealed partial class DevOutboxSender : IOtpSender
     /// <inheritdoc />
     public OtpChannel Channel { get; }
 
+    /// <summary>
+    /// The development outbox sender for <paramref name="channel"/>, or <see langword="null"/>
+    /// outside the Development environment: a code must never go to a console or a page in
+    /// production. Where no host environment is registered (a bare service collection), the
+    /// outbox is used.
+    /// </summary>
+    /// <param name="services">The service provider.</param>
+    /// <param name="channel">The channel.</param>
+    /// <returns>The sender, or <see langword="null"/> when it must not exist here.</returns>
+    public static DevOutboxSender? ForEnvironment(IServiceProvider services, OtpChannel channel)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        if (services.GetService(typeof(Microsoft.Extensions.Hosting.IHostEnvironment)) is Microsoft.Extensions.Hosting.IHostEnvironment environment
+            && !string.Equals(environment.EnvironmentName, "Development", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        return new DevOutboxSender(
+            channel,
+            (DevOutbox)services.GetService(typeof(DevOutbox))!,
+            (IOtpMessageFormatter)services.GetService(typeof(IOtpMessageFormatter))!,
+            (ILogger<DevOutboxSender>)services.GetService(typeof(ILogger<DevOutboxSender>))!);
+    }
+
     /// <inheritdoc />
     public ValueTask SendAsync(OtpMessage message, CancellationToken cancellationToken = default)
     {

@@ -14,8 +14,10 @@ namespace OtpVerification.Stores;
 public interface IPendingRegistrationStore
 {
     /// <summary>
-    /// Takes a send slot for the registration's key (cooldown and window limit) and, when one is
-    /// granted, stores the registration, replacing any earlier one for that key.
+    /// Takes a send slot for the registration's key (cooldown and rolling window limit) and, when
+    /// one is granted, stores the registration, replacing any earlier one for that key. The
+    /// replaced one is kept aside until the send is confirmed or undone
+    /// (<see cref="CancelSendAsync"/> puts it back).
     /// </summary>
     /// <param name="registration">The new entry.</param>
     /// <param name="policy">The send limits.</param>
@@ -26,8 +28,8 @@ public interface IPendingRegistrationStore
     ValueTask<SendGateResult> CreateOrReplaceAsync(PendingRegistration registration, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Takes a send slot for a key without storing a registration: used where the answer must look
-    /// like a send (an existing account with enumeration protection) but nothing is created.
+    /// Takes a send slot for a key without storing a registration: the per-client limit, the
+    /// per-destination limits and the app-wide SMS budget.
     /// </summary>
     /// <param name="key">The key whose limits apply.</param>
     /// <param name="policy">The send limits.</param>
@@ -39,7 +41,10 @@ public interface IPendingRegistrationStore
 
     /// <summary>
     /// Takes a send slot and, when granted and a registration exists, replaces its code with
-    /// <paramref name="codeHash"/>, resets its attempts to <paramref name="maxAttempts"/> and returns it.
+    /// <paramref name="codeHash"/> (recorded as delivered to the entry's first destination),
+    /// resets its attempts to <paramref name="maxAttempts"/> and returns it. The code it replaces
+    /// is kept aside until the send is undone (<see cref="CancelSendAsync"/> puts it back, with
+    /// its attempts left, expiry and destination) or replaced by a later send.
     /// </summary>
     /// <param name="key">The entry's key.</param>
     /// <param name="codeHash">The hash of the new code.</param>
@@ -53,31 +58,60 @@ public interface IPendingRegistrationStore
     ValueTask<SendGateResult> ResendAsync(PendingKey key, byte[] codeHash, DateTimeOffset codeExpiresAt, int maxAttempts, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Verifies a code and consumes the entry on success. The attempt is counted before the hashes
-    /// are compared, so parallel guesses never evaluate more than the attempts left.
+    /// Moves a send to a fallback destination: while the entry still carries
+    /// <paramref name="expectedCodeHash"/>, replaces it with <paramref name="codeHash"/> delivered
+    /// to <paramref name="destination"/> (same expiry and attempts). The code that did not arrive
+    /// stops working, and only the fallback destination is proven by the new one. Takes no send slot.
     /// </summary>
     /// <param name="key">The entry's key.</param>
-    /// <param name="codeHash">The hash of the code offered.</param>
+    /// <param name="expectedCodeHash">The hash of the code whose delivery failed.</param>
+    /// <param name="codeHash">The hash of the code for the fallback destination.</param>
+    /// <param name="destination">The fallback destination.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns><see langword="true"/> when the entry was moved; <see langword="false"/> when it changed meanwhile (send nothing).</returns>
+    /// <exception cref="OtpStoreUnavailableException">The store cannot be reached.</exception>
+    ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, OtpDestination destination, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Verifies a code for a flow and consumes the entry on success. Nothing is evaluated or
+    /// counted unless <paramref name="flowId"/> is the entry's current flow. The attempt is
+    /// counted before the hashes are compared, so parallel guesses never evaluate more than the
+    /// attempts left; when the count cannot be written, nothing is compared.
+    /// </summary>
+    /// <param name="key">The entry's key.</param>
+    /// <param name="flowId">The flow the client holds.</param>
+    /// <param name="codeHashes">The hashes of the code offered: one per hash key in use (the current key first, then a previous one being rotated out). One attempt is counted whatever their number.</param>
     /// <param name="deviceId">The device offering it, if the client sent one.</param>
     /// <param name="now">The current time.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The outcome; on success the removed entry.</returns>
     /// <exception cref="OtpStoreUnavailableException">The store cannot be reached.</exception>
-    ValueTask<StoreVerifyResult> VerifyAndConsumeAsync(PendingKey key, byte[] codeHash, string? deviceId, DateTimeOffset now, CancellationToken cancellationToken = default);
+    ValueTask<StoreVerifyResult> VerifyAndConsumeAsync(PendingKey key, string flowId, IReadOnlyList<byte[]> codeHashes, string? deviceId, DateTimeOffset now, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Undoes a send that could not be delivered, only while the registration still carries
-    /// <paramref name="codeHash"/> (so a newer send is never undone): gives the send slot back
-    /// and, when <paramref name="removeRegistration"/> is set, removes the registration.
-    /// Otherwise it does nothing.
+    /// <paramref name="codeHash"/> (so a newer send is never undone): gives the send slot back and
+    /// puts back what the send replaced: the previous code with its attempts left and expiry (a
+    /// resend), the registration it replaced (a restart), or nothing (a first start). Otherwise
+    /// it does nothing.
     /// </summary>
     /// <param name="key">The entry's key.</param>
     /// <param name="codeHash">The hash of the code that was not delivered.</param>
-    /// <param name="removeRegistration">Whether to remove the registration as well.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>A task that completes when the slot is released.</returns>
+    /// <returns>A task that completes when the send is undone.</returns>
     /// <exception cref="OtpStoreUnavailableException">The store cannot be reached.</exception>
-    ValueTask CancelSendAsync(PendingKey key, byte[] codeHash, bool removeRegistration, CancellationToken cancellationToken = default);
+    ValueTask CancelSendAsync(PendingKey key, byte[] codeHash, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Puts back a registration consumed by a successful verify when the step after it failed (the
+    /// user database was down), unless the key holds another registration by now. Takes no send slot.
+    /// </summary>
+    /// <param name="registration">The consumed registration, as verify returned it.</param>
+    /// <param name="now">The current time.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns><see langword="true"/> when it was put back.</returns>
+    /// <exception cref="OtpStoreUnavailableException">The store cannot be reached.</exception>
+    ValueTask<bool> PutBackAsync(PendingRegistration registration, DateTimeOffset now, CancellationToken cancellationToken = default);
 
     /// <summary>Removes the registration for a key (its send limits stay).</summary>
     /// <param name="key">The entry's key.</param>

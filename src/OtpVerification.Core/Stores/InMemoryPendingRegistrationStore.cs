@@ -6,7 +6,8 @@ namespace OtpVerification.Stores;
 
 /// <summary>
 /// A pending-registration store in this process's memory, for a single app instance. Each
-/// operation is atomic per key (a lock per entry, none across entries). Expired entries are swept
+/// operation is atomic per key (a lock per entry, none across entries). Send limits are rolling:
+/// every send inside the last window counts, whenever in it it was made. Expired entries are swept
 /// a few at a time from a queue ordered by expiry, never by scanning the whole store, and the
 /// number of entries is capped (<see cref="OtpSignupOptions.MaxPendingEntries"/>): at the cap a
 /// new key is refused with <see cref="SendGateStatus.CapacityExceeded"/>.
@@ -48,12 +49,14 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
     public ValueTask<SendGateResult> CreateOrReplaceAsync(PendingRegistration registration, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(registration);
+        ArgumentNullException.ThrowIfNull(registration.FlowId);
         cancellationToken.ThrowIfCancellationRequested();
         return new(Update(registration.Key, now, create: true, slot =>
         {
             var gate = slot.TakeSendSlot(policy, now);
             if (gate.Status == SendGateStatus.Allowed)
             {
+                slot.Replaced = slot.Registration;
                 slot.Registration = registration;
             }
 
@@ -92,22 +95,48 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
                 CodeExpiresAt = codeExpiresAt,
                 ExpiresAt = codeExpiresAt > current.ExpiresAt ? codeExpiresAt : current.ExpiresAt,
                 AttemptsLeft = maxAttempts,
+                DeliveredTo = current.Destinations.Count > 0 ? current.Destinations[0] : current.DeliveredTo,
             };
+            slot.Replaced = current;
             slot.Registration = updated;
             return new SendGateResult(SendGateStatus.Allowed, Registration: updated);
         }, new SendGateResult(SendGateStatus.CapacityExceeded)));
     }
 
     /// <inheritdoc />
-    public ValueTask<StoreVerifyResult> VerifyAndConsumeAsync(PendingKey key, byte[] codeHash, string? deviceId, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, OtpDestination destination, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(expectedCodeHash);
         ArgumentNullException.ThrowIfNull(codeHash);
+        cancellationToken.ThrowIfCancellationRequested();
+        return new(Update(key, _time.GetUtcNow(), create: false, slot =>
+        {
+            if (slot.Registration is not { } current || !CryptographicOperations.FixedTimeEquals(current.CodeHash, expectedCodeHash))
+            {
+                return false;
+            }
+
+            slot.Registration = current with { CodeHash = codeHash, DeliveredTo = destination };
+            return true;
+        }, false));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<StoreVerifyResult> VerifyAndConsumeAsync(PendingKey key, string flowId, IReadOnlyList<byte[]> codeHashes, string? deviceId, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(flowId);
+        ArgumentNullException.ThrowIfNull(codeHashes);
         cancellationToken.ThrowIfCancellationRequested();
         return new(Update(key, now, create: false, slot =>
         {
             if (slot.Registration is not { } current)
             {
                 return new StoreVerifyResult(StoreVerifyStatus.NotFound);
+            }
+
+            if (!FlowIdsEqual(current.FlowId, flowId))
+            {
+                return new StoreVerifyResult(StoreVerifyStatus.FlowMismatch);
             }
 
             if (current.DeviceId is not null && !string.Equals(current.DeviceId, deviceId, StringComparison.Ordinal))
@@ -127,9 +156,16 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
 
             // The attempt is counted before the comparison.
             var left = current.AttemptsLeft - 1;
-            if (CryptographicOperations.FixedTimeEquals(current.CodeHash, codeHash))
+            var matched = false;
+            foreach (var hash in codeHashes)
+            {
+                matched |= hash is not null && CryptographicOperations.FixedTimeEquals(current.CodeHash, hash);
+            }
+
+            if (matched && !current.Decoy)
             {
                 slot.Registration = null;
+                slot.Replaced = null;
                 return new StoreVerifyResult(StoreVerifyStatus.Success, left, current);
             }
 
@@ -139,7 +175,7 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
     }
 
     /// <inheritdoc />
-    public ValueTask CancelSendAsync(PendingKey key, byte[] codeHash, bool removeRegistration, CancellationToken cancellationToken = default)
+    public ValueTask CancelSendAsync(PendingKey key, byte[] codeHash, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(codeHash);
         cancellationToken.ThrowIfCancellationRequested();
@@ -148,15 +184,30 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
             if (slot.Registration is { } current && CryptographicOperations.FixedTimeEquals(current.CodeHash, codeHash))
             {
                 slot.ReleaseSendSlot();
-                if (removeRegistration)
-                {
-                    slot.Registration = null;
-                }
+                slot.Registration = slot.Replaced;
+                slot.Replaced = null;
             }
 
             return true;
         }, false);
         return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> PutBackAsync(PendingRegistration registration, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(registration);
+        cancellationToken.ThrowIfCancellationRequested();
+        return new(Update(registration.Key, now, create: true, slot =>
+        {
+            if (slot.Registration is not null || now >= registration.ExpiresAt)
+            {
+                return false;
+            }
+
+            slot.Registration = registration;
+            return true;
+        }, false));
     }
 
     /// <inheritdoc />
@@ -167,9 +218,14 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
         {
             var had = slot.Registration is not null;
             slot.Registration = null;
+            slot.Replaced = null;
             return had;
         }, false));
     }
+
+    private static bool FlowIdsEqual(string stored, string offered)
+        => stored.Length == offered.Length
+           && CryptographicOperations.FixedTimeEquals(System.Runtime.InteropServices.MemoryMarshal.AsBytes(stored.AsSpan()), System.Runtime.InteropServices.MemoryMarshal.AsBytes(offered.AsSpan()));
 
     private TResult Update<TResult>(PendingKey key, DateTimeOffset now, bool create, Func<Slot, TResult> operation, TResult whenMissing)
         where TResult : notnull
@@ -284,14 +340,19 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
     private sealed class Slot
     {
         public PendingRegistration? Registration;
-        public DateTimeOffset WindowStart;
+
+        /// <summary>What the last send replaced (the previous code, or the registration a restart replaced), for <see cref="CancelSendAsync"/>.</summary>
+        public PendingRegistration? Replaced;
+
+        /// <summary>When each send still inside the rolling window (or the cooldown) was made, in ticks; unordered (concurrent sends arrive out of order).</summary>
+        public List<long>? Sends;
         public TimeSpan Window;
-        public int SendCount;
-        public DateTimeOffset? LastSentAt;
-        public DateTimeOffset? PreviousSentAt;
         public TimeSpan Cooldown;
         public long ScheduledTicks;
         public bool Removed;
+
+        /// <summary>How long a send is remembered: the longer of the window and the cooldown.</summary>
+        private TimeSpan Memory => Window > Cooldown ? Window : Cooldown;
 
         /// <summary>When nothing in the slot matters any more: MinValue when it is empty.</summary>
         public DateTimeOffset ExpiresAt
@@ -304,18 +365,18 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
                     at = r.ExpiresAt;
                 }
 
-                if (SendCount > 0)
+                if (Replaced is { } p && p.ExpiresAt > at)
                 {
-                    var windowEnd = WindowStart + Window;
-                    if (windowEnd > at)
-                    {
-                        at = windowEnd;
-                    }
+                    at = p.ExpiresAt;
                 }
 
-                if (LastSentAt is { } last && last + Cooldown > at)
+                if (Sends is { Count: > 0 } sends)
                 {
-                    at = last + Cooldown;
+                    var last = new DateTimeOffset(sends.Max(), TimeSpan.Zero) + Memory;
+                    if (last > at)
+                    {
+                        at = last;
+                    }
                 }
 
                 return at;
@@ -329,59 +390,86 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
                 Registration = null;
             }
 
-            if (SendCount > 0 && now >= WindowStart + Window)
+            if (Replaced is { } p && now >= p.ExpiresAt)
             {
-                SendCount = 0;
+                Replaced = null;
             }
 
-            if (LastSentAt is { } last && now >= last + Cooldown && SendCount == 0)
-            {
-                LastSentAt = null;
-                PreviousSentAt = null;
-            }
+            Prune(now);
         }
 
         public SendGateResult TakeSendSlot(SendPolicy policy, DateTimeOffset now)
         {
-            // No cooldown means no check: concurrent sends reach the store out of their time order,
-            // and one stamped a moment before the last must not be refused (the per-client limit).
-            if (policy.Cooldown > TimeSpan.Zero && LastSentAt is { } last && now - last < policy.Cooldown)
-            {
-                return new SendGateResult(SendGateStatus.TooFrequent, last + policy.Cooldown - now);
-            }
-
-            if (SendCount > 0 && now - WindowStart >= policy.Window)
-            {
-                SendCount = 0;
-            }
-
-            if (SendCount >= policy.MaxPerWindow)
-            {
-                return new SendGateResult(SendGateStatus.RateLimited, WindowStart + policy.Window - now);
-            }
-
-            if (SendCount == 0)
-            {
-                WindowStart = now;
-            }
-
-            SendCount++;
             Window = policy.Window;
             Cooldown = policy.Cooldown;
-            PreviousSentAt = LastSentAt;
-            LastSentAt = now;
+            Prune(now);
+            var sends = Sends ??= new List<long>(Math.Min(policy.MaxPerWindow, 8));
+            var nowTicks = now.UtcTicks;
+
+            // No cooldown means no check: concurrent sends reach the store out of their time order,
+            // and one stamped a moment before the last must not be refused (the per-client limit).
+            if (policy.Cooldown > TimeSpan.Zero && sends.Count > 0)
+            {
+                var last = sends.Max();
+                var since = TimeSpan.FromTicks(nowTicks - last);
+                if (since < policy.Cooldown)
+                {
+                    return new SendGateResult(SendGateStatus.TooFrequent, policy.Cooldown - since);
+                }
+            }
+
+            // A rolling window: the sends of the last Window, whenever they were made.
+            var windowTicks = policy.Window.Ticks;
+            var inWindow = 0;
+            foreach (var sent in sends)
+            {
+                if (nowTicks - sent < windowTicks)
+                {
+                    inWindow++;
+                }
+            }
+
+            if (inWindow >= policy.MaxPerWindow)
+            {
+                // The next send is allowed once enough of the oldest ones have left the window.
+                var stamps = sends.Where(sent => nowTicks - sent < windowTicks).Order().ToArray();
+                var leaving = stamps[inWindow - policy.MaxPerWindow];
+                return new SendGateResult(SendGateStatus.RateLimited, TimeSpan.FromTicks(leaving + windowTicks - nowTicks));
+            }
+
+            sends.Add(nowTicks);
             return SendGateResult.Allowed;
         }
 
         public void ReleaseSendSlot()
         {
-            if (SendCount > 0)
+            if (Sends is not { Count: > 0 } sends)
             {
-                SendCount--;
+                return;
             }
 
-            LastSentAt = PreviousSentAt;
-            PreviousSentAt = null;
+            var latest = 0;
+            for (var i = 1; i < sends.Count; i++)
+            {
+                if (sends[i] > sends[latest])
+                {
+                    latest = i;
+                }
+            }
+
+            sends.RemoveAt(latest);
+        }
+
+        private void Prune(DateTimeOffset now)
+        {
+            if (Sends is not { Count: > 0 } sends)
+            {
+                return;
+            }
+
+            var memory = Memory.Ticks;
+            var nowTicks = now.UtcTicks;
+            sends.RemoveAll(sent => nowTicks - sent >= memory);
         }
     }
 }

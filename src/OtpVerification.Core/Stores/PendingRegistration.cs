@@ -14,6 +14,12 @@ public sealed record PendingRegistration
     /// <summary>The entry's key.</summary>
     public required PendingKey Key { get; init; }
 
+    /// <summary>
+    /// The flow this entry belongs to: an opaque id handed to the client that started it, which
+    /// verify must send back. A restart stores a new flow id, so an older one stops working.
+    /// </summary>
+    public required string FlowId { get; init; }
+
     /// <summary>The keyed hash of the current code (<see cref="IOtpCodeHasher"/>).</summary>
     public required byte[] CodeHash { get; init; }
 
@@ -29,8 +35,21 @@ public sealed record PendingRegistration
     /// <summary>Where codes go, most preferred first; later ones are fallbacks.</summary>
     public required IReadOnlyList<OtpDestination> Destinations { get; init; }
 
+    /// <summary>
+    /// The destination the current code was sent to: only this address is proven by a right code.
+    /// A send records the first destination; a fallback moves the entry to a new code for the
+    /// fallback destination (<see cref="IPendingRegistrationStore.RedirectAsync"/>).
+    /// </summary>
+    public required OtpDestination DeliveredTo { get; init; }
+
     /// <summary>The device the registration was started from, when the client sent one; verify must come from it.</summary>
     public string? DeviceId { get; init; }
+
+    /// <summary>
+    /// A decoy: stored for an address that has no account (password reset, sign-in), so every
+    /// answer matches a real entry's; its code hash matches no code and nothing is ever sent.
+    /// </summary>
+    public bool Decoy { get; init; }
 
     /// <summary>The protected payload (for signup, the protected form); opaque to the store.</summary>
     public required byte[] Payload { get; init; }
@@ -38,8 +57,8 @@ public sealed record PendingRegistration
 
 /// <summary>The send limits a store enforces atomically with each send.</summary>
 /// <param name="Cooldown">Minimum time between two sends to one key.</param>
-/// <param name="MaxPerWindow">Sends allowed per key within <paramref name="Window"/>.</param>
-/// <param name="Window">The length of the send window (one hour).</param>
+/// <param name="MaxPerWindow">Sends allowed per key within any span of <paramref name="Window"/> (a rolling window).</param>
+/// <param name="Window">The length of the rolling window (one hour).</param>
 public readonly record struct SendPolicy(TimeSpan Cooldown, int MaxPerWindow, TimeSpan Window);
 
 /// <summary>The outcome of asking a store for a send slot.</summary>
@@ -51,7 +70,7 @@ public enum SendGateStatus
     /// <summary>The last send was less than the cooldown ago.</summary>
     TooFrequent = 1,
 
-    /// <summary>The window's allowance is used up.</summary>
+    /// <summary>The rolling window's allowance is used up.</summary>
     RateLimited = 2,
 
     /// <summary>The store is full and refuses new keys.</summary>
@@ -91,6 +110,9 @@ public enum StoreVerifyStatus
 
     /// <summary>The entry is bound to another device.</summary>
     DeviceMismatch = 5,
+
+    /// <summary>The entry belongs to another flow (it was restarted); nothing was evaluated or counted.</summary>
+    FlowMismatch = 6,
 }
 
 /// <summary>A store's answer to verify-and-consume.</summary>
