@@ -77,7 +77,7 @@ app.MapOtpDevOutbox("/dev/outbox");
 
 app.MapGet("/api/me", async Task<Results<Ok<MeResponse>, UnauthorizedHttpResult>> (ClaimsPrincipal principal, UserManager<AppUser> users) =>
     await users.GetUserAsync(principal) is { } user
-        ? TypedResults.Ok(new MeResponse(user.Email!, user.EmailConfirmed, user.DisplayName))
+        ? TypedResults.Ok(new MeResponse(user.Email!, user.EmailConfirmed, user.PhoneNumber, user.PhoneNumberConfirmed, user.DisplayName))
         : TypedResults.Unauthorized())
     .RequireAuthorization();
 
@@ -148,9 +148,11 @@ static async Task<byte[]?> ReadBodyAsync(HttpRequest request)
 
 /// <summary>The answer of <c>GET /api/me</c>.</summary>
 /// <param name="Email">The signed-in user's email.</param>
-/// <param name="EmailVerified">Whether the email was verified.</param>
+/// <param name="EmailVerified">Whether the email was verified (a code sent to it was entered).</param>
+/// <param name="Phone">The phone number, if the form had one.</param>
+/// <param name="PhoneVerified">Whether the phone was verified (a code texted to it was entered).</param>
 /// <param name="Name">The display name.</param>
-internal sealed record MeResponse(string Email, bool EmailVerified, string? Name);
+internal sealed record MeResponse(string Email, bool EmailVerified, string? Phone, bool PhoneVerified, string? Name);
 
 /// <summary>The sample's entry point (public for WebApplicationFactory).</summary>
 public partial class Program;

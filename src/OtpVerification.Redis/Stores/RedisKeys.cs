@@ -14,14 +14,16 @@ namespace OtpVerification.Redis.Stores;
 /// </summary>
 /// <param name="Registration">The registration hash.</param>
 /// <param name="Payload">The sealed destinations and protected payload.</param>
-/// <param name="Limits">The send-limit hash; it outlives the registration.</param>
-internal readonly record struct RedisKeys(string Registration, string Payload, string Limits)
+/// <param name="Limits">The send-limit sorted set; it outlives the registration.</param>
+/// <param name="ReplacedRegistration">The registration a restart replaced, kept until the restart's send is delivered or undone.</param>
+/// <param name="ReplacedPayload">Its payload.</param>
+internal readonly record struct RedisKeys(string Registration, string Payload, string Limits, string ReplacedRegistration, string ReplacedPayload)
 {
     public static RedisKeys For(string prefix, PendingKey key)
     {
         ArgumentNullException.ThrowIfNull(key.Address);
         var tag = Tag(prefix, key);
-        return new RedisKeys(tag + ":reg", tag + ":pay", tag + ":lim");
+        return new RedisKeys(tag + ":reg", tag + ":pay", tag + ":lim", tag + ":oreg", tag + ":opay");
     }
 
     /// <summary>The part of every key up to and including the hash tag.</summary>

@@ -18,7 +18,7 @@ namespace OtpVerification.Redis;
 /// <remarks>
 /// <para>
 /// The keys of one address share a Redis Cluster hash tag and hold no plaintext: the address
-/// appears only as a SHA-256 hash in key names, the code only as its keyed hash, the destinations
+/// appears only as a hash in key names, the code only as its keyed hash, the destinations
 /// and device id sealed, the payload as the protected bytes the app gave. Every key expires (the
 /// registration with the entry, the send limits at the end of the window and the cooldown).
 /// Registered by <c>AddRedisStore</c>; it uses the connection registered with it.
@@ -40,20 +40,23 @@ public sealed class RedisPendingRegistrationStore : IPendingRegistrationStore
         _time = timeProvider ?? TimeProvider.System;
     }
 
+    /// <summary>The instant Redis values count ticks from: 2020-01-01, so every instant until 2048 is below 2^53 and exact in Lua.</summary>
+    internal static readonly DateTimeOffset Epoch = new(2020, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
     /// <inheritdoc />
     public async ValueTask<SendGateResult> CreateOrReplaceAsync(PendingRegistration registration, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(registration);
         ArgumentNullException.ThrowIfNull(registration.CodeHash);
+        ArgumentNullException.ThrowIfNull(registration.FlowId);
         cancellationToken.ThrowIfCancellationRequested();
         var keys = RedisKeys.For(_keyPrefix, registration.Key);
         RedisArg[] args =
         [
             Instant(now), policy.Cooldown.Ticks, policy.MaxPerWindow, policy.Window.Ticks,
-            registration.CodeHash, Instant(registration.CodeExpiresAt), Instant(registration.ExpiresAt),
-            registration.AttemptsLeft, DeviceHash(registration.DeviceId), RegistrationEnvelope.Seal(registration),
+            .. RegistrationFields(registration),
         ];
-        var reply = await RunAsync(RedisStoreScripts.Create, [keys.Registration, keys.Payload, keys.Limits], args, "create", cancellationToken).ConfigureAwait(false);
+        var reply = await RunAsync(RedisStoreScripts.Create, [keys.Registration, keys.Payload, keys.Limits, keys.ReplacedRegistration, keys.ReplacedPayload], args, "create", cancellationToken).ConfigureAwait(false);
         return reply.IsError ? Refused(reply, "create") : Gate(reply);
     }
 
@@ -91,51 +94,79 @@ public sealed class RedisPendingRegistrationStore : IPendingRegistrationStore
         }
 
         var values = reply.Elements!;
-        var (destinations, deviceId, payload) = Open(key, values[4]);
+        var (destinations, deviceId, flowId, payload) = Open(key, values[5]);
         return gate with
         {
             Registration = new PendingRegistration
             {
                 Key = key,
+                FlowId = flowId,
                 CodeHash = codeHash,
                 CodeExpiresAt = ParseInstant(values[2]),
                 ExpiresAt = ParseInstant(values[3]),
                 AttemptsLeft = maxAttempts,
                 Destinations = destinations,
+                DeliveredTo = destinations.Length > 0 ? destinations[0] : default,
                 DeviceId = deviceId,
+                Decoy = values[4].AsString() == "1",
                 Payload = payload,
             },
         };
     }
 
     /// <inheritdoc />
-    public async ValueTask<StoreVerifyResult> VerifyAndConsumeAsync(PendingKey key, byte[] codeHash, string? deviceId, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public async ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, OtpDestination destination, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(expectedCodeHash);
         ArgumentNullException.ThrowIfNull(codeHash);
         cancellationToken.ThrowIfCancellationRequested();
         var keys = RedisKeys.For(_keyPrefix, key);
-        var reply = await RunAsync(RedisStoreScripts.Verify, [keys.Registration, keys.Payload], [Instant(now), codeHash, DeviceHash(deviceId)], "verify", cancellationToken).ConfigureAwait(false);
+        var reply = await RunAsync(RedisStoreScripts.Redirect, [keys.Registration], [expectedCodeHash, codeHash, RegistrationEnvelope.SealDestination(key, destination)], "redirect", cancellationToken).ConfigureAwait(false);
+        ThrowIfError(reply, "redirect");
+        return reply.Kind == RedisReplyKind.Integer ? reply.Integer == 1 : throw Malformed("redirect");
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<StoreVerifyResult> VerifyAndConsumeAsync(PendingKey key, string flowId, IReadOnlyList<byte[]> codeHashes, string? deviceId, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(flowId);
+        ArgumentNullException.ThrowIfNull(codeHashes);
+        cancellationToken.ThrowIfCancellationRequested();
+        var keys = RedisKeys.For(_keyPrefix, key);
+        var args = new RedisArg[4 + codeHashes.Count];
+        args[0] = Instant(now);
+        args[1] = FlowHash(flowId);
+        args[2] = DeviceHash(deviceId);
+        args[3] = codeHashes.Count;
+        for (var j = 0; j < codeHashes.Count; j++)
+        {
+            args[4 + j] = codeHashes[j] ?? [];
+        }
+
+        var reply = await RunAsync(RedisStoreScripts.Verify, [keys.Registration, keys.Payload, keys.ReplacedRegistration, keys.ReplacedPayload], args, "verify", cancellationToken).ConfigureAwait(false);
         var values = Expect(reply, "verify");
         var status = (StoreVerifyStatus)values[0].AsInt64();
         switch (status)
         {
             case StoreVerifyStatus.Success:
-                var (destinations, storedDevice, payload) = Open(key, values[5]);
+                var (destinations, storedDevice, storedFlow, payload) = Open(key, values[5]);
                 var consumed = new PendingRegistration
                 {
                     Key = key,
-                    CodeHash = (byte[])codeHash.Clone(),
+                    FlowId = storedFlow,
+                    CodeHash = values[7].Bytes ?? throw Malformed("verify"),
                     CodeExpiresAt = ParseInstant(values[2]),
                     ExpiresAt = ParseInstant(values[3]),
                     AttemptsLeft = checked((int)values[4].AsInt64()),
                     Destinations = destinations,
+                    DeliveredTo = DeliveredTo(key, values[6], destinations),
                     DeviceId = storedDevice,
                     Payload = payload,
                 };
                 return new StoreVerifyResult(status, checked((int)values[1].AsInt64()), consumed);
             case StoreVerifyStatus.Invalid:
                 return new StoreVerifyResult(status, checked((int)values[1].AsInt64()));
-            case StoreVerifyStatus.NotFound or StoreVerifyStatus.Expired or StoreVerifyStatus.MaxAttempts or StoreVerifyStatus.DeviceMismatch:
+            case StoreVerifyStatus.NotFound or StoreVerifyStatus.Expired or StoreVerifyStatus.MaxAttempts or StoreVerifyStatus.DeviceMismatch or StoreVerifyStatus.FlowMismatch:
                 return new StoreVerifyResult(status);
             default:
                 throw Malformed("verify");
@@ -143,14 +174,27 @@ public sealed class RedisPendingRegistrationStore : IPendingRegistrationStore
     }
 
     /// <inheritdoc />
-    public async ValueTask CancelSendAsync(PendingKey key, byte[] codeHash, bool removeRegistration, CancellationToken cancellationToken = default)
+    public async ValueTask CancelSendAsync(PendingKey key, byte[] codeHash, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(codeHash);
         cancellationToken.ThrowIfCancellationRequested();
         var keys = RedisKeys.For(_keyPrefix, key);
-        RedisArg[] args = [Instant(_time.GetUtcNow()), codeHash, removeRegistration ? "1" : "0"];
-        var reply = await RunAsync(RedisStoreScripts.CancelSend, [keys.Registration, keys.Payload, keys.Limits], args, "cancel-send", cancellationToken).ConfigureAwait(false);
+        RedisArg[] args = [Instant(_time.GetUtcNow()), codeHash];
+        var reply = await RunAsync(RedisStoreScripts.CancelSend, [keys.Registration, keys.Payload, keys.Limits, keys.ReplacedRegistration, keys.ReplacedPayload], args, "cancel-send", cancellationToken).ConfigureAwait(false);
         ThrowIfError(reply, "cancel-send");
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> PutBackAsync(PendingRegistration registration, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(registration);
+        cancellationToken.ThrowIfCancellationRequested();
+        var keys = RedisKeys.For(_keyPrefix, registration.Key);
+        RedisArg[] args = [Instant(now), .. RegistrationFields(registration)];
+
+        var reply = await RunAsync(RedisStoreScripts.PutBack, [keys.Registration, keys.Payload], args, "put-back", cancellationToken).ConfigureAwait(false);
+        ThrowIfError(reply, "put-back");
+        return reply.Kind == RedisReplyKind.Integer ? reply.Integer == 1 : throw Malformed("put-back");
     }
 
     /// <inheritdoc />
@@ -158,15 +202,50 @@ public sealed class RedisPendingRegistrationStore : IPendingRegistrationStore
     {
         cancellationToken.ThrowIfCancellationRequested();
         var keys = RedisKeys.For(_keyPrefix, key);
-        var reply = await RunAsync(RedisStoreScripts.Delete, [keys.Registration, keys.Payload], [Instant(_time.GetUtcNow())], "delete", cancellationToken).ConfigureAwait(false);
+        var reply = await RunAsync(RedisStoreScripts.Delete, [keys.Registration, keys.Payload, keys.ReplacedRegistration, keys.ReplacedPayload], [Instant(_time.GetUtcNow())], "delete", cancellationToken).ConfigureAwait(false);
         ThrowIfError(reply, "delete");
         return reply.Kind == RedisReplyKind.Integer ? reply.Integer == 1 : throw Malformed("delete");
     }
 
-    /// <summary>An instant as the scripts take it: <see cref="DateTimeOffset.UtcTicks"/>, at least five digits.</summary>
-    internal static string Instant(DateTimeOffset value) => value.UtcTicks.ToString("D5", CultureInfo.InvariantCulture);
+    /// <summary>An instant as the scripts take it: ticks since <see cref="Epoch"/>.</summary>
+    internal static string Instant(DateTimeOffset value) => (value.UtcTicks - Epoch.UtcTicks).ToString(CultureInfo.InvariantCulture);
 
-    private static DateTimeOffset ParseInstant(RedisReply reply) => new(reply.AsInt64(), TimeSpan.Zero);
+    private static DateTimeOffset ParseInstant(RedisReply reply) => new(Epoch.UtcTicks + reply.AsInt64(), TimeSpan.Zero);
+
+    /// <summary>A registration's fields as Create and PutBack take them: hash, code expiry, expiry, attempts, device hash, flow hash, sealed destination, decoy, sealed payload.</summary>
+    private static RedisArg[] RegistrationFields(PendingRegistration registration) =>
+    [
+        registration.CodeHash, Instant(registration.CodeExpiresAt), Instant(registration.ExpiresAt),
+        registration.AttemptsLeft, DeviceHash(registration.DeviceId), FlowHash(registration.FlowId),
+        registration.Destinations.Count > 0 && registration.Destinations[0] == registration.DeliveredTo ? Array.Empty<byte>() : RegistrationEnvelope.SealDestination(registration.Key, registration.DeliveredTo),
+        registration.Decoy ? "1" : string.Empty, RegistrationEnvelope.Seal(registration),
+    ];
+
+    private static OtpDestination DeliveredTo(PendingKey key, RedisReply sealedDestination, OtpDestination[] destinations)
+    {
+        var bytes = sealedDestination.Bytes;
+        if (bytes is null || bytes.Length == 0)
+        {
+            return destinations.Length > 0 ? destinations[0] : throw Malformed("verify");
+        }
+
+        try
+        {
+            return RegistrationEnvelope.OpenDestination(key, bytes);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new OtpStoreUnavailableException("A registration stored in Redis could not be read.", ex);
+        }
+    }
+
+    /// <summary>A flow id as the scripts compare it: 16 bytes of SHA-256 (the flow id itself is only in the sealed envelope).</summary>
+    private static byte[] FlowHash(string flowId)
+    {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(MemoryMarshal.AsBytes(flowId.AsSpan()), hash);
+        return hash[..16].ToArray();
+    }
 
     /// <summary>A device id as the scripts compare it: 16 bytes of SHA-256 over its UTF-16 code units (ordinal equality), or empty for none.</summary>
     private static byte[] DeviceHash(string? deviceId)
@@ -231,7 +310,7 @@ public sealed class RedisPendingRegistrationStore : IPendingRegistrationStore
         }
     }
 
-    private static (OtpDestination[] Destinations, string? DeviceId, byte[] Payload) Open(PendingKey key, RedisReply value)
+    private static (OtpDestination[] Destinations, string? DeviceId, string FlowId, byte[] Payload) Open(PendingKey key, RedisReply value)
     {
         try
         {

@@ -9,116 +9,107 @@ namespace OtpVerification.Redis.Stores;
 /// <remarks>
 /// <para>
 /// Keys: <c>…:reg</c> is a hash with <c>h</c> (code hash), <c>c</c> (code expiry), <c>e</c>
-/// (entry expiry), <c>a</c> (attempts left) and <c>d</c> (device hash, when bound to a device);
-/// <c>…:pay</c> is a string with the sealed destinations and the protected payload; <c>…:lim</c>
-/// is a hash with <c>n</c> (sends in the window), <c>s</c> (window start), <c>w</c> (window
-/// length), <c>l</c> (last send), <c>p</c> (the send before it) and <c>k</c> (cooldown).
+/// (entry expiry), <c>a</c> (attempts left), <c>f</c> (hash of the flow id), <c>d</c> (device
+/// hash, when bound to a device), <c>w</c> (the sealed destination the code went to, when it is
+/// not the first one), <c>x</c> (a decoy) and <c>u</c> (how to undo the last send: <c>r</c>, put
+/// back the previous code kept in <c>ph</c>, <c>pc</c>, <c>pa</c>, <c>pe</c>, <c>pw</c>; <c>s</c>,
+/// put back the registration a restart replaced, kept under <c>…:oreg</c> and <c>…:opay</c>);
+/// <c>…:pay</c> is a string with the sealed destinations, device id and flow id and the protected
+/// payload; <c>…:lim</c> is a sorted set of the sends still inside the rolling window (or the
+/// cooldown), scored by their instant.
 /// </para>
 /// <para>
-/// Instants are <see cref="DateTimeOffset.UtcTicks"/> as decimal strings and durations are ticks,
-/// all taken from the caller's <c>now</c> (never Redis <c>TIME</c>). Lua numbers are doubles, too
-/// narrow for ticks since year 1, so an instant is split into milliseconds and the ticks after
-/// them (<c>t</c>) and only differences are computed (<c>d</c>), which are exact: expiry, cooldown
-/// and retry-after match the in-memory store to the tick. Numbers are written back with
-/// <c>%d</c>, never Lua's default 14-digit format.
+/// Instants are ticks since 2020-01-01 (<see cref="RedisPendingRegistrationStore.Epoch"/>) and
+/// durations are ticks, all taken from the caller's <c>now</c> (never Redis <c>TIME</c>): below
+/// 2^53 until 2048, so Lua's doubles hold them exactly and expiry, cooldown and retry-after match
+/// the in-memory store to the tick. Numbers are written back with <c>%d</c>.
 /// </para>
 /// <para>
 /// Every write path starts with a write that Redis refuses when <c>maxmemory</c> is reached (so an
-/// out-of-memory refusal leaves nothing half-written), and every key gets a TTL: the registration
-/// until its expiry, the limits until the later of the window's end and the cooldown's end.
+/// out-of-memory refusal leaves nothing half-written): the send slot for the send scripts, the
+/// attempt for verify, which is counted before any hash is compared, so a guess that cannot be
+/// counted is never evaluated. Every key gets a TTL.
 /// </para>
 /// </remarks>
 internal static class RedisStoreScripts
 {
     private const string Prelude = """
-        local function t(s) return {tonumber(string.sub(s, 1, -5)), tonumber(string.sub(s, -4))} end
-        local function d(a, b) return (a[1] - b[1]) * 10000 + (a[2] - b[2]) end
         local function i(x) return string.format('%d', x) end
         local function ms(ticks) return i(math.ceil(ticks / 10000)) end
-        local function lim_load(key, now)
-          local v = redis.call('HMGET', key, 'n', 's', 'w', 'l', 'p', 'k')
-          local m = {n = tonumber(v[1]) or 0, s = v[2], w = tonumber(v[3]) or 0, l = v[4], p = v[5], k = tonumber(v[6]) or 0}
-          if m.n > 0 and d(now, t(m.s)) >= m.w then m.n = 0 end
-          if m.l and m.n == 0 and d(now, t(m.l)) >= m.k then m.l = false; m.p = false end
-          return m
-        end
-        local function lim_take(m, now, nows, k, max, w)
-          if m.l and k > 0 then
-            local since = d(now, t(m.l))
-            if since < k then return 1, k - since end
+        local function take(key, now, k, max, w)
+          local keep = w
+          if k > keep then keep = k end
+          redis.call('ZREMRANGEBYSCORE', key, '-inf', i(now - keep))
+          if k > 0 then
+            local last = redis.call('ZREVRANGE', key, 0, 0, 'WITHSCORES')
+            if last[2] then
+              local since = now - tonumber(last[2])
+              if since < k then return 1, k - since end
+            end
           end
-          if m.n > 0 and d(now, t(m.s)) >= w then m.n = 0 end
-          if m.n >= max then
-            if m.s then return 2, w - d(now, t(m.s)) end
-            return 2, 0
+          local n = redis.call('ZCOUNT', key, '(' .. i(now - w), '+inf')
+          if n >= max then
+            local leaving = redis.call('ZRANGEBYSCORE', key, '(' .. i(now - w), '+inf', 'WITHSCORES', 'LIMIT', n - max, 1)
+            return 2, tonumber(leaving[2]) + w - now
           end
-          if m.n == 0 then m.s = nows end
-          m.n = m.n + 1; m.w = w; m.k = k; m.p = m.l; m.l = nows
+          local c = redis.call('ZCARD', key)
+          local m = i(now) .. ':' .. c
+          while redis.call('ZSCORE', key, m) do
+            c = c + 1
+            m = i(now) .. ':' .. c
+          end
+          redis.call('ZADD', key, i(now), m)
+          local latest = tonumber(redis.call('ZREVRANGE', key, 0, 0, 'WITHSCORES')[2])
+          redis.call('PEXPIRE', key, ms(latest + keep - now))
           return 0, 0
         end
-        local function lim_save(key, m, now)
-          local ttl = 0
-          if m.n > 0 then ttl = m.w - d(now, t(m.s)) end
-          if m.l then
-            local c = m.k - d(now, t(m.l))
-            if c > ttl then ttl = c end
-          end
-          if ttl <= 0 then
-            redis.call('DEL', key)
-            return
-          end
-          local f = {'n', i(m.n), 'w', i(m.w), 'k', i(m.k)}
-          if m.s then f[#f + 1] = 's'; f[#f + 1] = m.s end
-          if m.l then f[#f + 1] = 'l'; f[#f + 1] = m.l end
-          if m.p then f[#f + 1] = 'p'; f[#f + 1] = m.p end
-          redis.call('HSET', key, unpack(f))
-          if not m.l then redis.call('HDEL', key, 'l') end
-          if not m.p then redis.call('HDEL', key, 'p') end
-          redis.call('PEXPIRE', key, ms(ttl))
+        local function live(key, now)
+          local e = redis.call('HGET', key, 'e')
+          return e and tonumber(e) > now
         end
 
         """;
 
-    /// <summary>KEYS reg, pay, lim. ARGV now, cooldown, max, window, hash, code expiry, expiry, attempts, device hash or '', sealed payload. Returns {status, retry}.</summary>
+    /// <summary>KEYS reg, pay, lim, oreg, opay. ARGV now, cooldown, max, window, hash, code expiry, expiry, attempts, device hash or '', flow hash, sealed destination or '', decoy '1' or '', sealed payload. Returns {status, retry}.</summary>
     public static readonly RedisScript Create = new(Prelude + """
-        local now = t(ARGV[1])
-        local m = lim_load(KEYS[3], now)
-        local st, retry = lim_take(m, now, ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
+        local now = tonumber(ARGV[1])
+        local st, retry = take(KEYS[3], now, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
         if st ~= 0 then return {st, retry} end
-        lim_save(KEYS[3], m, now)
-        redis.call('DEL', KEYS[1], KEYS[2])
-        local life = d(t(ARGV[7]), now)
+        redis.call('DEL', KEYS[4], KEYS[5])
+        if live(KEYS[1], now) and redis.call('EXISTS', KEYS[2]) == 1 then
+          redis.call('RENAME', KEYS[1], KEYS[4])
+          redis.call('RENAME', KEYS[2], KEYS[5])
+        else
+          redis.call('DEL', KEYS[1], KEYS[2])
+        end
+        local life = tonumber(ARGV[7]) - now
         if life > 0 then
-          if ARGV[9] == '' then
-            redis.call('HSET', KEYS[1], 'h', ARGV[5], 'c', ARGV[6], 'e', ARGV[7], 'a', ARGV[8])
-          else
-            redis.call('HSET', KEYS[1], 'h', ARGV[5], 'c', ARGV[6], 'e', ARGV[7], 'a', ARGV[8], 'd', ARGV[9])
-          end
+          local f = {'h', ARGV[5], 'c', ARGV[6], 'e', ARGV[7], 'a', ARGV[8], 'f', ARGV[10], 'u', 's'}
+          if ARGV[9] ~= '' then f[#f + 1] = 'd'; f[#f + 1] = ARGV[9] end
+          if ARGV[11] ~= '' then f[#f + 1] = 'w'; f[#f + 1] = ARGV[11] end
+          if ARGV[12] == '1' then f[#f + 1] = 'x'; f[#f + 1] = '1' end
+          redis.call('HSET', KEYS[1], unpack(f))
           redis.call('PEXPIRE', KEYS[1], ms(life))
-          redis.call('SET', KEYS[2], ARGV[10], 'PX', ms(life))
+          redis.call('SET', KEYS[2], ARGV[13], 'PX', ms(life))
         end
         return {0, 0}
         """);
 
     /// <summary>KEYS lim. ARGV now, cooldown, max, window. Returns {status, retry}.</summary>
     public static readonly RedisScript Reserve = new(Prelude + """
-        local now = t(ARGV[1])
-        local m = lim_load(KEYS[1], now)
-        local st, retry = lim_take(m, now, ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
-        if st == 0 then lim_save(KEYS[1], m, now) end
+        local st, retry = take(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
         return {st, retry}
         """);
 
-    /// <summary>KEYS reg, pay, lim. ARGV now, cooldown, max, window, hash, code expiry, attempts. Returns {status, retry[, code expiry, expiry, sealed payload]}.</summary>
+    /// <summary>KEYS reg, pay, lim. ARGV now, cooldown, max, window, hash, code expiry, attempts. Returns {status, retry[, code expiry, expiry, decoy, sealed payload]}.</summary>
     public static readonly RedisScript Resend = new(Prelude + """
-        local now = t(ARGV[1])
-        local m = lim_load(KEYS[3], now)
-        local st, retry = lim_take(m, now, ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
+        local now = tonumber(ARGV[1])
+        local st, retry = take(KEYS[3], now, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
         if st ~= 0 then return {st, retry} end
-        lim_save(KEYS[3], m, now)
-        local e = redis.call('HGET', KEYS[1], 'e')
-        if not e then return {4, 0} end
-        if d(now, t(e)) >= 0 then
+        local r = redis.call('HMGET', KEYS[1], 'h', 'c', 'e', 'a', 'w', 'x')
+        if not r[1] then return {4, 0} end
+        local e = tonumber(r[3])
+        if now >= e then
           redis.call('DEL', KEYS[1], KEYS[2])
           return {4, 0}
         end
@@ -127,66 +118,108 @@ internal static class RedisStoreScripts
           redis.call('DEL', KEYS[1])
           return {4, 0}
         end
-        local c = ARGV[6]
-        if d(t(c), t(e)) > 0 then
-          e = c
-          local life = ms(d(t(e), now))
-          redis.call('PEXPIRE', KEYS[1], life)
-          redis.call('PEXPIRE', KEYS[2], life)
+        local c = tonumber(ARGV[6])
+        local ne = e
+        if c > e then
+          ne = c
+          redis.call('PEXPIRE', KEYS[1], ms(ne - now))
+          redis.call('PEXPIRE', KEYS[2], ms(ne - now))
         end
-        redis.call('HSET', KEYS[1], 'h', ARGV[5], 'c', c, 'a', ARGV[7], 'e', e)
-        return {0, 0, c, e, pay}
+        redis.call('HSET', KEYS[1], 'ph', r[1], 'pc', r[2], 'pa', r[4], 'pe', r[3], 'u', 'r', 'h', ARGV[5], 'c', ARGV[6], 'a', ARGV[7], 'e', i(ne))
+        if r[5] then redis.call('HSET', KEYS[1], 'pw', r[5]) else redis.call('HDEL', KEYS[1], 'pw') end
+        redis.call('HDEL', KEYS[1], 'w')
+        return {0, 0, ARGV[6], i(ne), r[6] or '', pay}
         """);
 
-    /// <summary>KEYS reg, pay. ARGV now, hash, device hash or ''. Returns {status[, attempts left[, code expiry, expiry, attempts, sealed payload]]}.</summary>
+    /// <summary>KEYS reg. ARGV expected hash, new hash, sealed destination. Returns 1 when moved.</summary>
+    public static readonly RedisScript Redirect = new(Prelude + """
+        if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
+        redis.call('HSET', KEYS[1], 'h', ARGV[2], 'w', ARGV[3])
+        return 1
+        """);
+
+    /// <summary>KEYS reg, pay, oreg, opay. ARGV now, flow hash, device hash or '', n, hash 1 … hash n. Returns {status[, attempts left[, code expiry, expiry, attempts, sealed payload, sealed destination or '']]}.</summary>
     public static readonly RedisScript Verify = new(Prelude + """
-        local r = redis.call('HMGET', KEYS[1], 'h', 'c', 'e', 'a', 'd')
+        local r = redis.call('HMGET', KEYS[1], 'h', 'c', 'e', 'a', 'd', 'f', 'x', 'w')
         if not r[1] then return {1} end
-        local now = t(ARGV[1])
-        if d(now, t(r[3])) >= 0 then
+        local now = tonumber(ARGV[1])
+        if now >= tonumber(r[3]) then
           redis.call('DEL', KEYS[1], KEYS[2])
           return {1}
         end
+        if r[6] ~= ARGV[2] then return {6} end
         if r[5] and r[5] ~= ARGV[3] then return {5} end
         local a = tonumber(r[4])
         if a <= 0 then return {4} end
-        if d(now, t(r[2])) >= 0 then return {3} end
+        if now >= tonumber(r[2]) then return {3} end
         local left = a - 1
-        if r[1] == ARGV[2] then
-          local pay = redis.call('GET', KEYS[2])
-          redis.call('DEL', KEYS[1], KEYS[2])
-          if not pay then return {1} end
-          return {0, left, r[2], r[3], r[4], pay}
-        end
         redis.call('HSET', KEYS[1], 'a', i(left))
+        local hit = false
+        if not r[7] then
+          for j = 1, tonumber(ARGV[4]) do
+            if r[1] == ARGV[4 + j] then hit = true end
+          end
+        end
+        if hit then
+          local pay = redis.call('GET', KEYS[2])
+          redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+          if not pay then return {1} end
+          return {0, left, r[2], r[3], r[4], pay, r[8] or '', r[1]}
+        end
         return {2, left}
         """);
 
-    /// <summary>KEYS reg, pay, lim. ARGV now, hash, '1' to remove the registration. Returns 1 when the slot was given back.</summary>
+    /// <summary>KEYS reg, pay, lim, oreg, opay. ARGV now, hash. Returns 1 when the send was undone.</summary>
     public static readonly RedisScript CancelSend = new(Prelude + """
-        local r = redis.call('HMGET', KEYS[1], 'h', 'e')
-        if not r[1] then return 0 end
-        local now = t(ARGV[1])
-        if d(now, t(r[2])) >= 0 then
-          redis.call('DEL', KEYS[1], KEYS[2])
-          return 0
+        local r = redis.call('HMGET', KEYS[1], 'h', 'u', 'ph', 'pc', 'pa', 'pe', 'pw')
+        if not r[1] or r[1] ~= ARGV[2] then return 0 end
+        local now = tonumber(ARGV[1])
+        redis.call('ZPOPMAX', KEYS[3])
+        if r[2] == 'r' then
+          local pe = tonumber(r[6])
+          if pe <= now then
+            redis.call('DEL', KEYS[1], KEYS[2])
+            return 1
+          end
+          redis.call('HSET', KEYS[1], 'h', r[3], 'c', r[4], 'a', r[5], 'e', r[6], 'u', 's')
+          redis.call('HDEL', KEYS[1], 'ph', 'pc', 'pa', 'pe', 'pw', 'w')
+          if r[7] then redis.call('HSET', KEYS[1], 'w', r[7]) end
+          redis.call('PEXPIRE', KEYS[1], ms(pe - now))
+          redis.call('PEXPIRE', KEYS[2], ms(pe - now))
+          return 1
         end
-        if r[1] ~= ARGV[2] then return 0 end
-        local m = lim_load(KEYS[3], now)
-        if m.n > 0 then m.n = m.n - 1 end
-        m.l = m.p
-        m.p = false
-        lim_save(KEYS[3], m, now)
-        if ARGV[3] == '1' then redis.call('DEL', KEYS[1], KEYS[2]) end
+        redis.call('DEL', KEYS[1], KEYS[2])
+        if live(KEYS[4], now) and redis.call('EXISTS', KEYS[5]) == 1 then
+          redis.call('RENAME', KEYS[4], KEYS[1])
+          redis.call('RENAME', KEYS[5], KEYS[2])
+        else
+          redis.call('DEL', KEYS[4], KEYS[5])
+        end
         return 1
         """);
 
-    /// <summary>KEYS reg, pay. ARGV now. Returns 1 when a live registration was removed.</summary>
-    public static readonly RedisScript Delete = new(Prelude + """
-        local e = redis.call('HGET', KEYS[1], 'e')
-        if not e then return 0 end
+    /// <summary>KEYS reg, pay. ARGV now, hash, code expiry, expiry, attempts, device hash or '', flow hash, sealed destination or '', decoy '1' or '', sealed payload. Returns 1 when put back.</summary>
+    public static readonly RedisScript PutBack = new(Prelude + """
+        local now = tonumber(ARGV[1])
+        if live(KEYS[1], now) then return 0 end
+        local life = tonumber(ARGV[4]) - now
+        if life <= 0 then return 0 end
         redis.call('DEL', KEYS[1], KEYS[2])
-        if d(t(ARGV[1]), t(e)) >= 0 then return 0 end
+        local f = {'h', ARGV[2], 'c', ARGV[3], 'e', ARGV[4], 'a', ARGV[5], 'f', ARGV[7], 'u', 's'}
+        if ARGV[6] ~= '' then f[#f + 1] = 'd'; f[#f + 1] = ARGV[6] end
+        if ARGV[8] ~= '' then f[#f + 1] = 'w'; f[#f + 1] = ARGV[8] end
+        if ARGV[9] == '1' then f[#f + 1] = 'x'; f[#f + 1] = '1' end
+        redis.call('HSET', KEYS[1], unpack(f))
+        redis.call('PEXPIRE', KEYS[1], ms(life))
+        redis.call('SET', KEYS[2], ARGV[10], 'PX', ms(life))
         return 1
+        """);
+
+    /// <summary>KEYS reg, pay, oreg, opay. ARGV now. Returns 1 when a live registration was removed.</summary>
+    public static readonly RedisScript Delete = new(Prelude + """
+        local was = live(KEYS[1], tonumber(ARGV[1]))
+        redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+        if was then return 1 end
+        return 0
         """);
 }

@@ -11,15 +11,16 @@ namespace OtpVerification.Redis.Stores;
 /// followed by the payload as given (the app protects it; the store keeps it opaque).
 /// </summary>
 /// <remarks>
-/// Layout: version (1 byte, 1), AES-GCM nonce (12), tag (16), sealed length (7-bit varint),
-/// sealed bytes, payload. The sealed part is AES-256-GCM under a key derived (HKDF-SHA256) from
+/// Layout: version (1 byte, 2), AES-GCM nonce (12), tag (16), sealed length (7-bit varint),
+/// sealed bytes (destinations, device id, flow id), payload. The sealed part is AES-256-GCM under a key derived (HKDF-SHA256) from
 /// the purpose and the address the entry is keyed by: someone reading Redis sees neither the
 /// address nor a phone number or device id, unless they already know the address. A destination
 /// equal to the key's address is stored as a one-byte reference to it.
 /// </remarks>
 internal static class RegistrationEnvelope
 {
-    private const byte Version = 1;
+    private const byte Version = 2;
+    private const byte DestinationVersion = 0x81;
     private const int NonceSize = 12;
     private const int TagSize = 16;
     private const byte None = 0;
@@ -62,6 +63,8 @@ internal static class RegistrationEnvelope
                 WriteString(plain, registration.DeviceId);
             }
 
+            WriteString(plain, registration.FlowId ?? throw new ArgumentException("A registration has no flow id.", nameof(registration)));
+
             var sealedLength = plain.WrittenCount;
             var header = 1 + NonceSize + TagSize + VarintSize(sealedLength);
             var blob = new byte[header + sealedLength + registration.Payload.Length];
@@ -86,7 +89,7 @@ internal static class RegistrationEnvelope
 
     /// <summary>Reads a value written by <see cref="Seal"/> for the same key.</summary>
     /// <exception cref="InvalidDataException">The value is not one, or was written for another key, or was altered.</exception>
-    public static (OtpDestination[] Destinations, string? DeviceId, byte[] Payload) Open(PendingKey key, byte[] blob)
+    public static (OtpDestination[] Destinations, string? DeviceId, string FlowId, byte[] Payload) Open(PendingKey key, byte[] blob)
     {
         ArgumentNullException.ThrowIfNull(blob);
         if (blob.Length < 1 + NonceSize + TagSize + 1 || blob[0] != Version)
@@ -132,7 +135,8 @@ internal static class RegistrationEnvelope
             }
 
             var deviceId = ReadString(span, ref cursor);
-            return (destinations, deviceId, payload);
+            var flowId = ReadString(span, ref cursor) ?? throw new InvalidDataException("The stored registration has no flow id.");
+            return (destinations, deviceId, flowId, payload);
         }
         catch (Exception ex) when (ex is ArgumentOutOfRangeException or IndexOutOfRangeException)
         {
@@ -142,6 +146,53 @@ internal static class RegistrationEnvelope
         {
             plain.AsSpan(0, sealedLength).Clear();
             ArrayPool<byte>.Shared.Return(plain);
+        }
+    }
+
+    /// <summary>Seals one destination (the one a code went to) for the registration hash's <c>w</c> field.</summary>
+    public static byte[] SealDestination(PendingKey key, OtpDestination destination)
+    {
+        var plain = new ArrayBufferWriter<byte>(32);
+        WriteVarint(plain, (int)destination.Channel);
+        WriteString(plain, destination.Address);
+        var blob = new byte[1 + NonceSize + TagSize + plain.WrittenCount];
+        blob[0] = DestinationVersion;
+        RandomNumberGenerator.Fill(blob.AsSpan(1, NonceSize));
+        using (var aes = CreateCipher(key))
+        {
+            aes.Encrypt(blob.AsSpan(1, NonceSize), plain.WrittenSpan, blob.AsSpan(1 + NonceSize + TagSize), blob.AsSpan(1 + NonceSize, TagSize), blob.AsSpan(0, 1));
+        }
+
+        return blob;
+    }
+
+    /// <summary>Reads a value written by <see cref="SealDestination"/> for the same key.</summary>
+    /// <exception cref="InvalidDataException">The value is not one, or was written for another key, or was altered.</exception>
+    public static OtpDestination OpenDestination(PendingKey key, byte[] blob)
+    {
+        ArgumentNullException.ThrowIfNull(blob);
+        if (blob.Length < 1 + NonceSize + TagSize + 2 || blob[0] != DestinationVersion)
+        {
+            throw new InvalidDataException("The stored destination has an unknown format.");
+        }
+
+        var plain = new byte[blob.Length - 1 - NonceSize - TagSize];
+        try
+        {
+            using var aes = CreateCipher(key);
+            aes.Decrypt(blob.AsSpan(1, NonceSize), blob.AsSpan(1 + NonceSize + TagSize), blob.AsSpan(1 + NonceSize, TagSize), plain, blob.AsSpan(0, 1));
+            var cursor = 0;
+            var channel = (OtpChannel)ReadVarint(plain, ref cursor);
+            var address = ReadString(plain, ref cursor) ?? throw new InvalidDataException("The stored destination is malformed.");
+            return new OtpDestination(channel, address);
+        }
+        catch (CryptographicException ex)
+        {
+            throw new InvalidDataException("The stored destination could not be authenticated.", ex);
+        }
+        catch (Exception ex) when (ex is ArgumentOutOfRangeException or IndexOutOfRangeException)
+        {
+            throw new InvalidDataException("The stored destination is malformed.", ex);
         }
     }
 
