@@ -65,9 +65,9 @@ internal sealed class NoUserLookupCompletion(UserManager<IdentityUser> users) : 
         return errors;
     }
 
-    public async ValueTask<OtpCompletionResult> CompleteAsync(LoadSignupForm form, CancellationToken cancellationToken)
+    public async ValueTask<OtpCompletionResult> CompleteAsync(LoadSignupForm form, OtpDestination verified, CancellationToken cancellationToken)
     {
-        var user = new IdentityUser { UserName = form.Email, Email = form.Email, EmailConfirmed = true };
+        var user = new IdentityUser { UserName = form.Email, Email = form.Email, EmailConfirmed = verified.Channel == OtpChannel.Email };
         var result = await users.CreateAsync(user, form.Password!).ConfigureAwait(false);
         return result.Succeeded ? OtpCompletionResult.Created(user.Id, null) : OtpCompletionResult.Taken();
     }
@@ -89,7 +89,7 @@ internal sealed class AppUsersCompletion(AppUserList users) : IOtpSignupCompleti
     public ValueTask<IReadOnlyDictionary<string, string[]>> ValidateAsync(LoadSignupForm form, CancellationToken cancellationToken)
         => ValueTask.FromResult(form.Password is { Length: >= 8 } ? NoErrors : new Dictionary<string, string[]> { ["password"] = ["Use at least 8 characters."] });
 
-    public ValueTask<OtpCompletionResult> CompleteAsync(LoadSignupForm form, CancellationToken cancellationToken)
+    public ValueTask<OtpCompletionResult> CompleteAsync(LoadSignupForm form, OtpDestination verified, CancellationToken cancellationToken)
     {
         var id = Guid.NewGuid().ToString("N");
         return ValueTask.FromResult(users.Ids.TryAdd(form.Email!, id) ? OtpCompletionResult.Created(id, null) : OtpCompletionResult.Taken());

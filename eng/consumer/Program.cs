@@ -60,7 +60,7 @@ internal sealed class MyCompletion(UserList users) : IOtpSignupCompletion<OtpSig
         return ValueTask.FromResult(errors);
     }
 
-    public ValueTask<OtpCompletionResult> CompleteAsync(OtpSignupForm form, CancellationToken cancellationToken)
+    public ValueTask<OtpCompletionResult> CompleteAsync(OtpSignupForm form, OtpDestination verified, CancellationToken cancellationToken)
     {
         // A real app hashes form.Password and stores the user here.
         if (!users.TryAdd(form.Email!, out var id))

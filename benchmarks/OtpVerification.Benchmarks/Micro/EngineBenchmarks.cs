@@ -15,6 +15,7 @@ public abstract class EngineBenchmarks
     private const int VerifyKeys = 1024;
     private const string RightCode = "123456";
     private const string WrongCode = "000000";
+    private const string VerifyFlow = "benchmark-flow";
 
     private readonly BenchmarkClock _clock = new();
     private StartRequestPool _starts = null!;
@@ -50,11 +51,13 @@ public abstract class EngineBenchmarks
             var registration = new PendingRegistration
             {
                 Key = new PendingKey(OtpPurpose.Signup, address),
+                FlowId = VerifyFlow,
                 CodeHash = hasher.Hash(OtpPurpose.Signup, address, RightCode),
                 CodeExpiresAt = now + TimeSpan.FromDays(30),
                 ExpiresAt = now + TimeSpan.FromDays(30),
                 AttemptsLeft = int.MaxValue,
                 Destinations = [new OtpDestination(OtpChannel.Email, address)],
+                DeliveredTo = new OtpDestination(OtpChannel.Email, address),
                 Payload = payload,
             };
             var gate = await store.CreateOrReplaceAsync(registration, new SendPolicy(TimeSpan.Zero, int.MaxValue, TimeSpan.FromHours(1)), now);
@@ -84,7 +87,7 @@ public abstract class EngineBenchmarks
     {
         var address = _verifyAddresses[_nextVerify];
         _nextVerify = (_nextVerify + 1) % VerifyKeys;
-        return _engine.VerifyAsync(OtpPurpose.Signup, address, WrongCode, deviceId: null);
+        return _engine.VerifyAsync(OtpPurpose.Signup, address, VerifyFlow, WrongCode, deviceId: null);
     }
 
     protected abstract Task<IPendingRegistrationStore> CreateStoreAsync(TimeProvider clock);

@@ -61,11 +61,13 @@ internal static partial class RedisMemoryReport
             return new PendingRegistration
             {
                 Key = new PendingKey(OtpPurpose.Signup, address),
+                FlowId = "benchmark-flow",
                 CodeHash = hasher.Hash(OtpPurpose.Signup, address, "123456"),
                 CodeExpiresAt = now + TimeSpan.FromMinutes(10),
                 ExpiresAt = now + TimeSpan.FromMinutes(30),
                 AttemptsLeft = int.MaxValue,
                 Destinations = [new OtpDestination(OtpChannel.Email, address)],
+                DeliveredTo = new OtpDestination(OtpChannel.Email, address),
                 Payload = payload,
             };
         }).ToArray();
@@ -81,8 +83,8 @@ internal static partial class RedisMemoryReport
             RedisKeys.For(Prefix, registration.Key);
             RegistrationEnvelope.Seal(registration);
             await store.CreateOrReplaceAsync(registration, policy, clock.GetUtcNow());
-            await store.VerifyAndConsumeAsync(registration.Key, wrong[0], null, clock.GetUtcNow());
-            await engine.VerifyAsync(OtpPurpose.Signup, registration.Key.Address, "000000", null);
+            await store.VerifyAndConsumeAsync(registration.Key, registration.FlowId, [wrong[0]], null, clock.GetUtcNow());
+            await engine.VerifyAsync(OtpPurpose.Signup, registration.Key.Address, registration.FlowId, "000000", null);
         }
 
         await engine.StartAsync(EngineSetup.StartRequest("warm-engine@example.com", payload));
@@ -98,8 +100,8 @@ internal static partial class RedisMemoryReport
         Row($"RegistrationEnvelope.Seal (AES-GCM of destinations + copy of the payload; the value itself is {blobLength} B)", await Measure(i => new ValueTask<byte[]>(RegistrationEnvelope.Seal(sealOnly[i]))));
         Row("store.CreateOrReplaceAsync (keys + seal + args + EVALSHA round trip + reply)", await Measure(i => store.CreateOrReplaceAsync(stored[i], policy, clock.GetUtcNow())));
         Row("engine.StartAsync (code, hash, registration, message + the store call)", await Measure(i => engine.StartAsync(requests[i])));
-        Row("store.VerifyAndConsumeAsync, wrong code", await Measure(i => store.VerifyAndConsumeAsync(stored[i].Key, wrong[i], null, clock.GetUtcNow())));
-        Row("engine.VerifyAsync, wrong code (hash + the store call)", await Measure(i => engine.VerifyAsync(OtpPurpose.Signup, stored[i].Key.Address, "000000", null)));
+        Row("store.VerifyAndConsumeAsync, wrong code", await Measure(i => store.VerifyAndConsumeAsync(stored[i].Key, stored[i].FlowId, [wrong[i]], null, clock.GetUtcNow())));
+        Row("engine.VerifyAsync, wrong code (hash + the store call)", await Measure(i => engine.VerifyAsync(OtpPurpose.Signup, stored[i].Key.Address, stored[i].FlowId, "000000", null)));
         Console.WriteLine();
 
         static async Task<double> Measure<T>(Func<int, ValueTask<T>> operation)
@@ -126,14 +128,22 @@ internal static partial class RedisMemoryReport
         Console.WriteLine("| :--- | :--- | ---: | ---: | ---: | ---: | :--- |");
 
         var addresses = Enumerable.Range(0, Operations).Select(i => EngineSetup.Address("rt", i)).ToArray();
-        await Row("start (cold: empty script cache)", 1, OtpOutcome.Accepted, async i => (await engine.StartAsync(EngineSetup.StartRequest("cold@example.com", payload))).Outcome);
-        await Row("verify, wrong code (cold)", 1, OtpOutcome.InvalidCode, async i => (await engine.VerifyAsync(OtpPurpose.Signup, "cold@example.com", WrongCode(sender.CodeFor("cold@example.com")), null)).Outcome);
-        await Row("start", Operations, OtpOutcome.Accepted, async i => (await engine.StartAsync(EngineSetup.StartRequest(addresses[i], payload))).Outcome);
-        await Row("verify, wrong code", Operations, OtpOutcome.InvalidCode, async i => (await engine.VerifyAsync(OtpPurpose.Signup, addresses[i], WrongCode(sender.CodeFor(addresses[i])), null)).Outcome);
+        var flows = new string[Operations];
+        var coldFlow = string.Empty;
+        await Row("start (cold: empty script cache)", 1, OtpOutcome.Accepted, async i => Flow(await engine.StartAsync(EngineSetup.StartRequest("cold@example.com", payload)), out coldFlow));
+        await Row("verify, wrong code (cold)", 1, OtpOutcome.InvalidCode, async i => (await engine.VerifyAsync(OtpPurpose.Signup, "cold@example.com", coldFlow, WrongCode(sender.CodeFor("cold@example.com")), null)).Outcome);
+        await Row("start", Operations, OtpOutcome.Accepted, async i => Flow(await engine.StartAsync(EngineSetup.StartRequest(addresses[i], payload)), out flows[i]));
+        await Row("verify, wrong code", Operations, OtpOutcome.InvalidCode, async i => (await engine.VerifyAsync(OtpPurpose.Signup, addresses[i], flows[i], WrongCode(sender.CodeFor(addresses[i])), null)).Outcome);
         clock.Advance(TimeSpan.FromMinutes(2));
         await Row("resend", Operations, OtpOutcome.Accepted, async i => (await engine.ResendAsync(OtpPurpose.Signup, addresses[i])).Outcome);
-        await Row("verify, right code", Operations, OtpOutcome.Verified, async i => (await engine.VerifyAsync(OtpPurpose.Signup, addresses[i], sender.CodeFor(addresses[i]), null)).Outcome);
+        await Row("verify, right code", Operations, OtpOutcome.Verified, async i => (await engine.VerifyAsync(OtpPurpose.Signup, addresses[i], flows[i], sender.CodeFor(addresses[i]), null)).Outcome);
         Console.WriteLine();
+
+        static OtpOutcome Flow(OtpSendResult result, out string flowId)
+        {
+            flowId = result.FlowId ?? string.Empty;
+            return result.Outcome;
+        }
 
         async Task Row(string name, int count, OtpOutcome expected, Func<int, Task<OtpOutcome>> operation)
         {

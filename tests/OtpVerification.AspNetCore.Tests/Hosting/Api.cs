@@ -36,6 +36,42 @@ public static class TestData
 /// <summary>Calls the sample's endpoints the way a client does.</summary>
 public static class Api
 {
+    /// <summary>
+    /// The flow id of the latest accepted start per endpoint and address, as a client keeps it
+    /// between start and verify. Helpers that verify use it unless a test passes its own.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Flows = new(StringComparer.Ordinal);
+
+    /// <summary>The flow id the latest accepted start answered for <paramref name="email"/> on <paramref name="prefix"/>.</summary>
+    /// <param name="prefix">The endpoint group, e.g. <c>/signup</c>.</param>
+    /// <param name="email">The address as the test sent it.</param>
+    /// <returns>The flow id, or a value no server ever issued when no start was accepted.</returns>
+    public static string FlowOf(string prefix, string email)
+        => Flows.TryGetValue(FlowKey(prefix, email), out var flow) ? flow : "no-start-was-accepted";
+
+    /// <summary>Remembers the flow id of an accepted start (the body stays readable).</summary>
+    /// <param name="response">The start's response.</param>
+    /// <param name="prefix">The endpoint group.</param>
+    /// <param name="email">The address.</param>
+    /// <returns>The response.</returns>
+    public static async Task<HttpResponseMessage> RememberFlowAsync(this HttpResponseMessage response, string prefix, string? email)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        if (response.StatusCode == HttpStatusCode.Accepted && email is not null)
+        {
+            await response.Content.LoadIntoBufferAsync();
+            using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            if (document.RootElement.TryGetProperty("flowId", out var flow) && flow.GetString() is { Length: > 0 } id)
+            {
+                Flows[FlowKey(prefix, email)] = id;
+            }
+        }
+
+        return response;
+    }
+
+    private static string FlowKey(string prefix, string email) => prefix + "|" + email.Trim().ToLowerInvariant();
+
     /// <summary>POSTs <paramref name="body"/> as JSON (camelCase).</summary>
     /// <param name="client">The client.</param>
     /// <param name="path">The path.</param>
@@ -62,7 +98,7 @@ public static class Api
         Add(body, "phone", phone);
         Add(body, "channel", channel);
         Add(body, "deviceId", deviceId);
-        return client.PostJsonAsync("/signup/start", body);
+        return client.PostJsonAsync("/signup/start", body).ContinueWith(t => t.Result.RememberFlowAsync("/signup", email), TaskScheduler.Default).Unwrap();
     }
 
     /// <summary>POST /signup/resend.</summary>
@@ -78,10 +114,11 @@ public static class Api
     /// <param name="code">The code.</param>
     /// <param name="deviceId">The device id, left out when null.</param>
     /// <param name="useCookies">Adds <c>?useCookies=true</c>.</param>
+    /// <param name="flowId">The flow id; by default the one the latest accepted start for <paramref name="email"/> answered.</param>
     /// <returns>The response.</returns>
-    public static Task<HttpResponseMessage> VerifySignupAsync(this HttpClient client, string email, string code, string? deviceId = null, bool useCookies = false)
+    public static Task<HttpResponseMessage> VerifySignupAsync(this HttpClient client, string email, string code, string? deviceId = null, bool useCookies = false, string? flowId = null)
     {
-        var body = new Dictionary<string, object?> { ["email"] = email, ["code"] = code };
+        var body = new Dictionary<string, object?> { ["email"] = email, ["code"] = code, ["flowId"] = flowId ?? FlowOf("/signup", email) };
         Add(body, "deviceId", deviceId);
         return client.PostJsonAsync(useCookies ? "/signup/verify?useCookies=true" : "/signup/verify", body);
     }
@@ -90,17 +127,18 @@ public static class Api
     /// <param name="client">The client.</param>
     /// <param name="email">The email.</param>
     /// <returns>The response.</returns>
-    public static Task<HttpResponseMessage> StartPasswordResetAsync(this HttpClient client, string email)
-        => client.PostJsonAsync("/password-reset/start", new { email });
+    public static async Task<HttpResponseMessage> StartPasswordResetAsync(this HttpClient client, string email)
+        => await (await client.PostJsonAsync("/password-reset/start", new { email })).RememberFlowAsync("/password-reset", email);
 
     /// <summary>POST /password-reset/complete.</summary>
     /// <param name="client">The client.</param>
     /// <param name="email">The email.</param>
     /// <param name="code">The code.</param>
     /// <param name="newPassword">The new password.</param>
+    /// <param name="flowId">The flow id; by default the one the latest accepted start for <paramref name="email"/> answered.</param>
     /// <returns>The response.</returns>
-    public static Task<HttpResponseMessage> CompletePasswordResetAsync(this HttpClient client, string email, string code, string newPassword)
-        => client.PostJsonAsync("/password-reset/complete", new { email, code, newPassword });
+    public static Task<HttpResponseMessage> CompletePasswordResetAsync(this HttpClient client, string email, string code, string newPassword, string? flowId = null)
+        => client.PostJsonAsync("/password-reset/complete", new { email, code, flowId = flowId ?? FlowOf("/password-reset", email), newPassword });
 
     /// <summary>POST /login.</summary>
     /// <param name="client">The client.</param>
@@ -152,16 +190,30 @@ public static class Api
 /// <summary>Assertions on the contract's response shapes.</summary>
 public static class ResponseAssertions
 {
-    /// <summary>Asserts 202 with exactly <c>{ "expiresIn": 600, "resendAfter": 60 }</c> (the defaults).</summary>
+    /// <summary>
+    /// Asserts 202 with exactly <c>{ "expiresIn": 600, "resendAfter": 60 }</c> (the defaults), plus
+    /// an opaque <c>flowId</c> of at least 128 bits for a start (a resend answers none).
+    /// </summary>
     /// <param name="response">The response.</param>
     /// <param name="expiresIn">The expected <c>expiresIn</c>.</param>
     /// <param name="resendAfter">The expected <c>resendAfter</c>.</param>
     /// <returns>A task.</returns>
     public static async Task ShouldBeAcceptedAsync(this HttpResponseMessage response, long expiresIn = 600, long resendAfter = 60)
     {
+        ArgumentNullException.ThrowIfNull(response);
         var json = await response.ShouldHaveJsonAsync(HttpStatusCode.Accepted);
         response.Content.Headers.ContentType?.MediaType.Should().Be("application/json");
-        json.EnumerateObject().Select(p => p.Name).Should().BeEquivalentTo("expiresIn", "resendAfter");
+        var isStart = response.RequestMessage?.RequestUri?.AbsolutePath.EndsWith("/start", StringComparison.Ordinal) == true;
+        if (isStart)
+        {
+            json.EnumerateObject().Select(p => p.Name).Should().BeEquivalentTo("expiresIn", "resendAfter", "flowId");
+            json.GetProperty("flowId").GetString().Should().MatchRegex("^[A-Za-z0-9_-]{22,}$", "a flow id is opaque, at least 128 random bits");
+        }
+        else
+        {
+            json.EnumerateObject().Select(p => p.Name).Should().BeEquivalentTo("expiresIn", "resendAfter");
+        }
+
         json.GetProperty("expiresIn").GetInt64().Should().Be(expiresIn);
         json.GetProperty("resendAfter").GetInt64().Should().Be(resendAfter);
     }

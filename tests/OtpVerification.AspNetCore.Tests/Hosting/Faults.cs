@@ -19,11 +19,17 @@ public sealed class UnavailableStore : IPendingRegistrationStore
     public ValueTask<SendGateResult> ResendAsync(PendingKey key, byte[] codeHash, DateTimeOffset codeExpiresAt, int maxAttempts, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default) => Down<SendGateResult>();
 
     /// <inheritdoc />
-    public ValueTask<StoreVerifyResult> VerifyAndConsumeAsync(PendingKey key, byte[] codeHash, string? deviceId, DateTimeOffset now, CancellationToken cancellationToken = default) => Down<StoreVerifyResult>();
+    public ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, OtpDestination destination, CancellationToken cancellationToken = default) => Down<bool>();
 
     /// <inheritdoc />
-    public ValueTask CancelSendAsync(PendingKey key, byte[] codeHash, bool removeRegistration, CancellationToken cancellationToken = default)
+    public ValueTask<StoreVerifyResult> VerifyAndConsumeAsync(PendingKey key, string flowId, IReadOnlyList<byte[]> codeHashes, string? deviceId, DateTimeOffset now, CancellationToken cancellationToken = default) => Down<StoreVerifyResult>();
+
+    /// <inheritdoc />
+    public ValueTask CancelSendAsync(PendingKey key, byte[] codeHash, CancellationToken cancellationToken = default)
         => ValueTask.FromException(new OtpStoreUnavailableException("Test store is down."));
+
+    /// <inheritdoc />
+    public ValueTask<bool> PutBackAsync(PendingRegistration registration, DateTimeOffset now, CancellationToken cancellationToken = default) => Down<bool>();
 
     /// <inheritdoc />
     public ValueTask<bool> DeleteAsync(PendingKey key, CancellationToken cancellationToken = default) => Down<bool>();

@@ -25,9 +25,9 @@ public sealed class HostileInputTests(SampleAppFactory app) : IClassFixture<Samp
     {
         ["/signup/start"] = new(StringComparer.Ordinal) { ["email"] = "\"hostile@example.com\"", ["password"] = "\"S3cure-Passw0rd!\"", ["name"] = "\"Ana\"", ["phone"] = "\"+14155550123\"", ["channel"] = "\"email\"", ["deviceId"] = "\"device-1\"" },
         ["/signup/resend"] = new(StringComparer.Ordinal) { ["email"] = "\"hostile@example.com\"" },
-        ["/signup/verify"] = new(StringComparer.Ordinal) { ["email"] = "\"hostile@example.com\"", ["code"] = "\"123456\"", ["deviceId"] = "\"device-1\"" },
+        ["/signup/verify"] = new(StringComparer.Ordinal) { ["email"] = "\"hostile@example.com\"", ["code"] = "\"123456\"", ["flowId"] = "\"AAAAAAAAAAAAAAAAAAAAAA\"", ["deviceId"] = "\"device-1\"" },
         ["/password-reset/start"] = new(StringComparer.Ordinal) { ["email"] = "\"hostile@example.com\"" },
-        ["/password-reset/complete"] = new(StringComparer.Ordinal) { ["email"] = "\"hostile@example.com\"", ["code"] = "\"123456\"", ["newPassword"] = "\"N3w-Passw0rd!\"" },
+        ["/password-reset/complete"] = new(StringComparer.Ordinal) { ["email"] = "\"hostile@example.com\"", ["code"] = "\"123456\"", ["flowId"] = "\"AAAAAAAAAAAAAAAAAAAAAA\"", ["newPassword"] = "\"N3w-Passw0rd!\"" },
         ["/login"] = new(StringComparer.Ordinal) { ["email"] = "\"hostile@example.com\"", ["password"] = "\"S3cure-Passw0rd!\"" },
     };
 
@@ -41,9 +41,9 @@ public sealed class HostileInputTests(SampleAppFactory app) : IClassFixture<Samp
     [
         ("/signup/start", "email"), ("/signup/start", "phone"), ("/signup/start", "channel"),
         ("/signup/resend", "email"),
-        ("/signup/verify", "email"), ("/signup/verify", "code"), ("/signup/verify", "deviceId"),
+        ("/signup/verify", "email"), ("/signup/verify", "code"), ("/signup/verify", "flowId"), ("/signup/verify", "deviceId"),
         ("/password-reset/start", "email"),
-        ("/password-reset/complete", "email"), ("/password-reset/complete", "code"), ("/password-reset/complete", "newPassword"),
+        ("/password-reset/complete", "email"), ("/password-reset/complete", "code"), ("/password-reset/complete", "flowId"), ("/password-reset/complete", "newPassword"),
         ("/login", "email"), ("/login", "password"),
     ];
 

@@ -198,7 +198,7 @@ public sealed partial class CustomCompletionTests
             return ValueTask.FromResult(errors);
         }
 
-        public ValueTask<OtpCompletionResult> CompleteAsync(OtpSignupForm form, CancellationToken cancellationToken)
+        public ValueTask<OtpCompletionResult> CompleteAsync(OtpSignupForm form, OtpDestination verified, CancellationToken cancellationToken)
         {
             if (users.FailNext)
             {
