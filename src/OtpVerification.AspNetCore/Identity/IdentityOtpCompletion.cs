@@ -83,8 +83,8 @@ internal sealed class IdentityUserMapping<TUser, TForm>(Action<TUser, TForm>? co
 internal sealed class IdentityOtpPasswordReset<TUser>(UserManager<TUser> users) : IOtpPasswordReset
     where TUser : IdentityUser, new()
 {
-    public async ValueTask<bool> AccountExistsAsync(string email, CancellationToken cancellationToken)
-        => await users.FindByEmailAsync(email).ConfigureAwait(false) is not null;
+    public ValueTask<bool> AccountExistsAsync(string email, CancellationToken cancellationToken)
+        => IdentityAccounts.ExistsAsync(users, email, cancellationToken);
 
     public async ValueTask<IReadOnlyDictionary<string, string[]>> ValidateAsync(string email, string newPassword, CancellationToken cancellationToken)
     {
@@ -112,6 +112,32 @@ internal sealed class IdentityOtpPasswordReset<TUser>(UserManager<TUser> users) 
         }
 
         return true;
+    }
+}
+
+/// <summary>Whether an account uses an email, at the same cost whether or not it does.</summary>
+internal static class IdentityAccounts
+{
+    public static async ValueTask<bool> ExistsAsync<TUser>(UserManager<TUser> users, string email, CancellationToken cancellationToken)
+        where TUser : IdentityUser
+    {
+        // One indexed query for one column: loading the whole user (FindByEmailAsync) would make a
+        // registered address answer measurably slower than an unknown one, and costs more.
+        if (users.SupportsQueryableUsers)
+        {
+            var normalized = users.NormalizeEmail(email);
+            if (users.Users.Where(u => u.NormalizedEmail == normalized).Select(u => u.Id).Take(1) is IAsyncEnumerable<string> rows)
+            {
+                await foreach (var _ in rows.WithCancellation(cancellationToken).ConfigureAwait(false))
+                {
+                    return true;
+                }
+
+                return false;
+            }
+        }
+
+        return await users.FindByEmailAsync(email).ConfigureAwait(false) is not null;
     }
 }
 

@@ -25,7 +25,7 @@ public sealed partial class OtpEngine
     private readonly TimeProvider _time;
     private readonly OtpMetrics _metrics;
     private readonly ILogger<OtpEngine> _logger;
-    private readonly DeliveryTimings _timings = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _deliveriesInFlight = new();
 
     /// <summary>Creates the engine.</summary>
     /// <param name="store">The pending-registration store.</param>
@@ -95,7 +95,6 @@ public sealed partial class OtpEngine
         var now = _time.GetUtcNow();
         cancellationToken.ThrowIfCancellationRequested();
 
-        var started = _time.GetTimestamp();
         if (await ClientGateAsync(request.Purpose, request.ClientKey, now, options).ConfigureAwait(false) is { } refusedClient)
         {
             return refusedClient;
@@ -143,7 +142,12 @@ public sealed partial class OtpEngine
 
         if (request.Decoy)
         {
-            await WaitLikeADeliveryAsync(request.Purpose, resend: false, request.Destinations, started, options).ConfigureAwait(false);
+            return Accepted(options, flowId);
+        }
+
+        if (DeliversAfterAnswering(request.Purpose, options))
+        {
+            DeliverLater(key, hash, code, registration.Destinations, options, now, options.Code.Lifetime);
             return Accepted(options, flowId);
         }
 
@@ -151,7 +155,6 @@ public sealed partial class OtpEngine
         var delivery = await DeliverAsync(key, hash, code, registration.Destinations, options, now, options.Code.Lifetime).ConfigureAwait(false);
         if (delivery.Delivered)
         {
-            _timings.Record(request.Purpose, resend: false, FirstChannel(request.Destinations), _time.GetElapsedTime(started));
             Log.Started(_logger, OtpNames.Purpose(request.Purpose), OtpAddress.Mask(request.Address));
             return Accepted(options, flowId);
         }
@@ -179,7 +182,6 @@ public sealed partial class OtpEngine
         var key = new PendingKey(purpose, address);
         var now = _time.GetUtcNow();
         cancellationToken.ThrowIfCancellationRequested();
-        var started = _time.GetTimestamp();
         if (await ClientGateAsync(purpose, clientKey, now, options).ConfigureAwait(false) is { } refusedClient)
         {
             return refusedClient;
@@ -212,14 +214,18 @@ public sealed partial class OtpEngine
         var lifetime = registration.CodeExpiresAt - now;
         if (registration.Decoy)
         {
-            await WaitLikeADeliveryAsync(purpose, resend: true, registration.Destinations, started, options).ConfigureAwait(false);
+            return Accepted(options, lifetime: lifetime);
+        }
+
+        if (DeliversAfterAnswering(purpose, options))
+        {
+            DeliverLater(key, hash, code, registration.Destinations, options, now, lifetime);
             return Accepted(options, lifetime: lifetime);
         }
 
         var delivery = await DeliverAsync(key, hash, code, registration.Destinations, options, now, lifetime).ConfigureAwait(false);
         if (delivery.Delivered)
         {
-            _timings.Record(purpose, resend: true, FirstChannel(registration.Destinations), _time.GetElapsedTime(started));
             return Accepted(options, lifetime: lifetime);
         }
 
@@ -305,16 +311,49 @@ public sealed partial class OtpEngine
         return System.Buffers.Text.Base64Url.EncodeToString(bytes);
     }
 
-    private static OtpChannel FirstChannel(IReadOnlyList<OtpDestination> destinations)
-        => destinations.Count > 0 ? destinations[0].Channel : OtpChannel.Email;
-
     /// <summary>Purposes that answer alike for registered and unknown addresses, down to a sender outage (password reset, sign-in).</summary>
     private static bool ConcealsAccounts(OtpPurpose purpose) => purpose is OtpPurpose.PasswordReset or OtpPurpose.SignIn;
 
-    private ValueTask WaitLikeADeliveryAsync(OtpPurpose purpose, bool resend, IReadOnlyList<OtpDestination> destinations, long started, OtpSignupOptions options)
-        => options.Abuse.EqualizeResponseTimes
-            ? _timings.WaitLikeADeliveryAsync(purpose, resend, FirstChannel(destinations), started, _time)
-            : ValueTask.CompletedTask;
+    /// <summary>
+    /// Reset and sign-in answer before the message goes out (<see cref="OtpAbuseOptions.EqualizeResponseTimes"/>):
+    /// an unknown address has a decoy and nothing to send, so an answer that waited for a sender
+    /// would take longer for registered addresses. Without a thread ever blocked, the answer is
+    /// the same work for both: the store call.
+    /// </summary>
+    private static bool DeliversAfterAnswering(OtpPurpose purpose, OtpSignupOptions options)
+        => ConcealsAccounts(purpose) && options.Abuse.EqualizeResponseTimes;
+
+    /// <summary>
+    /// Completes when every code being delivered after its answer has been handed to its sender,
+    /// or has failed and its send was undone. The host waits for it when it stops; tests use it to
+    /// read a message the answer did not wait for.
+    /// </summary>
+    /// <returns>A task that completes when no delivery is in flight.</returns>
+    public Task WhenDeliveredAsync() => Task.WhenAll(_deliveriesInFlight.Keys);
+
+    private void DeliverLater(PendingKey key, byte[] hash, string code, IReadOnlyList<OtpDestination> destinations, OtpSignupOptions options, DateTimeOffset now, TimeSpan lifetime)
+    {
+        var delivery = Task.Run(async () =>
+        {
+            try
+            {
+                var delivered = await DeliverAsync(key, hash, code, destinations, options, now, lifetime).ConfigureAwait(false);
+                if (!delivered.Delivered)
+                {
+                    // Nobody received the code: the entry goes back to what it was, as for an answered failure.
+                    await CompensateAsync(key, delivered.Hash).ConfigureAwait(false);
+                }
+            }
+#pragma warning disable CA1031 // Nothing awaits this task: a fault must be logged here or it is lost.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Log.StoreUnavailable(_logger, "deliver-later", ex.GetType().Name, "the delivery after the answer failed");
+            }
+        });
+        _deliveriesInFlight.TryAdd(delivery, 0);
+        _ = delivery.ContinueWith(static (done, state) => ((System.Collections.Concurrent.ConcurrentDictionary<Task, byte>)state!).TryRemove(done, out _), _deliveriesInFlight, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
 
     /// <summary>The per-client send limit: one store operation on the client's own key, shared by every purpose.</summary>
     private async ValueTask<OtpSendResult?> ClientGateAsync(OtpPurpose purpose, string? clientKey, DateTimeOffset now, OtpSignupOptions options)

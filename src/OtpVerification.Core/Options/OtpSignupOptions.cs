@@ -29,7 +29,8 @@ public sealed class OtpSignupOptions
 
     /// <summary>
     /// <see langword="true"/>: start answers 409 for a registered address. <see langword="false"/>
-    /// (the default): it answers exactly as for a new one and sends nothing.
+    /// (the default): it answers exactly as for a new one and sends a real code, which only the
+    /// address's owner can read; a right code then gets 409 at verify.
     /// </summary>
     public bool RevealExistingAccounts { get; set; }
 
@@ -80,7 +81,7 @@ public sealed class OtpResendOptions
     /// <summary>Minimum time between two codes sent to one address (<c>OtpSignup:Resend:Cooldown</c>, default 1 minute).</summary>
     public TimeSpan Cooldown { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>Codes sent to one address per hour (<c>OtpSignup:Resend:MaxPerHour</c>, default 5).</summary>
+    /// <summary>Codes sent to one address in any 60 minutes, a rolling hour (<c>OtpSignup:Resend:MaxPerHour</c>, default 5). A phone number and a mailbox (whatever alias of it was typed) get no more, whatever address the entry is keyed by.</summary>
     [Range(1, 1000, ErrorMessage = "OtpSignup:Resend:MaxPerHour must be between 1 and 1000.")]
     public int MaxPerHour { get; set; } = 5;
 }
@@ -124,9 +125,10 @@ public sealed class OtpAbuseOptions
     public string[] SmsCountryCodes { get; set; } = [];
 
     /// <summary>
-    /// Make a start for a registered address (which sends nothing) take as long as recent real
-    /// sends, so response times do not reveal which addresses have accounts
-    /// (<c>OtpSignup:Abuse:EqualizeResponseTimes</c>, default <see langword="true"/>).
+    /// Password reset and sign-in answer before their message is sent, so an unknown address
+    /// (a decoy, which sends nothing) and a registered one take the same time to answer
+    /// (<c>OtpSignup:Abuse:EqualizeResponseTimes</c>, default <see langword="true"/>). Signup needs
+    /// nothing of the kind: it sends a real code to registered and new addresses alike.
     /// </summary>
     public bool EqualizeResponseTimes { get; set; } = true;
 

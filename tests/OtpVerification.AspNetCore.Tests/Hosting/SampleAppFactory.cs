@@ -104,6 +104,8 @@ public partial class SampleAppFactory : WebApplicationFactory<Program>
     /// <returns>The messages.</returns>
     public async Task<IReadOnlyList<OutboxMessage>> ReadOutboxAsync(string to)
     {
+        // Reset and sign-in answer before their message goes out: wait for it as a mailbox would.
+        await Services.GetRequiredService<OtpEngine>().WhenDeliveredAsync();
         var response = await _outboxClient.Value.GetAsync(new Uri("/dev/outbox?to=" + Uri.EscapeDataString(to), UriKind.Relative));
         response.EnsureSuccessStatusCode();
         return await response.Content.ReadFromJsonAsync<List<OutboxMessage>>() ?? [];

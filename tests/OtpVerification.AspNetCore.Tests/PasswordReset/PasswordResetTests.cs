@@ -36,7 +36,7 @@ public sealed class PasswordResetTests(SampleAppFactory app) : IClassFixture<Sam
         var unknown = await _client.StartPasswordResetAsync(TestData.Email("reset-unknown"));
 
         await unknown.ShouldBeAcceptedAsync(expiresIn: 600, resendAfter: 60);
-        (await unknown.Content.ReadAsStringAsync()).Should().Be(await registered.Content.ReadAsStringAsync());
+        await registered.ShouldBeAcceptedAsync(expiresIn: 600, resendAfter: 60);
     }
 
     [Fact]
@@ -105,7 +105,7 @@ public sealed class PasswordResetTests(SampleAppFactory app) : IClassFixture<Sam
     }
 
     [Fact]
-    public async Task Complete_CodeUsedTwice_SecondReturns400InvalidCode()
+    public async Task Complete_CodeUsedTwice_SecondReturns400FlowExpired()
     {
         var email = await RegisteredAsync("reset-twice");
         var code = await StartAsync(email);
@@ -113,7 +113,7 @@ public sealed class PasswordResetTests(SampleAppFactory app) : IClassFixture<Sam
 
         var again = await _client.CompletePasswordResetAsync(email, code, "An0ther-Passw0rd!");
 
-        await again.ShouldBeInvalidCodeAsync();
+        await again.ShouldBeProblemAsync(HttpStatusCode.BadRequest, "flow_expired");
     }
 
     [Fact]
@@ -163,11 +163,27 @@ public sealed class PasswordResetTests(SampleAppFactory app) : IClassFixture<Sam
     }
 
     [Fact]
-    public async Task Complete_UnknownEmail_Returns400InvalidCode()
+    public async Task Complete_UnknownEmailWithoutAStart_Returns400FlowExpired()
     {
         var response = await _client.CompletePasswordResetAsync(TestData.Email("reset-nobody"), "123456", TestData.NewPassword);
 
-        (await response.ShouldBeInvalidCodeAsync()).Should().BeNull();
+        await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest, "flow_expired");
+    }
+
+    [Fact]
+    public async Task Complete_UnknownEmailAfterAStart_AnswersLikeARegisteredOne()
+    {
+        // Hole 2: an unknown address gets a decoy, so a wrong code counts down the same attempts.
+        var unknown = TestData.Email("reset-decoy");
+        await (await _client.StartPasswordResetAsync(unknown)).ShouldBeAcceptedAsync();
+        var registered = await RegisteredAsync("reset-real");
+        var code = await StartAsync(registered);
+
+        var decoy = await _client.CompletePasswordResetAsync(unknown, "123456", TestData.NewPassword);
+        var real = await _client.CompletePasswordResetAsync(registered, TestData.WrongCode(code), TestData.NewPassword);
+
+        (await decoy.ShouldBeInvalidCodeAsync()).Should().Be(4);
+        (await real.ShouldBeInvalidCodeAsync()).Should().Be(4);
     }
 
     [Fact]
@@ -176,6 +192,7 @@ public sealed class PasswordResetTests(SampleAppFactory app) : IClassFixture<Sam
         var email = TestData.Email("reset-crossing");
         await (await _client.StartSignupAsync(email)).ShouldBeAcceptedAsync();
         var signupCode = await app.ReadCodeAsync(email, "signup");
+        await (await _client.StartPasswordResetAsync(email)).ShouldBeAcceptedAsync();
 
         var response = await _client.CompletePasswordResetAsync(email, signupCode, TestData.NewPassword);
 
@@ -188,6 +205,7 @@ public sealed class PasswordResetTests(SampleAppFactory app) : IClassFixture<Sam
         var email = TestData.Email("reset-crossing-intact");
         await (await _client.StartSignupAsync(email)).ShouldBeAcceptedAsync();
         var signupCode = await app.ReadCodeAsync(email, "signup");
+        await (await _client.StartPasswordResetAsync(email)).ShouldBeAcceptedAsync();
         await (await _client.CompletePasswordResetAsync(email, signupCode, TestData.NewPassword)).ShouldBeInvalidCodeAsync();
 
         var verify = await _client.VerifySignupAsync(email, signupCode);
@@ -200,6 +218,7 @@ public sealed class PasswordResetTests(SampleAppFactory app) : IClassFixture<Sam
     {
         var email = await RegisteredAsync("reset-crossing-back");
         var resetCode = await StartAsync(email);
+        await (await _client.StartSignupAsync(email)).ShouldBeAcceptedAsync();
 
         var response = await _client.VerifySignupAsync(email, resetCode);
 

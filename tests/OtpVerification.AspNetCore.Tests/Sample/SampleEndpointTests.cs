@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using OtpVerification.AspNetCore.Tests.Hosting;
+using OtpVerification.Senders;
 
 namespace OtpVerification.AspNetCore.Tests.Sample;
 
@@ -87,10 +89,51 @@ public sealed class SampleEndpointTests(SampleAppFactory app) : IClassFixture<Sa
     public async Task DevOutbox_OutsideDevelopment_Returns404()
     {
         await using var production = new SampleAppFactory().WithEnvironment("Production");
+        production.WithServices(services => services.AddSingleton<IOtpSender>(new OtpVerification.Testing.RecordingSender(OtpChannel.Email)));
         using var client = production.CreateClient();
 
         var response = await client.GetAsync(new Uri("/dev/outbox?to=ana@example.com", UriKind.Relative));
 
         await response.ShouldBeProblemAsync(HttpStatusCode.NotFound, "not_found");
+    }
+
+    [Fact]
+    public async Task Start_OutsideDevelopmentWithoutAnEmailSender_RefusesToStartNamingTheKey()
+    {
+        await using var production = new SampleAppFactory().WithEnvironment("Production");
+
+        var start = () => production.CreateClient();
+
+        start.Should().Throw<InvalidOperationException>().WithMessage("*Smtp:Host*");
+    }
+
+    [Fact]
+    public async Task SmsStart_OutsideDevelopmentWithoutAnSmsSender_Returns400ValidationOnChannel()
+    {
+        // Hole 5: the development outbox used to "send" SMS codes in production, to stdout.
+        await using var production = new SampleAppFactory().WithEnvironment("Production");
+        var email = new OtpVerification.Testing.RecordingSender(OtpChannel.Email);
+        production.WithServices(services => services.AddSingleton<IOtpSender>(email));
+        using var client = production.CreateClient();
+
+        var response = await client.StartSignupAsync(TestData.Email("sms-prod"), phone: "+14155550123", channel: "sms");
+
+        await response.ShouldBeValidationProblemAsync("channel");
+        email.Messages.Should().BeEmpty("a refused start sends nothing");
+    }
+
+    [Fact]
+    public async Task EmailStart_OutsideDevelopmentWithoutAnSmsSender_NeverFallsBackToSms()
+    {
+        await using var production = new SampleAppFactory().WithEnvironment("Production");
+        var switchable = new OtpVerification.Testing.RecordingSender(OtpChannel.Email);
+        switchable.FailWith();
+        production.WithServices(services => services.AddSingleton<IOtpSender>(switchable));
+        using var client = production.CreateClient();
+
+        var response = await client.StartSignupAsync(TestData.Email("no-sms-fallback"), phone: "+14155550123");
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable, "unavailable");
+        production.Services.GetRequiredService<DevOutbox>().List().Should().BeEmpty("outside Development nothing goes to the outbox");
     }
 }

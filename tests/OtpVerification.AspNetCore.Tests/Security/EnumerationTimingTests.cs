@@ -57,6 +57,39 @@ public sealed class EnumerationTimingTests(EnumerationTimingTests.SlowSenderAppF
         LatencyProbe.ShouldBeIndistinguishable(registered, fresh, Alpha, output);
     }
 
+    [Theory]
+    [InlineData("wrong-code")]
+    [InlineData("foreign-device")]
+    [InlineData("stale-flow")]
+    public async Task Verify_RegisteredVersusNewAddresses_LatenciesCannotBeToldApart(string probe)
+    {
+        // The attacker starts a signup for each address (answered alike), then times a verify
+        // they can make without the mailbox: a wrong code, another device, an older flow.
+        var staleFlows = new System.Collections.Concurrent.ConcurrentDictionary<string, string>(StringComparer.Ordinal);
+        var (registered, fresh) = await LatencyProbe.MeasureAsync(
+            app,
+            "t-verify-" + probe,
+            (c, email) => probe switch
+            {
+                "wrong-code" => c.VerifySignupAsync(email, "000000", deviceId: "attacker"),
+                "foreign-device" => c.VerifySignupAsync(email, "000000", deviceId: "another"),
+                _ => c.VerifySignupAsync(email, "000000", deviceId: "attacker", flowId: staleFlows[email]),
+            },
+            async (c, email) =>
+            {
+                await (await c.StartSignupAsync(email, deviceId: "attacker")).ShouldBeAcceptedAsync();
+                if (probe == "stale-flow")
+                {
+                    staleFlows[email] = Api.FlowOf("/signup", email);
+                    app.Clock.Advance(TimeSpan.FromSeconds(61));
+                    await (await c.StartSignupAsync(email, deviceId: "attacker")).ShouldBeAcceptedAsync();
+                }
+            },
+            HttpStatusCode.BadRequest);
+
+        LatencyProbe.ShouldBeIndistinguishable(registered, fresh, Alpha, output);
+    }
+
     /// <summary>The sample with a 2–5 ms email sender.</summary>
     public sealed class SlowSenderAppFactory : SampleAppFactory
     {
@@ -73,13 +106,14 @@ public sealed class EnumerationTimingTests(EnumerationTimingTests.SlowSenderAppF
 public sealed class EnumerationTimingControlTests(EnumerationTimingControlTests.UnequalizedAppFactory app, ITestOutputHelper output) : IClassFixture<EnumerationTimingControlTests.UnequalizedAppFactory>
 {
     [Fact]
-    public async Task Start_WithEqualizationOff_LatenciesAreToldApart()
+    public async Task PasswordResetStart_WithEqualizationOff_LatenciesAreToldApart()
     {
-        var (registered, fresh) = await LatencyProbe.MeasureAsync(app, "t-off", (c, email) => c.StartSignupAsync(email));
+        // Delivering before answering, a registered address waits for its sender and a decoy does not.
+        var (registered, fresh) = await LatencyProbe.MeasureAsync(app, "t-off", (c, email) => c.StartPasswordResetAsync(email));
 
         var d = KolmogorovSmirnov.Statistic(registered, fresh);
         output.WriteLine(KolmogorovSmirnov.Describe(registered, fresh));
-        d.Should().BeGreaterThan(KolmogorovSmirnov.CriticalValue(0.001, registered.Count, fresh.Count), "without equalisation a skipped send is visible: {0}", KolmogorovSmirnov.Describe(registered, fresh));
+        d.Should().BeGreaterThan(KolmogorovSmirnov.CriticalValue(0.001, registered.Count, fresh.Count), "delivering before the answer, a skipped send is visible: {0}", KolmogorovSmirnov.Describe(registered, fresh));
     }
 
     /// <summary>The sample with a 2–5 ms email sender and equalisation off.</summary>
@@ -119,7 +153,8 @@ public static class LatencyProbe
     /// <param name="call">The timed call.</param>
     /// <param name="prepare">An untimed call made first for both addresses of a pair, if any (the clock then moves past the cooldown).</param>
     /// <returns>The data points in milliseconds, registered and new.</returns>
-    public static async Task<(List<double> Registered, List<double> New)> MeasureAsync(SampleAppFactory app, string tag, Func<HttpClient, string, Task<HttpResponseMessage>> call, Func<HttpClient, string, Task>? prepare = null)
+    /// <param name="expected">The status every timed call must answer (202 by default).</param>
+    public static async Task<(List<double> Registered, List<double> New)> MeasureAsync(SampleAppFactory app, string tag, Func<HttpClient, string, Task<HttpResponseMessage>> call, Func<HttpClient, string, Task>? prepare = null, HttpStatusCode expected = HttpStatusCode.Accepted)
     {
         ArgumentNullException.ThrowIfNull(app);
         ArgumentNullException.ThrowIfNull(call);
@@ -145,13 +180,13 @@ public static class LatencyProbe
             double r, n;
             if (i % 2 == 0)
             {
-                r = await TimeAsync(client, registered[i], call);
-                n = await TimeAsync(client, fresh[i], call);
+                r = await TimeAsync(client, registered[i], call, expected);
+                n = await TimeAsync(client, fresh[i], call, expected);
             }
             else
             {
-                n = await TimeAsync(client, fresh[i], call);
-                r = await TimeAsync(client, registered[i], call);
+                n = await TimeAsync(client, fresh[i], call, expected);
+                r = await TimeAsync(client, registered[i], call, expected);
             }
 
             if (i < WarmUpPairs)
@@ -194,13 +229,13 @@ public static class LatencyProbe
         return sorted[sorted.Length / 2];
     }
 
-    private static async Task<double> TimeAsync(HttpClient client, string email, Func<HttpClient, string, Task<HttpResponseMessage>> call)
+    private static async Task<double> TimeAsync(HttpClient client, string email, Func<HttpClient, string, Task<HttpResponseMessage>> call, HttpStatusCode expected)
     {
         var started = Stopwatch.GetTimestamp();
         using var response = await call(client, email);
         await response.Content.ReadAsByteArrayAsync();
         var elapsed = Stopwatch.GetElapsedTime(started);
-        response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        response.StatusCode.Should().Be(expected);
         return elapsed.TotalMilliseconds;
     }
 }

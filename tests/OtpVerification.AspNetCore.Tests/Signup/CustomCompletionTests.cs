@@ -129,7 +129,7 @@ public sealed partial class CustomCompletionTests
 
         public static async Task<CustomApp> StartAsync(bool withBearer)
         {
-            var builder = WebApplication.CreateSlimBuilder();
+            var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
             builder.WebHost.UseTestServer();
             builder.Logging.ClearProviders();
             builder.Services.AddSingleton<UserList>();

@@ -9,7 +9,7 @@ public sealed class SignupExistingAccountHiddenTests(SampleAppFactory app) : ICl
     private readonly HttpClient _client = app.CreateClient();
 
     [Fact]
-    public async Task Start_RegisteredEmail_SameStatusAndBodyAsNewEmail()
+    public async Task Start_RegisteredEmail_SameStatusAndBodyShapeAsNewEmail()
     {
         var registered = await RegisteredEmailAsync("hidden-same");
 
@@ -18,29 +18,62 @@ public sealed class SignupExistingAccountHiddenTests(SampleAppFactory app) : ICl
 
         forRegistered.StatusCode.Should().Be(forNew.StatusCode).And.Be(HttpStatusCode.Accepted);
         forRegistered.Content.Headers.ContentType.Should().Be(forNew.Content.Headers.ContentType);
-        (await forRegistered.Content.ReadAsStringAsync()).Should().Be(await forNew.Content.ReadAsStringAsync());
+        await forRegistered.ShouldBeAcceptedAsync();
+        await forNew.ShouldBeAcceptedAsync();
     }
 
     [Fact]
-    public async Task Start_RegisteredEmail_SendsNoMessage()
+    public async Task Start_RegisteredEmail_SendsARealCodeThatOnlyItsOwnerReads()
     {
-        var registered = await RegisteredEmailAsync("hidden-nosend");
+        var registered = await RegisteredEmailAsync("hidden-sends");
 
         await (await _client.StartSignupAsync(registered)).ShouldBeAcceptedAsync();
 
-        (await app.ReadOutboxAsync(registered)).Should().BeEmpty();
+        (await app.ReadOutboxAsync(registered)).Should().ContainSingle().Which.Purpose.Should().Be("signup");
     }
 
     [Fact]
-    public async Task Start_RegisteredEmail_CreatesNoPendingRegistration()
+    public async Task Verify_RegisteredEmailWrongCode_AnswersLikeANewEmail()
     {
-        var registered = await RegisteredEmailAsync("hidden-nopending");
+        // Hole 2: a start for a registered address stored nothing, so a wrong code answered invalid_code without attemptsRemaining.
+        var registered = await RegisteredEmailAsync("hidden-wrong");
+        var fresh = TestData.Email("hidden-wrong-new");
         await (await _client.StartSignupAsync(registered)).ShouldBeAcceptedAsync();
+        await (await _client.StartSignupAsync(fresh)).ShouldBeAcceptedAsync();
 
-        // With a pending registration the answer would carry attemptsRemaining.
-        var verify = await _client.VerifySignupAsync(registered, "123456");
+        var forRegistered = await _client.VerifySignupAsync(registered, TestData.WrongCode(await app.ReadCodeAsync(registered)));
+        var forNew = await _client.VerifySignupAsync(fresh, TestData.WrongCode(await app.ReadCodeAsync(fresh)));
 
-        (await verify.ShouldBeInvalidCodeAsync()).Should().BeNull();
+        (await forRegistered.ShouldBeInvalidCodeAsync()).Should().Be(4);
+        (await forNew.ShouldBeInvalidCodeAsync()).Should().Be(4);
+    }
+
+    [Fact]
+    public async Task Verify_RegisteredEmailForeignDevice_AnswersLikeANewEmail()
+    {
+        var registered = await RegisteredEmailAsync("hidden-device");
+        var fresh = TestData.Email("hidden-device-new");
+        await (await _client.StartSignupAsync(registered, deviceId: "device-a")).ShouldBeAcceptedAsync();
+        await (await _client.StartSignupAsync(fresh, deviceId: "device-a")).ShouldBeAcceptedAsync();
+
+        var forRegistered = await _client.VerifySignupAsync(registered, "123456", deviceId: "device-b");
+        var forNew = await _client.VerifySignupAsync(fresh, "123456", deviceId: "device-b");
+
+        await forRegistered.ShouldBeProblemAsync(HttpStatusCode.BadRequest, "device_mismatch");
+        await forNew.ShouldBeProblemAsync(HttpStatusCode.BadRequest, "device_mismatch");
+    }
+
+    [Fact]
+    public async Task Verify_RegisteredEmailRightCode_Returns409EmailTakenToTheOwnerOnly()
+    {
+        var registered = await RegisteredEmailAsync("hidden-owner");
+        await (await _client.StartSignupAsync(registered, TestData.NewPassword)).ShouldBeAcceptedAsync();
+
+        var verify = await _client.VerifySignupAsync(registered, await app.ReadCodeAsync(registered));
+
+        await verify.ShouldBeProblemAsync(HttpStatusCode.Conflict, "email_taken");
+        (await app.CountUsersAsync(registered)).Should().Be(1);
+        (await _client.LoginAsync(registered, TestData.Password)).StatusCode.Should().Be(HttpStatusCode.OK, "the account keeps its password");
     }
 
     [Fact]

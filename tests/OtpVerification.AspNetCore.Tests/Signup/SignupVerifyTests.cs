@@ -110,15 +110,26 @@ public sealed class SignupVerifyTests(SampleAppFactory app) : IClassFixture<Samp
     }
 
     [Fact]
-    public async Task Verify_NoPendingRegistration_Returns400InvalidCodeWithoutAttemptsRemaining()
+    public async Task Verify_NoPendingRegistration_Returns400FlowExpired()
     {
-        var response = await _client.VerifySignupAsync(TestData.Email("verify-none"), "123456");
+        var response = await _client.VerifySignupAsync(TestData.Email("verify-none"), "123456", flowId: "AAAAAAAAAAAAAAAAAAAAAA");
 
-        (await response.ShouldBeInvalidCodeAsync()).Should().BeNull();
+        await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest, "flow_expired");
     }
 
     [Fact]
-    public async Task Verify_CodeUsedTwice_SecondReturns400InvalidCode()
+    public async Task Verify_WithoutFlowId_Returns400ValidationOnFlowId()
+    {
+        var email = TestData.Email("verify-noflow");
+        await (await _client.StartSignupAsync(email)).ShouldBeAcceptedAsync();
+
+        var response = await _client.PostJsonAsync("/signup/verify", new { email, code = await app.ReadCodeAsync(email) });
+
+        await response.ShouldBeValidationProblemAsync("flowId");
+    }
+
+    [Fact]
+    public async Task Verify_CodeUsedTwice_SecondReturns400FlowExpired()
     {
         var email = TestData.Email("verify-twice");
         await (await _client.StartSignupAsync(email)).ShouldBeAcceptedAsync();
@@ -127,7 +138,7 @@ public sealed class SignupVerifyTests(SampleAppFactory app) : IClassFixture<Samp
 
         var again = await _client.VerifySignupAsync(email, code);
 
-        (await again.ShouldBeInvalidCodeAsync()).Should().BeNull();
+        await again.ShouldBeProblemAsync(HttpStatusCode.BadRequest, "flow_expired");
     }
 
     [Fact]
