@@ -91,7 +91,7 @@ public sealed partial class OtpEngine
         }
 
         var options = _options.CurrentValue;
-        var key = new PendingKey(request.Purpose, request.Address);
+        var key = EntryKey(request.Purpose, request.Address);
         var now = _time.GetUtcNow();
         cancellationToken.ThrowIfCancellationRequested();
 
@@ -101,7 +101,7 @@ public sealed partial class OtpEngine
         }
 
         var code = _generator.Generate(options.Code.Length);
-        var hash = _hasher.Hash(request.Purpose, request.Address, code);
+        var hash = _hasher.Hash(request.Purpose, key.Address, code);
         if (request.Decoy)
         {
             // A hash no code has: the decoy can be guessed at, and counts attempts, but never verifies.
@@ -179,7 +179,7 @@ public sealed partial class OtpEngine
     {
         ArgumentException.ThrowIfNullOrEmpty(address);
         var options = _options.CurrentValue;
-        var key = new PendingKey(purpose, address);
+        var key = EntryKey(purpose, address);
         var now = _time.GetUtcNow();
         cancellationToken.ThrowIfCancellationRequested();
         if (await ClientGateAsync(purpose, clientKey, now, options).ConfigureAwait(false) is { } refusedClient)
@@ -188,7 +188,7 @@ public sealed partial class OtpEngine
         }
 
         var code = _generator.Generate(options.Code.Length);
-        var hash = _hasher.Hash(purpose, address, code);
+        var hash = _hasher.Hash(purpose, key.Address, code);
 
         SendGateResult gate;
         try
@@ -253,11 +253,12 @@ public sealed partial class OtpEngine
         ArgumentNullException.ThrowIfNull(flowId);
         ArgumentNullException.ThrowIfNull(code);
         cancellationToken.ThrowIfCancellationRequested();
-        byte[][] hashes = [_hasher.Hash(purpose, address, code)];
+        var key = EntryKey(purpose, address);
+        byte[][] hashes = [_hasher.Hash(purpose, key.Address, code)];
         StoreVerifyResult result;
         try
         {
-            result = await _store.VerifyAndConsumeAsync(new PendingKey(purpose, address), flowId, hashes, string.IsNullOrEmpty(deviceId) ? null : deviceId, _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+            result = await _store.VerifyAndConsumeAsync(key, flowId, hashes, string.IsNullOrEmpty(deviceId) ? null : deviceId, _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
         }
         catch (OtpStoreUnavailableException ex)
         {
@@ -302,6 +303,13 @@ public sealed partial class OtpEngine
             return false;
         }
     }
+
+    /// <summary>
+    /// The key an entry is stored under: an email's canonical mailbox (<see cref="OtpAddress.CanonicalMailbox"/>),
+    /// so the aliases of one mailbox share one entry and one set of limits; a phone as it is. The
+    /// address as typed stays the destination and the address the completion sees.
+    /// </summary>
+    private static PendingKey EntryKey(OtpPurpose purpose, string address) => new(purpose, OtpAddress.CanonicalMailbox(address));
 
     /// <summary>A new flow id: 128 random bits, base64url.</summary>
     private static string NewFlowId()
