@@ -360,8 +360,9 @@ public sealed partial class OtpEngine
             return SendGateResult.Allowed;
         }
 
-        var prefix = destination.Channel == OtpChannel.Sms ? "phone:" : "mailbox:";
-        return await _store.ReserveSendAsync(new PendingKey(entry.Purpose, prefix + limitAddress), Policy(options), now).ConfigureAwait(false);
+        // The limit record of the entry keyed by this phone or mailbox itself: an entry for the
+        // mailbox (or phone) and every alias (or email) sending to it share one allowance.
+        return await _store.ReserveSendAsync(new PendingKey(entry.Purpose, limitAddress), Policy(options), now).ConfigureAwait(false);
     }
 
     /// <summary>Whether an SMS may go to <paramref name="phone"/>: the country allow-list and the app-wide hourly SMS budget.</summary>
