@@ -394,6 +394,30 @@ public sealed class OtpEngineSecurityTests : IDisposable
     }
 
     [Fact]
+    public async Task StartAsync_MailboxItselfAndItsAliases_ShareOneLimit()
+    {
+        foreach (var address in new[] { "a@example.com", "a@example.com", "a@example.com", "a+1@example.com", "a+2@example.com", "a+3@example.com", "a+4@example.com" })
+        {
+            await _h.Engine.StartAsync(Start(address));
+            _h.Time.Advance(Cooldown);
+        }
+
+        _h.Email.Messages.Should().HaveCount(5);
+    }
+
+    [Fact]
+    public async Task StartAsync_PhoneKeyedSignupsAndEmailsSendingToThatPhone_ShareOneLimit()
+    {
+        foreach (var address in new[] { Phone, Phone, Phone, "u1@example.com", "u2@example.com", "u3@example.com", "u4@example.com" })
+        {
+            await _h.Engine.StartAsync(Start(address, destinations: [PhoneDestination]));
+            _h.Time.Advance(Cooldown);
+        }
+
+        _h.Sms.Messages.Should().HaveCount(5);
+    }
+
+    [Fact]
     public async Task StartAsync_AliasesOfDifferentMailboxes_AreLimitedSeparately()
     {
         for (var i = 1; i <= 5; i++)
