@@ -166,6 +166,23 @@ public sealed class OtpEngineAbuseTests
     }
 
     [Fact]
+    public async Task ResendAsync_Decoy_WaitsAsLongAsARecentRealResend()
+    {
+        var clock = new SteppingClock();
+        var slow = new SlowSender(clock, TimeSpan.FromMilliseconds(300));
+        using var provider = BuildEngine(clock, slow, out var engine);
+        await engine.StartAsync(Reset("real@example.com", decoy: false));
+        await engine.StartAsync(Reset("unknown@example.com", decoy: true));
+        clock.RequestedDelays.Clear();
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await engine.ResendAsync(OtpPurpose.PasswordReset, "real@example.com");
+
+        await engine.ResendAsync(OtpPurpose.PasswordReset, "unknown@example.com");
+
+        clock.RequestedDelays.Should().ContainSingle().Which.Should().BeCloseTo(TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(1));
+    }
+
+    [Fact]
     public void Options_BadSmsCountryCode_FailsNamingTheKey()
     {
         using var services = new ServiceCollection().AddOtpVerification(o => o.Abuse.SmsCountryCodes = ["+44"]).Services.BuildServiceProvider();
@@ -174,6 +191,14 @@ public sealed class OtpEngineAbuseTests
 
         read.Should().Throw<OptionsValidationException>().Which.Message.Should().Contain("OtpSignup:Abuse:SmsCountryCodes");
     }
+
+    private static OtpStartRequest Reset(string address, bool decoy) => new()
+    {
+        Purpose = OtpPurpose.PasswordReset,
+        Address = address,
+        Destinations = [new OtpDestination(OtpChannel.Email, address)],
+        Decoy = decoy,
+    };
 
     private static ServiceProvider BuildEngine(SteppingClock clock, IOtpSender sender, out OtpEngine engine, Action<OtpSignupOptions>? configure = null)
     {
@@ -191,6 +216,7 @@ public sealed class OtpEngineAbuseTests
     private sealed class SteppingClock : TimeProvider
     {
         private long _ticks;
+        private long _wallTicks = new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero).UtcTicks;
 
         public List<TimeSpan> RequestedDelays { get; } = [];
 
@@ -199,6 +225,10 @@ public sealed class OtpEngineAbuseTests
         public override long GetTimestamp() => Interlocked.Read(ref _ticks);
 
         public void Step(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+
+        public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _wallTicks), TimeSpan.Zero);
+
+        public void Advance(TimeSpan by) => Interlocked.Add(ref _wallTicks, by.Ticks);
 
         public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
         {

@@ -196,6 +196,21 @@ public sealed class OtpEngineSecurityTests : IDisposable
         result.Outcome.Should().Be(OtpOutcome.InvalidCode);
     }
 
+    [Fact]
+    public async Task ResendAsync_EverySenderDownAfterAFallback_PreviousCodeStillVerifies()
+    {
+        await _h.StartWithAsync(Start(Address, destinations: [PhoneDestination, EmailDestination]));
+        var code = _h.Sms.LastCode;
+        _h.Time.Advance(Cooldown);
+        _h.Sms.FailWith();
+        _h.Email.FailWith();
+        await _h.ResendAsync();
+
+        var result = await _h.VerifyAsync(code);
+
+        result.Registration!.DeliveredTo.Should().Be(PhoneDestination);
+    }
+
     // ----- Hole 4: an undelivered resend refills nothing -----
 
     [Fact]
@@ -367,6 +382,22 @@ public sealed class OtpEngineSecurityTests : IDisposable
         await _h.Engine.StartAsync(Start("u5@example.com", destinations: [PhoneDestination, new OtpDestination(OtpChannel.Email, "u5@example.com")]));
 
         _h.Email.Messages.Should().ContainSingle().Which.To.Should().Be("u5@example.com");
+    }
+
+    [Fact]
+    public async Task StartAsync_PhoneOverItsLimitWithEmailFallback_RegistrationProvesOnlyTheEmail()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            await _h.StartWithAsync(Start($"u{i}@example.com", destinations: [PhoneDestination]));
+            _h.Time.Advance(Cooldown);
+        }
+
+        var fallback = new OtpDestination(OtpChannel.Email, "u5@example.com");
+        var started = await _h.Engine.StartAsync(Start("u5@example.com", destinations: [PhoneDestination, fallback]));
+        var result = await _h.Engine.VerifyAsync(OtpPurpose.Signup, "u5@example.com", started.FlowId!, _h.Email.LastCode, null);
+
+        result.Registration!.DeliveredTo.Should().Be(fallback);
     }
 
     [Fact]
@@ -610,6 +641,25 @@ public sealed class OtpEngineSecurityTests : IDisposable
         await h.Engine.VerifyAsync(OtpPurpose.Signup, Address, h.FlowId!, h.Email.LastCode, null, cts.Token);
 
         store.VerifyToken.Should().Be(CancellationToken.None);
+    }
+
+    // ----- Logging -----
+
+    [Fact]
+    public async Task Flow_LoggedAtTrace_NeverContainsTheFlowId()
+    {
+        var flowIds = new List<string>();
+        _h.Email.FailWith();
+        flowIds.Add((await _h.StartWithAsync(Start(Address, destinations: [EmailDestination, PhoneDestination]))).FlowId!);
+        await _h.VerifyAsync(WrongCode(_h.Sms.LastCode));
+        await _h.VerifyAsync(_h.Sms.LastCode, flowId: "stale-flow");
+        flowIds.Add((await _h.Engine.StartAsync(Start("unknown@example.com", OtpPurpose.PasswordReset, decoy: true))).FlowId!);
+        await _h.VerifyAsync(_h.Sms.LastCode);
+        _h.Logs.Entries.Should().NotBeEmpty("the flow must have logged something for this test to mean anything");
+
+        var text = string.Join("\n---\n", _h.Logs.Entries.Select(e => e.AllText()));
+
+        flowIds.Should().AllSatisfy(flowId => text.Should().NotContain(flowId));
     }
 
     // ----- Senders -----
