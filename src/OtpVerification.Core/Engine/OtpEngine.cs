@@ -159,15 +159,21 @@ public sealed partial class OtpEngine
             return Accepted(options, flowId);
         }
 
-        // Nothing arrived: the entry goes back to what it was (the flow it replaced, or nothing).
-        await CompensateAsync(key, delivery.Hash).ConfigureAwait(false);
+        // Nothing arrived: the entry goes back to what it was (the flow it replaced, or nothing);
+        // for reset and sign-in it stays, holding a code nobody has, exactly like a decoy.
+        if (!ConcealsAccounts(request.Purpose))
+        {
+            await CompensateAsync(key, delivery.Hash).ConfigureAwait(false);
+        }
+
         return Undelivered(request.Purpose, key, delivery, options, flowId);
     }
 
     /// <summary>
     /// Sends a new code for a pending entry: the previous code stops working and the attempt
     /// counter starts again, once the new code was delivered; a resend that cannot be delivered
-    /// leaves the previous code, its attempts left and its expiry as they were. An address with
+    /// leaves the previous code, its attempts left and its expiry as they were (for password reset
+    /// and sign-in the undelivered send stands instead, as a decoy's would). An address with
     /// nothing pending gets the same answer, and nothing is sent. The flow id does not change.
     /// </summary>
     /// <param name="purpose">The purpose.</param>
@@ -230,7 +236,14 @@ public sealed partial class OtpEngine
         }
 
         // The previous code comes back with the attempts it had left: a failed resend refills nothing.
-        await CompensateAsync(key, delivery.Hash).ConfigureAwait(false);
+        // Reset and sign-in keep the send (its slot counted, like a decoy's resend), so an outage
+        // does not tell a registered address from an unknown one; the guesses stay bounded by
+        // MaxAttempts x MaxPerHour because the slot is not given back.
+        if (!ConcealsAccounts(purpose))
+        {
+            await CompensateAsync(key, delivery.Hash).ConfigureAwait(false);
+        }
+
         return Undelivered(purpose, key, delivery, options, flowId: null, lifetime);
     }
 
@@ -407,8 +420,9 @@ public sealed partial class OtpEngine
             return SendGateResult.Allowed;
         }
 
-        var prefix = destination.Channel == OtpChannel.Sms ? "phone:" : "mailbox:";
-        return await _store.ReserveSendAsync(new PendingKey(entry.Purpose, prefix + limitAddress), Policy(options), now).ConfigureAwait(false);
+        // The limit record of the entry keyed by this phone or mailbox itself: an entry for the
+        // mailbox (or phone) and every alias (or email) sending to it share one allowance.
+        return await _store.ReserveSendAsync(new PendingKey(entry.Purpose, limitAddress), Policy(options), now).ConfigureAwait(false);
     }
 
     /// <summary>Whether an SMS may go to <paramref name="phone"/>: the country allow-list and the app-wide hourly SMS budget.</summary>

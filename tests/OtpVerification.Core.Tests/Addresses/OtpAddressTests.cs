@@ -137,6 +137,51 @@ public sealed class OtpAddressTests
         OtpAddress.Mask(address).Should().Be(expected);
     }
 
+    [Theory]
+    [InlineData("ana+1@example.com", "ana@example.com")]
+    [InlineData("ana+@example.com", "ana@example.com")]
+    [InlineData("ana+news+2024@example.com", "ana@example.com")]
+    [InlineData("ana@example.com", "ana@example.com")]
+    public void CanonicalMailbox_SubAddressTag_IsDropped(string email, string expected)
+    {
+        OtpAddress.CanonicalMailbox(email).Should().Be(expected);
+    }
+
+    [Theory]
+    [InlineData("a.n.a@gmail.com", "ana@gmail.com")]
+    [InlineData("an.a+x@gmail.com", "ana@gmail.com")]
+    [InlineData("a.na@googlemail.com", "ana@gmail.com")]
+    [InlineData("ana@googlemail.com", "ana@gmail.com")]
+    public void CanonicalMailbox_Gmail_DropsDotsAndFoldsGooglemail(string email, string expected)
+    {
+        OtpAddress.CanonicalMailbox(email).Should().Be(expected);
+    }
+
+    [Theory]
+    [InlineData("a.n.a@example.com")]
+    [InlineData("a.n.a@mail.gmail.com")]
+    [InlineData("a.n.a@gmail.com.example.org")]
+    public void CanonicalMailbox_DotsOutsideGmail_AreKept(string email)
+    {
+        OtpAddress.CanonicalMailbox(email).Should().Be(email);
+    }
+
+    [Theory]
+    [InlineData("+ana@example.com")]
+    [InlineData("no-at-sign")]
+    public void CanonicalMailbox_NothingBeforeTheTagOrNoDomain_IsKeptAsIs(string email)
+    {
+        OtpAddress.CanonicalMailbox(email).Should().Be(email);
+    }
+
+    [Fact]
+    public void CanonicalMailbox_Null_Throws()
+    {
+        var act = () => OtpAddress.CanonicalMailbox(null!);
+
+        act.Should().Throw<ArgumentNullException>();
+    }
+
     /// <summary>A plausible address of exactly <paramref name="length"/> characters (64-character local part, labels under 64).</summary>
     private static string Address(int length)
     {

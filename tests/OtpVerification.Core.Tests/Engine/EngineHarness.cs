@@ -43,7 +43,10 @@ internal sealed class EngineHarness : IDisposable
 
     public IServiceProvider Services => _services;
 
-    public static OtpStartRequest Request(OtpPurpose purpose = OtpPurpose.Signup, string? deviceId = null, bool suppress = false, bool withPhone = false) => new()
+    /// <summary>The flow id of the last accepted start through <see cref="StartAsync"/> or <see cref="StartWithAsync"/>.</summary>
+    public string? FlowId { get; private set; }
+
+    public static OtpStartRequest Request(OtpPurpose purpose = OtpPurpose.Signup, string? deviceId = null, bool decoy = false, bool withPhone = false) => new()
     {
         Purpose = purpose,
         Address = Address,
@@ -52,14 +55,27 @@ internal sealed class EngineHarness : IDisposable
             : [new OtpDestination(OtpChannel.Email, Address)],
         DeviceId = deviceId,
         Payload = [42, 7],
-        SuppressDelivery = suppress,
+        Decoy = decoy,
     };
 
     public ValueTask<OtpSendResult> StartAsync(OtpPurpose purpose = OtpPurpose.Signup, string? deviceId = null)
-        => Engine.StartAsync(Request(purpose, deviceId));
+        => StartWithAsync(Request(purpose, deviceId));
 
-    public ValueTask<OtpVerifyResult> VerifyAsync(string code, OtpPurpose purpose = OtpPurpose.Signup, string? deviceId = null)
-        => Engine.VerifyAsync(purpose, Address, code, deviceId);
+    /// <summary>Starts with <paramref name="request"/> and remembers the flow id when it is accepted.</summary>
+    public async ValueTask<OtpSendResult> StartWithAsync(OtpStartRequest request)
+    {
+        var result = await Engine.StartAsync(request);
+        if (result.Outcome == OtpOutcome.Accepted && result.FlowId is not null)
+        {
+            FlowId = result.FlowId;
+        }
+
+        return result;
+    }
+
+    /// <summary>Verifies at <see cref="Address"/> for <paramref name="flowId"/>, or the last started flow.</summary>
+    public ValueTask<OtpVerifyResult> VerifyAsync(string code, OtpPurpose purpose = OtpPurpose.Signup, string? deviceId = null, string? flowId = null)
+        => Engine.VerifyAsync(purpose, Address, flowId ?? FlowId ?? "no-flow", code, deviceId);
 
     public ValueTask<OtpSendResult> ResendAsync(OtpPurpose purpose = OtpPurpose.Signup)
         => Engine.ResendAsync(purpose, Address);

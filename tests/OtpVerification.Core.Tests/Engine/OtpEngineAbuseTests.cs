@@ -8,14 +8,14 @@ namespace OtpVerification.Core.Tests.Engine;
 /// <summary>The engine's abuse defences: per-client limit, SMS country allow-list and budget, equal response times.</summary>
 public sealed class OtpEngineAbuseTests
 {
-    private static OtpStartRequest Start(string address, string? client = null, bool suppress = false, params OtpDestination[] destinations) => new()
+    private static OtpStartRequest Start(string address, string? client = null, bool decoy = false, params OtpDestination[] destinations) => new()
     {
         Purpose = OtpPurpose.Signup,
         Address = address,
         Destinations = destinations.Length > 0 ? destinations : [new OtpDestination(OtpChannel.Email, address)],
         Payload = [1],
         ClientKey = client,
-        SuppressDelivery = suppress,
+        Decoy = decoy,
     };
 
     [Fact]
@@ -68,10 +68,10 @@ public sealed class OtpEngineAbuseTests
     }
 
     [Fact]
-    public async Task StartAsync_SuppressedDelivery_CountsAgainstTheClientLimit()
+    public async Task StartAsync_Decoy_CountsAgainstTheClientLimit()
     {
         using var h = new EngineHarness(o => o.Abuse.MaxSendsPerClientPerHour = 1);
-        await h.Engine.StartAsync(Start("registered@example.com", "203.0.113.7", suppress: true));
+        await h.Engine.StartAsync(Start("registered@example.com", "203.0.113.7", decoy: true));
 
         var next = await h.Engine.StartAsync(Start("new@example.com", "203.0.113.7"));
 
@@ -85,7 +85,7 @@ public sealed class OtpEngineAbuseTests
         await h.Engine.StartAsync(Start(EngineHarness.Address, "203.0.113.7"));
         h.Time.Advance(TimeSpan.FromMinutes(2));
 
-        var resent = await h.Engine.ResendAsync(OtpPurpose.Signup, EngineHarness.Address, default, "203.0.113.7");
+        var resent = await h.Engine.ResendAsync(OtpPurpose.Signup, EngineHarness.Address, "203.0.113.7");
 
         resent.Outcome.Should().Be(OtpOutcome.RateLimited);
     }
@@ -134,35 +134,52 @@ public sealed class OtpEngineAbuseTests
         await h.Engine.StartAsync(Start("first@example.com", null, false, new OtpDestination(OtpChannel.Sms, "+14155550100")));
         await h.Engine.StartAsync(Start(EngineHarness.Address, null, false, new OtpDestination(OtpChannel.Sms, EngineHarness.Phone)));
 
-        var verify = await h.Engine.VerifyAsync(OtpPurpose.Signup, EngineHarness.Address, "123456", null);
+        var deleted = await h.Store.DeleteAsync(new OtpVerification.Stores.PendingKey(OtpPurpose.Signup, EngineHarness.Address));
 
-        verify.Should().Be(new OtpVerifyResult(OtpOutcome.InvalidCode, null, null));
+        deleted.Should().BeFalse();
     }
 
     [Fact]
-    public async Task StartAsync_SuppressedDelivery_WaitsAsLongAsARecentRealDelivery()
+    public async Task StartAsync_Decoy_WaitsAsLongAsARecentRealDelivery()
     {
         var clock = new SteppingClock();
         var slow = new SlowSender(clock, TimeSpan.FromMilliseconds(300));
         using var provider = BuildEngine(clock, slow, out var engine);
         await engine.StartAsync(Start("new@example.com"));
 
-        await engine.StartAsync(Start("registered@example.com", suppress: true));
+        await engine.StartAsync(Start("registered@example.com", decoy: true));
 
         clock.RequestedDelays.Should().ContainSingle().Which.Should().BeCloseTo(TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(1));
     }
 
     [Fact]
-    public async Task StartAsync_SuppressedDeliveryWithEqualizingOff_DoesNotWait()
+    public async Task StartAsync_DecoyWithEqualizingOff_DoesNotWait()
     {
         var clock = new SteppingClock();
         var slow = new SlowSender(clock, TimeSpan.FromMilliseconds(300));
         using var provider = BuildEngine(clock, slow, out var engine, o => o.Abuse.EqualizeResponseTimes = false);
         await engine.StartAsync(Start("new@example.com"));
 
-        await engine.StartAsync(Start("registered@example.com", suppress: true));
+        await engine.StartAsync(Start("registered@example.com", decoy: true));
 
         clock.RequestedDelays.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task ResendAsync_Decoy_WaitsAsLongAsARecentRealResend()
+    {
+        var clock = new SteppingClock();
+        var slow = new SlowSender(clock, TimeSpan.FromMilliseconds(300));
+        using var provider = BuildEngine(clock, slow, out var engine);
+        await engine.StartAsync(Reset("real@example.com", decoy: false));
+        await engine.StartAsync(Reset("unknown@example.com", decoy: true));
+        clock.RequestedDelays.Clear();
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await engine.ResendAsync(OtpPurpose.PasswordReset, "real@example.com");
+
+        await engine.ResendAsync(OtpPurpose.PasswordReset, "unknown@example.com");
+
+        clock.RequestedDelays.Should().ContainSingle().Which.Should().BeCloseTo(TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(1));
     }
 
     [Fact]
@@ -174,6 +191,14 @@ public sealed class OtpEngineAbuseTests
 
         read.Should().Throw<OptionsValidationException>().Which.Message.Should().Contain("OtpSignup:Abuse:SmsCountryCodes");
     }
+
+    private static OtpStartRequest Reset(string address, bool decoy) => new()
+    {
+        Purpose = OtpPurpose.PasswordReset,
+        Address = address,
+        Destinations = [new OtpDestination(OtpChannel.Email, address)],
+        Decoy = decoy,
+    };
 
     private static ServiceProvider BuildEngine(SteppingClock clock, IOtpSender sender, out OtpEngine engine, Action<OtpSignupOptions>? configure = null)
     {
@@ -191,6 +216,7 @@ public sealed class OtpEngineAbuseTests
     private sealed class SteppingClock : TimeProvider
     {
         private long _ticks;
+        private long _wallTicks = new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero).UtcTicks;
 
         public List<TimeSpan> RequestedDelays { get; } = [];
 
@@ -199,6 +225,10 @@ public sealed class OtpEngineAbuseTests
         public override long GetTimestamp() => Interlocked.Read(ref _ticks);
 
         public void Step(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+
+        public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _wallTicks), TimeSpan.Zero);
+
+        public void Advance(TimeSpan by) => Interlocked.Add(ref _wallTicks, by.Ticks);
 
         public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
         {

@@ -22,7 +22,7 @@ public sealed class OtpEngineTests : IDisposable
     {
         var result = await _h.StartAsync();
 
-        result.Should().Be(new OtpSendResult(OtpOutcome.Accepted, Lifetime, Cooldown, TimeSpan.Zero));
+        (result with { FlowId = null }).Should().Be(new OtpSendResult(OtpOutcome.Accepted, Lifetime, Cooldown, TimeSpan.Zero));
     }
 
     [Fact]
@@ -157,7 +157,7 @@ public sealed class OtpEngineTests : IDisposable
     {
         _h.Email.FailWith();
 
-        var result = await _h.Engine.StartAsync(Request(withPhone: true));
+        var result = await _h.StartWithAsync(Request(withPhone: true));
 
         result.Outcome.Should().Be(OtpOutcome.Accepted);
     }
@@ -167,7 +167,7 @@ public sealed class OtpEngineTests : IDisposable
     {
         _h.Email.FailWith();
 
-        await _h.Engine.StartAsync(Request(withPhone: true));
+        await _h.StartWithAsync(Request(withPhone: true));
 
         _h.Sms.Messages.Should().ContainSingle().Which.To.Should().Be(Phone);
     }
@@ -176,7 +176,7 @@ public sealed class OtpEngineTests : IDisposable
     public async Task StartAsync_FallbackCode_Verifies()
     {
         _h.Email.FailWith();
-        await _h.Engine.StartAsync(Request(withPhone: true));
+        await _h.StartWithAsync(Request(withPhone: true));
 
         var result = await _h.VerifyAsync(_h.Sms.LastCode);
 
@@ -186,44 +186,52 @@ public sealed class OtpEngineTests : IDisposable
     [Fact]
     public async Task StartAsync_FirstDestinationWorks_DoesNotUseTheSecond()
     {
-        await _h.Engine.StartAsync(Request(withPhone: true));
+        await _h.StartWithAsync(Request(withPhone: true));
 
         _h.Sms.Attempts.Should().Be(0);
     }
 
     [Fact]
-    public async Task StartAsync_SuppressDelivery_IsAcceptedLikeARealStart()
+    public async Task StartAsync_Decoy_IsAcceptedLikeARealStart()
     {
-        var result = await _h.Engine.StartAsync(Request(suppress: true));
+        var result = await _h.Engine.StartAsync(Request(OtpPurpose.PasswordReset, decoy: true));
 
-        result.Should().Be(new OtpSendResult(OtpOutcome.Accepted, Lifetime, Cooldown, TimeSpan.Zero));
+        (result with { FlowId = null }).Should().Be(new OtpSendResult(OtpOutcome.Accepted, Lifetime, Cooldown, TimeSpan.Zero));
     }
 
     [Fact]
-    public async Task StartAsync_SuppressDelivery_SendsNothing()
+    public async Task StartAsync_Decoy_AnswersAFlowIdLikeARealStart()
     {
-        await _h.Engine.StartAsync(Request(suppress: true, withPhone: true));
+        var result = await _h.Engine.StartAsync(Request(OtpPurpose.PasswordReset, decoy: true));
+
+        System.Buffers.Text.Base64Url.DecodeFromChars(result.FlowId).Should().HaveCount(16);
+    }
+
+    [Fact]
+    public async Task StartAsync_Decoy_SendsNothing()
+    {
+        await _h.Engine.StartAsync(Request(OtpPurpose.PasswordReset, decoy: true, withPhone: true));
 
         (_h.Email.Attempts + _h.Sms.Attempts).Should().Be(0);
     }
 
     [Fact]
-    public async Task StartAsync_SuppressDelivery_CreatesNothing()
+    public async Task StartAsync_Decoy_StoresAnEntryThatCountsGuessesLikeARealOne()
     {
-        await _h.Engine.StartAsync(Request(suppress: true));
+        await _h.StartWithAsync(Request(OtpPurpose.PasswordReset, decoy: true));
 
-        var deleted = await _h.Store.DeleteAsync(new PendingKey(OtpPurpose.Signup, Address));
+        var result = await _h.VerifyAsync("123456", OtpPurpose.PasswordReset);
 
-        deleted.Should().BeFalse();
+        result.Should().Be(new OtpVerifyResult(OtpOutcome.InvalidCode, 4, null));
     }
 
     [Fact]
-    public async Task StartAsync_SuppressDeliveryTwiceWithinCooldown_IsTooFrequent()
+    public async Task StartAsync_DecoyTwiceWithinCooldown_IsTooFrequent()
     {
-        await _h.Engine.StartAsync(Request(suppress: true));
+        await _h.Engine.StartAsync(Request(OtpPurpose.PasswordReset, decoy: true));
         _h.Time.Advance(TimeSpan.FromSeconds(30));
 
-        var result = await _h.Engine.StartAsync(Request(suppress: true));
+        var result = await _h.Engine.StartAsync(Request(OtpPurpose.PasswordReset, decoy: true));
 
         result.Should().Be(new OtpSendResult(OtpOutcome.TooFrequent, TimeSpan.Zero, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30)));
     }
@@ -312,14 +320,14 @@ public sealed class OtpEngineTests : IDisposable
     }
 
     [Fact]
-    public async Task VerifyAsync_AfterPendingLifetime_IsInvalidCode()
+    public async Task VerifyAsync_AfterPendingLifetime_IsFlowExpired()
     {
         await _h.StartAsync();
         _h.Time.Advance(TimeSpan.FromMinutes(30));
 
         var result = await _h.VerifyAsync(_h.Email.LastCode);
 
-        result.Should().Be(new OtpVerifyResult(OtpOutcome.InvalidCode, null, null));
+        result.Should().Be(new OtpVerifyResult(OtpOutcome.FlowExpired, null, null));
     }
 
     [Fact]
@@ -348,14 +356,14 @@ public sealed class OtpEngineTests : IDisposable
     }
 
     [Fact]
-    public async Task VerifyAsync_RightCodeTwice_SecondIsInvalidCode()
+    public async Task VerifyAsync_RightCodeTwice_SecondIsFlowExpired()
     {
         await _h.StartAsync();
         await _h.VerifyAsync(_h.Email.LastCode);
 
         var result = await _h.VerifyAsync(_h.Email.LastCode);
 
-        result.Should().Be(new OtpVerifyResult(OtpOutcome.InvalidCode, null, null));
+        result.Should().Be(new OtpVerifyResult(OtpOutcome.FlowExpired, null, null));
     }
 
     [Fact]
@@ -370,11 +378,11 @@ public sealed class OtpEngineTests : IDisposable
     }
 
     [Fact]
-    public async Task VerifyAsync_UnknownAddress_IsInvalidCodeWithoutAttempts()
+    public async Task VerifyAsync_UnknownAddress_IsFlowExpired()
     {
-        var result = await _h.VerifyAsync("123456");
+        var result = await _h.VerifyAsync("123456", flowId: "never-issued");
 
-        result.Should().Be(new OtpVerifyResult(OtpOutcome.InvalidCode, null, null));
+        result.Should().Be(new OtpVerifyResult(OtpOutcome.FlowExpired, null, null));
     }
 
     [Fact]
@@ -580,7 +588,7 @@ public sealed class OtpEngineTests : IDisposable
 
             return new OtpDeliveryException($"SMTP refused message with code {m.Code}");
         });
-        await _h.Engine.StartAsync(Request(withPhone: true));
+        await _h.StartWithAsync(Request(withPhone: true));
         await _h.VerifyAsync(WrongCode(_h.Sms.LastCode));
         _h.Time.Advance(Cooldown);
         await _h.ResendAsync();
@@ -603,9 +611,13 @@ public sealed class OtpEngineTests : IDisposable
 
         public ValueTask<SendGateResult> ResendAsync(PendingKey key, byte[] codeHash, DateTimeOffset codeExpiresAt, int maxAttempts, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default) => throw new OtpStoreUnavailableException();
 
-        public ValueTask<StoreVerifyResult> VerifyAndConsumeAsync(PendingKey key, byte[] codeHash, string? deviceId, DateTimeOffset now, CancellationToken cancellationToken = default) => throw new OtpStoreUnavailableException();
+        public ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, OtpDestination destination, CancellationToken cancellationToken = default) => throw new OtpStoreUnavailableException();
 
-        public ValueTask CancelSendAsync(PendingKey key, byte[] codeHash, bool removeRegistration, CancellationToken cancellationToken = default) => throw new OtpStoreUnavailableException();
+        public ValueTask<StoreVerifyResult> VerifyAndConsumeAsync(PendingKey key, string flowId, IReadOnlyList<byte[]> codeHashes, string? deviceId, DateTimeOffset now, CancellationToken cancellationToken = default) => throw new OtpStoreUnavailableException();
+
+        public ValueTask CancelSendAsync(PendingKey key, byte[] codeHash, CancellationToken cancellationToken = default) => throw new OtpStoreUnavailableException();
+
+        public ValueTask<bool> PutBackAsync(PendingRegistration registration, DateTimeOffset now, CancellationToken cancellationToken = default) => throw new OtpStoreUnavailableException();
 
         public ValueTask<bool> DeleteAsync(PendingKey key, CancellationToken cancellationToken = default) => throw new OtpStoreUnavailableException();
     }

@@ -70,7 +70,7 @@ public sealed class InMemoryPendingRegistrationStoreTests : PendingRegistrationS
         }
 
         Time.Advance(Window);
-        await store.VerifyAndConsumeAsync(NewKey(), Hash, null, Now);
+        await store.VerifyAndConsumeAsync(NewKey(), Flow, [Hash], null, Now);
 
         store.Count.Should().Be(0);
     }
@@ -82,7 +82,7 @@ public sealed class InMemoryPendingRegistrationStoreTests : PendingRegistrationS
         await store.CreateOrReplaceAsync(NewRegistration(NewKey(), Hash, Now), Policy, Now);
 
         Time.Advance(Window - TimeSpan.FromTicks(1));
-        await store.VerifyAndConsumeAsync(NewKey(), Hash, null, Now);
+        await store.VerifyAndConsumeAsync(NewKey(), Flow, [Hash], null, Now);
 
         store.Count.Should().Be(1);
     }
@@ -97,7 +97,7 @@ public sealed class InMemoryPendingRegistrationStoreTests : PendingRegistrationS
         }
 
         Time.Advance(Window);
-        await store.VerifyAndConsumeAsync(NewKey(), Hash, null, Now);
+        await store.VerifyAndConsumeAsync(NewKey(), Flow, [Hash], null, Now);
 
         store.Count.Should().BeInRange(1, 499);
     }
@@ -114,7 +114,7 @@ public sealed class InMemoryPendingRegistrationStoreTests : PendingRegistrationS
         Time.Advance(Window);
         for (var i = 0; i < 500; i++)
         {
-            await store.VerifyAndConsumeAsync(NewKey(), Hash, null, Now);
+            await store.VerifyAndConsumeAsync(NewKey(), Flow, [Hash], null, Now);
         }
 
         store.Count.Should().Be(0);
@@ -130,7 +130,7 @@ public sealed class InMemoryPendingRegistrationStoreTests : PendingRegistrationS
         await store.CreateOrReplaceAsync(NewRegistration(key, Hash, Now), Policy, Now);
 
         Time.Advance(TimeSpan.FromMinutes(1));
-        await store.VerifyAndConsumeAsync(NewKey(), Hash, null, Now);
+        await store.VerifyAndConsumeAsync(NewKey(), Flow, [Hash], null, Now);
 
         store.Count.Should().Be(1);
     }
@@ -141,10 +141,10 @@ public sealed class InMemoryPendingRegistrationStoreTests : PendingRegistrationS
         var store = new InMemoryPendingRegistrationStore(100, Time);
         var key = NewKey();
         await store.CreateOrReplaceAsync(NewRegistration(key, Hash, Now), Policy, Now);
-        await store.VerifyAndConsumeAsync(key, Hash, null, Now);
+        await store.VerifyAndConsumeAsync(key, Flow, [Hash], null, Now);
         Time.Advance(Window);
 
-        await store.VerifyAndConsumeAsync(NewKey(), Hash, null, Now);
+        await store.VerifyAndConsumeAsync(NewKey(), Flow, [Hash], null, Now);
 
         store.Count.Should().Be(0);
     }

@@ -35,6 +35,15 @@ public abstract class PendingRegistrationStoreContract
     /// <summary>How long an entry lives in this suite.</summary>
     protected static readonly TimeSpan EntryLifetime = TimeSpan.FromMinutes(30);
 
+    /// <summary>The flow id registrations of this suite belong to unless a test gives another.</summary>
+    protected const string Flow = "flow-a";
+
+    /// <summary>The id of a flow that restarted an entry.</summary>
+    protected const string OtherFlow = "flow-b";
+
+    /// <summary>The fallback destination of every registration in this suite.</summary>
+    protected static readonly OtpDestination SmsDestination = new(OtpChannel.Sms, "+14155550123");
+
     /// <summary>The send limits used by this suite.</summary>
     protected static readonly SendPolicy Policy = new(Cooldown, MaxPerWindow, Window);
 
@@ -74,16 +83,22 @@ public abstract class PendingRegistrationStoreContract
     /// <param name="now">The issue time.</param>
     /// <param name="deviceId">The bound device, if any.</param>
     /// <returns>The registration.</returns>
-    protected static PendingRegistration NewRegistration(PendingKey key, byte[] codeHash, DateTimeOffset now, string? deviceId = null) => new()
+    /// <param name="flowId">The flow it belongs to (<see cref="Flow"/> unless given).</param>
+    /// <param name="decoy">Whether it is a decoy.</param>
+    /// <returns>The registration.</returns>
+    protected static PendingRegistration NewRegistration(PendingKey key, byte[] codeHash, DateTimeOffset now, string? deviceId = null, string flowId = Flow, bool decoy = false) => new()
     {
         Key = key,
+        FlowId = flowId,
         CodeHash = codeHash,
         CodeExpiresAt = now + CodeLifetime,
         ExpiresAt = now + EntryLifetime,
         AttemptsLeft = MaxAttempts,
-        Destinations = [new OtpDestination(OtpChannel.Email, key.Address), new OtpDestination(OtpChannel.Sms, "+14155550123")],
+        Destinations = [new OtpDestination(OtpChannel.Email, key.Address), SmsDestination],
+        DeliveredTo = new OtpDestination(OtpChannel.Email, key.Address),
         DeviceId = deviceId,
-        Payload = [1, 2, 3, 0, 255],
+        Decoy = decoy,
+        Payload = decoy ? [] : [1, 2, 3, 0, 255],
     };
 
     private static byte[] HashOf(string code) => SHA256.HashData(Encoding.UTF8.GetBytes(code));
@@ -96,8 +111,8 @@ public abstract class PendingRegistrationStoreContract
         return key;
     }
 
-    private ValueTask<StoreVerifyResult> VerifyAsync(PendingKey key, byte[] hash, string? deviceId = null)
-        => Store.VerifyAndConsumeAsync(key, hash, deviceId, Now);
+    private ValueTask<StoreVerifyResult> VerifyAsync(PendingKey key, byte[] hash, string? deviceId = null, string flowId = Flow)
+        => Store.VerifyAndConsumeAsync(key, flowId, [hash], deviceId, Now);
 
     private ValueTask<SendGateResult> ResendAsync(PendingKey key, byte[] hash)
         => Store.ResendAsync(key, hash, Now + CodeLifetime, MaxAttempts, Policy, Now);
@@ -268,6 +283,112 @@ public abstract class PendingRegistrationStoreContract
         var act = async () => await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now), Policy, Now, cts.Token);
 
         await act.Should().ThrowAsync<OperationCanceledException>();
+    }
+
+    // ----- Rolling window -----
+
+    [Fact]
+    public async Task CreateOrReplaceAsync_SendsEveryMinuteAcrossTheHour_NoSixtyMinutesHoldMoreThanMaxPerWindow()
+    {
+        var key = NewKey();
+        var start = Now;
+        var allowed = new List<DateTimeOffset>();
+        foreach (var minute in new[] { 0 }.Concat(Enumerable.Range(56, 9)).Concat(Enumerable.Range(110, 15)))
+        {
+            Time.SetUtcNow(start + TimeSpan.FromMinutes(minute));
+            if ((await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now), Policy, Now)).Status == SendGateStatus.Allowed)
+            {
+                allowed.Add(Now);
+            }
+        }
+
+        allowed.Should().OnlyContain(t => allowed.Count(o => o >= t && o < t + Window) <= MaxPerWindow);
+    }
+
+    [Fact]
+    public async Task CreateOrReplaceAsync_SendsAtMinute0And56To64_AllowsOnlyThoseTheRollingHourHasRoomFor()
+    {
+        var key = NewKey();
+        var start = Now;
+        var allowed = new List<int>();
+        foreach (var minute in new[] { 0 }.Concat(Enumerable.Range(56, 9)))
+        {
+            Time.SetUtcNow(start + TimeSpan.FromMinutes(minute));
+            if ((await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now), Policy, Now)).Status == SendGateStatus.Allowed)
+            {
+                allowed.Add(minute);
+            }
+        }
+
+        allowed.Should().Equal(0, 56, 57, 60);
+    }
+
+    [Fact]
+    public async Task CreateOrReplaceAsync_RollingWindowFull_RetryAfterIsWhenTheOldestSendInTheWindowLeavesIt()
+    {
+        var key = NewKey();
+        var start = Now;
+        foreach (var minute in new[] { 0, 56, 57, 60 })
+        {
+            Time.SetUtcNow(start + TimeSpan.FromMinutes(minute));
+            await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now), Policy, Now);
+        }
+
+        Time.SetUtcNow(start + TimeSpan.FromMinutes(64));
+        var gate = await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now), Policy, Now);
+
+        gate.Should().Be(new SendGateResult(SendGateStatus.RateLimited, TimeSpan.FromMinutes(56 + 60 - 64)));
+    }
+
+    [Fact]
+    public async Task CreateOrReplaceAsync_RollingWindowFull_AllowedExactlyWhenTheOldestSendLeaves()
+    {
+        var key = NewKey();
+        var start = Now;
+        foreach (var minute in new[] { 0, 30, 59 })
+        {
+            Time.SetUtcNow(start + TimeSpan.FromMinutes(minute));
+            await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now), Policy, Now);
+        }
+
+        Time.SetUtcNow(start + TimeSpan.FromMinutes(60));
+        var gate = await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now), Policy, Now);
+
+        gate.Status.Should().Be(SendGateStatus.Allowed);
+    }
+
+    [Fact]
+    public async Task CreateOrReplaceAsync_AfterTheFirstHourEnds_WindowDoesNotStartAfresh()
+    {
+        var key = NewKey();
+        var start = Now;
+        foreach (var minute in new[] { 0, 30, 59, 60 })
+        {
+            Time.SetUtcNow(start + TimeSpan.FromMinutes(minute));
+            await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now), Policy, Now);
+        }
+
+        Time.SetUtcNow(start + TimeSpan.FromMinutes(61));
+        var gate = await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now), Policy, Now);
+
+        gate.Should().Be(new SendGateResult(SendGateStatus.RateLimited, TimeSpan.FromMinutes(30 + 60 - 61)));
+    }
+
+    [Fact]
+    public async Task ReserveSendAsync_RollingWindowFull_IsRateLimitedUntilTheOldestSendLeaves()
+    {
+        var key = NewKey();
+        var start = Now;
+        foreach (var minute in new[] { 0, 50, 59, 60 })
+        {
+            Time.SetUtcNow(start + TimeSpan.FromMinutes(minute));
+            await Store.ReserveSendAsync(key, Policy, Now);
+        }
+
+        Time.SetUtcNow(start + TimeSpan.FromMinutes(62));
+        var gate = await Store.ReserveSendAsync(key, Policy, Now);
+
+        gate.Should().Be(new SendGateResult(SendGateStatus.RateLimited, TimeSpan.FromMinutes(50 + 60 - 62)));
     }
 
     // ----- ReserveSendAsync -----
@@ -742,13 +863,248 @@ public abstract class PendingRegistrationStoreContract
         results.Select(r => r.Status).Should().Equal(StoreVerifyStatus.Success, StoreVerifyStatus.Success);
     }
 
+    // ----- VerifyAndConsumeAsync: flow binding -----
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_WrongFlow_IsFlowMismatch()
+    {
+        var key = await CreateAsync();
+
+        var result = await VerifyAsync(key, RightHash, flowId: OtherFlow);
+
+        result.Status.Should().Be(StoreVerifyStatus.FlowMismatch);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_WrongFlowWithTheRightCode_ConsumesNothing()
+    {
+        var key = await CreateAsync();
+        await VerifyAsync(key, RightHash, flowId: OtherFlow);
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_WrongFlowGuesses_CountNoAttempts()
+    {
+        var key = await CreateAsync();
+        for (var i = 0; i < MaxAttempts + 2; i++)
+        {
+            await VerifyAsync(key, WrongHash, flowId: OtherFlow);
+        }
+
+        var result = await VerifyAsync(key, WrongHash);
+
+        result.Should().Be(new StoreVerifyResult(StoreVerifyStatus.Invalid, MaxAttempts - 1));
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_WrongFlowOnALockedCode_IsFlowMismatch()
+    {
+        var key = await CreateAsync();
+        for (var i = 0; i < MaxAttempts; i++)
+        {
+            await VerifyAsync(key, WrongHash);
+        }
+
+        var result = await VerifyAsync(key, RightHash, flowId: OtherFlow);
+
+        result.Status.Should().Be(StoreVerifyStatus.FlowMismatch);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_WrongFlowOnAnExpiredCode_IsFlowMismatch()
+    {
+        var key = await CreateAsync();
+        Time.Advance(CodeLifetime);
+
+        var result = await VerifyAsync(key, RightHash, flowId: OtherFlow);
+
+        result.Status.Should().Be(StoreVerifyStatus.FlowMismatch);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_WrongFlowFromAnotherDevice_IsFlowMismatch()
+    {
+        var key = await CreateAsync(deviceId: "device-1");
+
+        var result = await VerifyAsync(key, RightHash, "device-2", OtherFlow);
+
+        result.Status.Should().Be(StoreVerifyStatus.FlowMismatch);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_FlowComparison_IsCaseSensitive()
+    {
+        var key = await CreateAsync();
+
+        var result = await VerifyAsync(key, RightHash, flowId: Flow.ToUpperInvariant());
+
+        result.Status.Should().Be(StoreVerifyStatus.FlowMismatch);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_FlowThatIsAPrefixOfTheRightOne_IsFlowMismatch()
+    {
+        var key = await CreateAsync();
+
+        var result = await VerifyAsync(key, RightHash, flowId: Flow[..^1]);
+
+        result.Status.Should().Be(StoreVerifyStatus.FlowMismatch);
+    }
+
+    [Fact]
+    public async Task CreateOrReplaceAsync_Restart_OldFlowIsFlowMismatch()
+    {
+        var key = await CreateAsync();
+        Time.Advance(Cooldown);
+        await Store.CreateOrReplaceAsync(NewRegistration(key, NewHash, Now, flowId: OtherFlow), Policy, Now);
+
+        var result = await VerifyAsync(key, NewHash, flowId: Flow);
+
+        result.Status.Should().Be(StoreVerifyStatus.FlowMismatch);
+    }
+
+    [Fact]
+    public async Task CreateOrReplaceAsync_Restart_NewFlowWorks()
+    {
+        var key = await CreateAsync();
+        Time.Advance(Cooldown);
+        await Store.CreateOrReplaceAsync(NewRegistration(key, NewHash, Now, flowId: OtherFlow), Policy, Now);
+
+        var result = await VerifyAsync(key, NewHash, flowId: OtherFlow);
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    [Fact]
+    public async Task ResendAsync_KeepsTheFlow()
+    {
+        var key = await CreateAsync();
+        Time.Advance(Cooldown);
+        await ResendAsync(key, NewHash);
+
+        var result = await VerifyAsync(key, NewHash, flowId: Flow);
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    // ----- VerifyAndConsumeAsync: several hashes (hash key rotation) -----
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_RightHashSecond_Succeeds()
+    {
+        var key = await CreateAsync();
+
+        var result = await Store.VerifyAndConsumeAsync(key, Flow, [WrongHash, RightHash], null, Now);
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_RightHashSecond_CountsOneAttempt()
+    {
+        var key = await CreateAsync();
+
+        var result = await Store.VerifyAndConsumeAsync(key, Flow, [WrongHash, RightHash], null, Now);
+
+        result.AttemptsLeft.Should().Be(MaxAttempts - 1);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_TwoWrongHashes_CountOneAttempt()
+    {
+        var key = await CreateAsync();
+
+        var result = await Store.VerifyAndConsumeAsync(key, Flow, [WrongHash, NewHash], null, Now);
+
+        result.Should().Be(new StoreVerifyResult(StoreVerifyStatus.Invalid, MaxAttempts - 1));
+    }
+
+    // ----- Decoys -----
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_DecoyWithItsOwnHash_IsInvalid()
+    {
+        var key = NewKey(OtpPurpose.PasswordReset);
+        await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now, decoy: true), Policy, Now);
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Should().Be(new StoreVerifyResult(StoreVerifyStatus.Invalid, MaxAttempts - 1));
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_DecoyGuessedMaxAttemptsTimes_IsMaxAttempts()
+    {
+        var key = NewKey(OtpPurpose.PasswordReset);
+        await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now, decoy: true), Policy, Now);
+        for (var i = 0; i < MaxAttempts; i++)
+        {
+            await VerifyAsync(key, RightHash);
+        }
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.MaxAttempts);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_DecoyWrongFlow_IsFlowMismatch()
+    {
+        var key = NewKey(OtpPurpose.PasswordReset);
+        await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now, decoy: true), Policy, Now);
+
+        var result = await VerifyAsync(key, RightHash, flowId: OtherFlow);
+
+        result.Status.Should().Be(StoreVerifyStatus.FlowMismatch);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_DecoyOtherDevice_IsDeviceMismatch()
+    {
+        var key = NewKey(OtpPurpose.PasswordReset);
+        await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now, "device-1", decoy: true), Policy, Now);
+
+        var result = await VerifyAsync(key, RightHash, "device-2");
+
+        result.Status.Should().Be(StoreVerifyStatus.DeviceMismatch);
+    }
+
+    [Fact]
+    public async Task ResendAsync_Decoy_ReturnsADecoy()
+    {
+        var key = NewKey(OtpPurpose.PasswordReset);
+        await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now, decoy: true), Policy, Now);
+        Time.Advance(Cooldown);
+
+        var gate = await ResendAsync(key, NewHash);
+
+        gate.Registration!.Decoy.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task ResendAsync_Decoy_NewHashNeverVerifies()
+    {
+        var key = NewKey(OtpPurpose.PasswordReset);
+        await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now, decoy: true), Policy, Now);
+        Time.Advance(Cooldown);
+        await ResendAsync(key, NewHash);
+
+        var result = await VerifyAsync(key, NewHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.Invalid);
+    }
+
     // ----- CancelSendAsync -----
 
     [Fact]
-    public async Task CancelSendAsync_MatchingHash_ReleasesTheSendSlot()
+    public async Task CancelSendAsync_AfterAFirstStart_ReleasesTheSendSlot()
     {
         var key = await CreateAsync();
-        await Store.CancelSendAsync(key, RightHash, removeRegistration: true);
+        await Store.CancelSendAsync(key, RightHash);
         Time.Advance(TimeSpan.FromSeconds(1));
 
         var gate = await Store.CreateOrReplaceAsync(NewRegistration(key, NewHash, Now), Policy, Now);
@@ -757,10 +1113,10 @@ public abstract class PendingRegistrationStoreContract
     }
 
     [Fact]
-    public async Task CancelSendAsync_MatchingHashAndRemove_RemovesTheRegistration()
+    public async Task CancelSendAsync_AfterAFirstStart_LeavesNoRegistration()
     {
         var key = await CreateAsync();
-        await Store.CancelSendAsync(key, RightHash, removeRegistration: true);
+        await Store.CancelSendAsync(key, RightHash);
 
         var result = await VerifyAsync(key, RightHash);
 
@@ -768,10 +1124,12 @@ public abstract class PendingRegistrationStoreContract
     }
 
     [Fact]
-    public async Task CancelSendAsync_MatchingHashWithoutRemove_KeepsTheRegistration()
+    public async Task CancelSendAsync_AfterAResend_PreviousCodeWorksAgain()
     {
         var key = await CreateAsync();
-        await Store.CancelSendAsync(key, RightHash, removeRegistration: false);
+        Time.Advance(Cooldown);
+        await ResendAsync(key, NewHash);
+        await Store.CancelSendAsync(key, NewHash);
 
         var result = await VerifyAsync(key, RightHash);
 
@@ -779,12 +1137,184 @@ public abstract class PendingRegistrationStoreContract
     }
 
     [Fact]
-    public async Task CancelSendAsync_OtherHash_KeepsTheNewerRegistration()
+    public async Task CancelSendAsync_AfterAResend_UndeliveredCodeStopsWorking()
     {
-        var key = await CreateAsync(NewHash);
-        await Store.CancelSendAsync(key, RightHash, removeRegistration: true);
+        var key = await CreateAsync();
+        Time.Advance(Cooldown);
+        await ResendAsync(key, NewHash);
+        await Store.CancelSendAsync(key, NewHash);
 
         var result = await VerifyAsync(key, NewHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.Invalid);
+    }
+
+    [Fact]
+    public async Task CancelSendAsync_AfterAResend_RestoresTheAttemptsLeftNotAFullSet()
+    {
+        var key = await CreateAsync();
+        await VerifyAsync(key, WrongHash);
+        await VerifyAsync(key, WrongHash);
+        Time.Advance(Cooldown);
+        await ResendAsync(key, NewHash);
+        await Store.CancelSendAsync(key, NewHash);
+
+        var result = await VerifyAsync(key, WrongHash);
+
+        result.Should().Be(new StoreVerifyResult(StoreVerifyStatus.Invalid, MaxAttempts - 3));
+    }
+
+    [Fact]
+    public async Task CancelSendAsync_AfterAResendOnALockedCode_KeepsItLocked()
+    {
+        var key = await CreateAsync();
+        for (var i = 0; i < MaxAttempts; i++)
+        {
+            await VerifyAsync(key, WrongHash);
+        }
+
+        Time.Advance(Cooldown);
+        await ResendAsync(key, NewHash);
+        await Store.CancelSendAsync(key, NewHash);
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.MaxAttempts);
+    }
+
+    [Fact]
+    public async Task CancelSendAsync_AfterAResend_RestoresThePreviousCodeExpiry()
+    {
+        var key = await CreateAsync();
+        var codeExpiry = Now + CodeLifetime;
+        Time.Advance(Cooldown);
+        await ResendAsync(key, NewHash);
+        await Store.CancelSendAsync(key, NewHash);
+        Time.SetUtcNow(codeExpiry);
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.Expired);
+    }
+
+    [Fact]
+    public async Task CancelSendAsync_AfterAResend_RestoresThePreviousDestination()
+    {
+        var key = await CreateAsync();
+        await Store.RedirectAsync(key, RightHash, HashOf("fallback"), SmsDestination);
+        Time.Advance(Cooldown);
+        await ResendAsync(key, NewHash);
+        await Store.CancelSendAsync(key, NewHash);
+
+        var result = await VerifyAsync(key, HashOf("fallback"));
+
+        result.Registration!.DeliveredTo.Should().Be(SmsDestination);
+    }
+
+    [Fact]
+    public async Task CancelSendAsync_AfterARestart_OldFlowWorksAgain()
+    {
+        var key = await CreateAsync();
+        Time.Advance(Cooldown);
+        await Store.CreateOrReplaceAsync(NewRegistration(key, NewHash, Now, flowId: OtherFlow), Policy, Now);
+        await Store.CancelSendAsync(key, NewHash);
+
+        var result = await VerifyAsync(key, RightHash, flowId: Flow);
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    [Fact]
+    public async Task CancelSendAsync_AfterARestart_RestoresTheReplacedRegistration()
+    {
+        var key = NewKey();
+        var original = NewRegistration(key, RightHash, Now, "device-1");
+        await Store.CreateOrReplaceAsync(original, Policy, Now);
+        await VerifyAsync(key, WrongHash, "device-1");
+        Time.Advance(Cooldown);
+        await Store.CreateOrReplaceAsync(NewRegistration(key, NewHash, Now, flowId: OtherFlow), Policy, Now);
+        await Store.CancelSendAsync(key, NewHash);
+
+        var result = await VerifyAsync(key, RightHash, "device-1");
+
+        result.Registration.Should().BeEquivalentTo(original, o => o.Excluding(r => r.AttemptsLeft));
+    }
+
+    [Fact]
+    public async Task CancelSendAsync_AfterARestart_RestoresTheReplacedAttemptsLeft()
+    {
+        var key = await CreateAsync();
+        await VerifyAsync(key, WrongHash);
+        Time.Advance(Cooldown);
+        await Store.CreateOrReplaceAsync(NewRegistration(key, NewHash, Now, flowId: OtherFlow), Policy, Now);
+        await Store.CancelSendAsync(key, NewHash);
+
+        var result = await VerifyAsync(key, WrongHash);
+
+        result.Should().Be(new StoreVerifyResult(StoreVerifyStatus.Invalid, MaxAttempts - 2));
+    }
+
+    [Fact]
+    public async Task CancelSendAsync_AfterARestart_NewFlowIsFlowMismatch()
+    {
+        var key = await CreateAsync();
+        Time.Advance(Cooldown);
+        await Store.CreateOrReplaceAsync(NewRegistration(key, NewHash, Now, flowId: OtherFlow), Policy, Now);
+        await Store.CancelSendAsync(key, NewHash);
+
+        var result = await VerifyAsync(key, NewHash, flowId: OtherFlow);
+
+        result.Status.Should().Be(StoreVerifyStatus.FlowMismatch);
+    }
+
+    [Fact]
+    public async Task CancelSendAsync_StaleHash_KeepsTheNewerRegistration()
+    {
+        var key = await CreateAsync(NewHash);
+        await Store.CancelSendAsync(key, RightHash);
+
+        var result = await VerifyAsync(key, NewHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    [Fact]
+    public async Task CancelSendAsync_StaleHashAfterAResend_KeepsTheResentCode()
+    {
+        var key = await CreateAsync();
+        Time.Advance(Cooldown);
+        await ResendAsync(key, NewHash);
+        await Store.CancelSendAsync(key, RightHash);
+
+        var result = await VerifyAsync(key, NewHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    [Fact]
+    public async Task CancelSendAsync_StaleHash_KeepsTheSendSlot()
+    {
+        var key = await CreateAsync();
+        Time.Advance(Cooldown);
+        await ResendAsync(key, NewHash);
+        await Store.CancelSendAsync(key, RightHash);
+        Time.Advance(TimeSpan.FromSeconds(1));
+
+        var gate = await ResendAsync(key, HashOf("third"));
+
+        gate.Should().Be(new SendGateResult(SendGateStatus.TooFrequent, Cooldown - TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
+    public async Task CancelSendAsync_Twice_UndoesOnlyOneSend()
+    {
+        var key = await CreateAsync();
+        Time.Advance(Cooldown);
+        await ResendAsync(key, NewHash);
+        await Store.CancelSendAsync(key, NewHash);
+        await Store.CancelSendAsync(key, NewHash);
+
+        var result = await VerifyAsync(key, RightHash);
 
         result.Status.Should().Be(StoreVerifyStatus.Success);
     }
@@ -795,7 +1325,7 @@ public abstract class PendingRegistrationStoreContract
         var key = await CreateAsync();
         Time.Advance(TimeSpan.FromMinutes(2));
         await ResendAsync(key, NewHash);
-        await Store.CancelSendAsync(key, NewHash, removeRegistration: false);
+        await Store.CancelSendAsync(key, NewHash);
         Time.Advance(TimeSpan.FromSeconds(1));
 
         var gate = await ResendAsync(key, HashOf("third"));
@@ -807,7 +1337,7 @@ public abstract class PendingRegistrationStoreContract
     public async Task CancelSendAsync_ReleasedSlot_DoesNotCountTowardsTheWindow()
     {
         var key = await CreateAsync();
-        await Store.CancelSendAsync(key, RightHash, removeRegistration: true);
+        await Store.CancelSendAsync(key, RightHash);
         for (var i = 0; i < MaxPerWindow - 1; i++)
         {
             (await Store.CreateOrReplaceAsync(NewRegistration(key, RightHash, Now), Policy, Now)).Status.Should().Be(SendGateStatus.Allowed);
@@ -822,9 +1352,150 @@ public abstract class PendingRegistrationStoreContract
     [Fact]
     public async Task CancelSendAsync_UnknownKey_DoesNotThrow()
     {
-        var act = async () => await Store.CancelSendAsync(NewKey(), RightHash, removeRegistration: true);
+        var act = async () => await Store.CancelSendAsync(NewKey(), RightHash);
 
         await act.Should().NotThrowAsync();
+    }
+
+    // ----- RedirectAsync -----
+
+    [Fact]
+    public async Task RedirectAsync_ExpectedHash_ReturnsTrue()
+    {
+        var key = await CreateAsync();
+
+        var moved = await Store.RedirectAsync(key, RightHash, NewHash, SmsDestination);
+
+        moved.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task RedirectAsync_ExpectedHash_NewCodeProvesTheFallbackDestination()
+    {
+        var key = await CreateAsync();
+        await Store.RedirectAsync(key, RightHash, NewHash, SmsDestination);
+
+        var result = await VerifyAsync(key, NewHash);
+
+        result.Registration!.DeliveredTo.Should().Be(SmsDestination);
+    }
+
+    [Fact]
+    public async Task RedirectAsync_ExpectedHash_UndeliveredCodeStopsWorking()
+    {
+        var key = await CreateAsync();
+        await Store.RedirectAsync(key, RightHash, NewHash, SmsDestination);
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.Invalid);
+    }
+
+    [Fact]
+    public async Task RedirectAsync_ExpectedHash_KeepsTheAttemptsLeft()
+    {
+        var key = await CreateAsync();
+        await VerifyAsync(key, WrongHash);
+        await Store.RedirectAsync(key, RightHash, NewHash, SmsDestination);
+
+        var result = await VerifyAsync(key, WrongHash);
+
+        result.Should().Be(new StoreVerifyResult(StoreVerifyStatus.Invalid, MaxAttempts - 2));
+    }
+
+    [Fact]
+    public async Task RedirectAsync_ExpectedHash_TakesNoSendSlot()
+    {
+        var key = await CreateAsync();
+        Time.Advance(Cooldown);
+        await Store.RedirectAsync(key, RightHash, NewHash, SmsDestination);
+
+        var gate = await ResendAsync(key, HashOf("third"));
+
+        gate.Status.Should().Be(SendGateStatus.Allowed);
+    }
+
+    [Fact]
+    public async Task RedirectAsync_OtherHash_ReturnsFalse()
+    {
+        var key = await CreateAsync();
+
+        var moved = await Store.RedirectAsync(key, WrongHash, NewHash, SmsDestination);
+
+        moved.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task RedirectAsync_OtherHash_LeavesTheCodeAndDestination()
+    {
+        var key = await CreateAsync();
+        await Store.RedirectAsync(key, WrongHash, NewHash, SmsDestination);
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Registration!.DeliveredTo.Should().Be(new OtpDestination(OtpChannel.Email, key.Address));
+    }
+
+    [Fact]
+    public async Task RedirectAsync_NoRegistration_ReturnsFalse()
+    {
+        var moved = await Store.RedirectAsync(NewKey(), RightHash, NewHash, SmsDestination);
+
+        moved.Should().BeFalse();
+    }
+
+    // ----- PutBackAsync -----
+
+    [Fact]
+    public async Task PutBackAsync_AfterVerify_SameCodeAndFlowVerifyAgain()
+    {
+        var key = await CreateAsync();
+        var consumed = (await VerifyAsync(key, RightHash)).Registration!;
+        (await Store.PutBackAsync(consumed, Now)).Should().BeTrue();
+
+        var result = await VerifyAsync(key, RightHash);
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    [Fact]
+    public async Task PutBackAsync_AnotherRegistrationMeanwhile_ReturnsFalse()
+    {
+        var key = await CreateAsync();
+        var consumed = (await VerifyAsync(key, RightHash)).Registration!;
+        Time.Advance(Cooldown);
+        await Store.CreateOrReplaceAsync(NewRegistration(key, NewHash, Now, flowId: OtherFlow), Policy, Now);
+
+        var restored = await Store.PutBackAsync(consumed, Now);
+
+        restored.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task PutBackAsync_AnotherRegistrationMeanwhile_KeepsTheOther()
+    {
+        var key = await CreateAsync();
+        var consumed = (await VerifyAsync(key, RightHash)).Registration!;
+        Time.Advance(Cooldown);
+        await Store.CreateOrReplaceAsync(NewRegistration(key, NewHash, Now, flowId: OtherFlow), Policy, Now);
+        await Store.PutBackAsync(consumed, Now);
+
+        var result = await VerifyAsync(key, NewHash, flowId: OtherFlow);
+
+        result.Status.Should().Be(StoreVerifyStatus.Success);
+    }
+
+    [Fact]
+    public async Task PutBackAsync_AfterVerify_TakesNoSendSlot()
+    {
+        var key = await CreateAsync();
+        Time.Advance(Cooldown);
+        var consumed = (await VerifyAsync(key, RightHash)).Registration!;
+        await Store.PutBackAsync(consumed, Now);
+
+        var gate = await ResendAsync(key, NewHash);
+
+        gate.Status.Should().Be(SendGateStatus.Allowed);
     }
 
     // ----- DeleteAsync -----
@@ -899,7 +1570,7 @@ public abstract class PendingRegistrationStoreContract
         var key = await CreateAsync();
         var now = Now;
 
-        var results = await Task.WhenAll(Enumerable.Range(0, 500).Select(_ => Task.Run(async () => await Store.VerifyAndConsumeAsync(key, WrongHash, null, now))));
+        var results = await Task.WhenAll(Enumerable.Range(0, 500).Select(_ => Task.Run(async () => await Store.VerifyAndConsumeAsync(key, Flow, [WrongHash], null, now))));
 
         results.Count(r => r.Status == StoreVerifyStatus.Invalid).Should().Be(MaxAttempts);
     }
@@ -910,7 +1581,7 @@ public abstract class PendingRegistrationStoreContract
         var key = await CreateAsync();
         var now = Now;
 
-        var results = await Task.WhenAll(Enumerable.Range(0, 500).Select(_ => Task.Run(async () => await Store.VerifyAndConsumeAsync(key, WrongHash, null, now))));
+        var results = await Task.WhenAll(Enumerable.Range(0, 500).Select(_ => Task.Run(async () => await Store.VerifyAndConsumeAsync(key, Flow, [WrongHash], null, now))));
 
         results.Count(r => r.Status == StoreVerifyStatus.MaxAttempts).Should().Be(500 - MaxAttempts);
     }
@@ -921,7 +1592,7 @@ public abstract class PendingRegistrationStoreContract
         var key = await CreateAsync();
         var now = Now;
 
-        var results = await Task.WhenAll(Enumerable.Range(0, 500).Select(_ => Task.Run(async () => await Store.VerifyAndConsumeAsync(key, WrongHash, null, now))));
+        var results = await Task.WhenAll(Enumerable.Range(0, 500).Select(_ => Task.Run(async () => await Store.VerifyAndConsumeAsync(key, Flow, [WrongHash], null, now))));
 
         results.Where(r => r.Status == StoreVerifyStatus.Invalid).Select(r => r.AttemptsLeft).Should().BeEquivalentTo(Enumerable.Range(0, MaxAttempts));
     }
@@ -932,7 +1603,7 @@ public abstract class PendingRegistrationStoreContract
         var key = await CreateAsync();
         var now = Now;
 
-        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => Task.Run(async () => await Store.VerifyAndConsumeAsync(key, RightHash, null, now))));
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => Task.Run(async () => await Store.VerifyAndConsumeAsync(key, Flow, [RightHash], null, now))));
 
         results.Count(r => r.Status == StoreVerifyStatus.Success).Should().Be(1);
     }
@@ -975,5 +1646,40 @@ public abstract class PendingRegistrationStoreContract
             await Store.ResendAsync(key, HashOf($"code-{i}"), now + CodeLifetime, MaxAttempts, Policy, now))));
 
         results.Count(r => r.Status == SendGateStatus.Allowed).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_200ParallelRightCodesHalfWithAStaleFlow_SucceedsExactlyOnceForTheRightFlow()
+    {
+        var key = await CreateAsync();
+        var now = Now;
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(async () =>
+            (Flow: i % 2 == 0 ? Flow : OtherFlow, Result: await Store.VerifyAndConsumeAsync(key, i % 2 == 0 ? Flow : OtherFlow, [RightHash], null, now)))));
+
+        results.Where(r => r.Result.Status == StoreVerifyStatus.Success).Should().ContainSingle().Which.Flow.Should().Be(Flow);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_200ParallelWrongGuesses_EvaluateAtMostMaxAttempts()
+    {
+        var key = await CreateAsync();
+        var now = Now;
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => Task.Run(async () => await Store.VerifyAndConsumeAsync(key, Flow, [WrongHash], null, now))));
+
+        results.Count(r => r.Status is StoreVerifyStatus.Invalid or StoreVerifyStatus.Success).Should().BeLessThanOrEqualTo(MaxAttempts);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsumeAsync_200ParallelGuessesWithAStaleFlow_LeaveEveryAttempt()
+    {
+        var key = await CreateAsync();
+        var now = Now;
+        await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => Task.Run(async () => await Store.VerifyAndConsumeAsync(key, OtherFlow, [WrongHash], null, now))));
+
+        var result = await VerifyAsync(key, WrongHash);
+
+        result.Should().Be(new StoreVerifyResult(StoreVerifyStatus.Invalid, MaxAttempts - 1));
     }
 }
