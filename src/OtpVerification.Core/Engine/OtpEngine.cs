@@ -358,12 +358,9 @@ public sealed partial class OtpEngine
         {
             try
             {
-                var delivered = await DeliverAsync(key, hash, code, destinations, options, now, lifetime).ConfigureAwait(false);
-                if (!delivered.Delivered)
-                {
-                    // Nobody received the code: the entry goes back to what it was, as for an answered failure.
-                    await CompensateAsync(key, delivered.Hash).ConfigureAwait(false);
-                }
+                // An undelivered code stands, as a decoy's would (see ResendAsync): nobody has it,
+                // its send slot stays counted, and the user asks again.
+                await DeliverAsync(key, hash, code, destinations, options, now, lifetime).ConfigureAwait(false);
             }
 #pragma warning disable CA1031 // Nothing awaits this task: a fault must be logged here or it is lost.
             catch (Exception ex)
