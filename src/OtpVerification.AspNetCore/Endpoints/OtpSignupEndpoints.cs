@@ -134,6 +134,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
         OtpPayloadProtector protector,
         OtpSignIn signIn,
         ILoggerFactory loggerFactory,
+        OtpVerification.Diagnostics.OtpMetrics metrics,
         string? useCookies)
         where TForm : OtpSignupForm
     {
@@ -168,6 +169,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
         if (form is null)
         {
             Log.PayloadUnreadable(logger, OtpAddress.Mask(email));
+            metrics.PayloadUnreadable(OtpPurpose.Signup);
             await engine.RestoreAsync(registration, CancellationToken.None).ConfigureAwait(false);
             return OtpProblems.Unavailable();
         }

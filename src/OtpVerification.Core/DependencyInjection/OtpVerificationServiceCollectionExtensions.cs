@@ -31,7 +31,9 @@ public static class OtpVerificationServiceCollectionExtensions
     /// <summary>
     /// Registers the engine with its defaults: the CSPRNG generator, the HMAC hasher, the
     /// in-memory store, the development outbox for email and SMS, <see cref="TimeProvider.System"/>,
-    /// and options validated at start-up. Safe to call more than once.
+    /// and options validated at start-up. With a store shared by several instances
+    /// (<see cref="IDistributedPendingRegistrationStore"/>), start-up also fails when
+    /// <c>OtpSignup:Code:HashKey</c> is not set. Safe to call more than once.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Configures the options.</param>
@@ -54,6 +56,11 @@ public static class OtpVerificationServiceCollectionExtensions
         options.ValidateDataAnnotations().ValidateOnStart();
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OtpSignupOptions>, OtpSignupOptionsValidator>());
+
+        // With a store shared by several instances (IDistributedPendingRegistrationStore), a code
+        // hash key drawn per process is a start-up error; checked once, when the host starts.
+        services.AddOptions<SharedStoreSecrets>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SharedStoreSecrets>, SharedStoreSecretsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IOtpCodeGenerator, RandomOtpCodeGenerator>();
         services.TryAddSingleton<IOtpCodeHasher, HmacOtpCodeHasher>();
