@@ -78,8 +78,8 @@ public sealed class OtpCodeOptions
     /// <summary>
     /// The key <see cref="HashKey"/> replaced, during a rotation (<c>OtpSignup:Code:PreviousHashKey</c>,
     /// same format). Codes hashed under it still verify while it is set, so rotating the key does
-    /// not void the codes in flight; remove it once the longest a code can live has passed
-    /// (<see cref="Lifetime"/>, or <c>OtpSignup:PendingLifetime</c> when resends keep the same code).
+    /// not void the codes in flight; remove it once a code lifetime (<see cref="Lifetime"/>) has
+    /// passed since every instance had the new key (a same-code resend keeps the code's expiry).
     /// Setting it requires <see cref="KeyNameKey"/>, so store key names survive the rotation.
     /// </summary>
     public string? PreviousHashKey { get; set; }
