@@ -120,6 +120,10 @@ for _ in $(seq 1 100); do
 done
 redis-cli -p "$REDIS_PORT" ping >/dev/null || { echo "http-load: redis-server did not start" >&2; cat "$WORK/redis.log" >&2; exit 1; }
 
+# One code hash key for every server of the run: the Redis store is shared, and the load host
+# refuses to start on it without OtpSignup:Code:HashKey.
+HASH_KEY="$(head -c 32 /dev/urandom | base64)"
+
 SERVER_PORT=""
 start_server() { # name mode [extra host arguments...]
   local name="$1" mode="$2"
@@ -128,7 +132,7 @@ start_server() { # name mode [extra host arguments...]
   rm -f "$WORK/users-$name.db"
   dotnet "$DLL" --mode "$mode" --urls "http://127.0.0.1:$SERVER_PORT" \
     "--ConnectionStrings:Users=Data Source=$WORK/users-$name.db" \
-    "--ConnectionStrings:Redis=127.0.0.1:$REDIS_PORT" "$@" >"$WORK/server-$name.log" 2>&1 &
+    "--ConnectionStrings:Redis=127.0.0.1:$REDIS_PORT" "--OtpSignup:Code:HashKey=$HASH_KEY" "$@" >"$WORK/server-$name.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 300); do
     curl -sf "http://127.0.0.1:$SERVER_PORT/loadhost/users" >/dev/null 2>&1 && return 0

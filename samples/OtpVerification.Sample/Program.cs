@@ -40,7 +40,8 @@ var otp = builder.Services.AddOtpSignup<SignupForm>(builder.Configuration.GetSec
     .AddIdentityUsers<AppUser>((user, form) => user.DisplayName = form.Name?.Trim());
 
 // OtpSignup:Store=Redis keeps pending registrations in Redis (ConnectionStrings:Redis), shared by
-// every instance; the default is this process's memory.
+// every instance; the default is this process's memory. A shared store needs OtpSignup:Code:HashKey
+// (the app refuses to start without it) and warns at start-up without DataProtection:KeysPath.
 if (string.Equals(builder.Configuration["OtpSignup:Store"], "Redis", StringComparison.OrdinalIgnoreCase))
 {
     otp.AddRedisStore(builder.Configuration.GetConnectionString("Redis"));

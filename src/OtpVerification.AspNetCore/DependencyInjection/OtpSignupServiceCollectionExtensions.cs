@@ -84,7 +84,12 @@ public static class OtpSignupServiceCollectionExtensions
         return services.AddOtpSignup<TForm>(configure);
     }
 
-    /// <summary>Registers the signup flow for <typeparamref name="TForm"/>, configured by a delegate.</summary>
+    /// <summary>
+    /// Registers the signup flow for <typeparamref name="TForm"/>, configured by a delegate. With a
+    /// store shared by several instances, start-up fails without <c>OtpSignup:Code:HashKey</c> and
+    /// logs a warning when the Data Protection key ring is not persisted to a shared place or has no
+    /// application name.
+    /// </summary>
     /// <typeparam name="TForm">The signup form.</typeparam>
     /// <param name="services">The services.</param>
     /// <param name="configure">Configures the options.</param>
@@ -101,6 +106,9 @@ public static class OtpSignupServiceCollectionExtensions
         services.TryAddSingleton<OtpPayloadProtector>();
         services.TryAddSingleton<OtpSignIn>();
         services.TryAddSingleton(new OtpSignupFormType(typeof(TForm)));
+
+        // With a store shared by several instances: warns at start-up when the key ring is not.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, SharedKeyRingCheck>());
         return new OtpSignupBuilder<TForm>(services);
     }
 }

@@ -136,6 +136,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
         OtpPayloadProtector protector,
         OtpSignIn signIn,
         ILoggerFactory loggerFactory,
+        OtpVerification.Diagnostics.OtpMetrics metrics,
         string? useCookies)
         where TForm : OtpSignupForm
     {
@@ -172,6 +173,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
         if (form is null)
         {
             Log.PayloadUnreadable(logger, OtpAddress.Mask(email));
+            metrics.PayloadUnreadable(OtpPurpose.Signup);
             await engine.RestoreAsync(registration, CancellationToken.None).ConfigureAwait(false);
             return OtpProblems.Unavailable();
         }

@@ -23,6 +23,17 @@ public interface IOtpCodeHasher
     byte[] Hash(OtpPurpose purpose, string address, ReadOnlySpan<char> code);
 
     /// <summary>
+    /// Every hash a stored code may have been made with, for verifying in one store call: first
+    /// the current key's (equal to <see cref="Hash"/>), then, during a key rotation, the previous
+    /// key's. A stored hash matches at most one of them.
+    /// </summary>
+    /// <param name="purpose">The code's purpose.</param>
+    /// <param name="address">The normalised address the entry is keyed by.</param>
+    /// <param name="code">The code as typed (surrounding white space is ignored).</param>
+    /// <returns>One or more new arrays of <see cref="HashSize"/> bytes, the current key's first. The default returns <see cref="Hash"/> alone.</returns>
+    IReadOnlyList<byte[]> HashCandidates(OtpPurpose purpose, string address, ReadOnlySpan<char> code) => [Hash(purpose, address, code)];
+
+    /// <summary>
     /// A keyed, irreversible name for a purpose and address, for stores that keep entries under
     /// names an operator can read (Redis keys): without the key, a list of emails or the IPv4
     /// space cannot be hashed to find which addresses have entries.
@@ -33,41 +44,60 @@ public interface IOtpCodeHasher
     string KeyName(OtpPurpose purpose, string address);
 }
 
-/// <summary>HMAC-SHA256 over purpose, address and code with a secret key.</summary>
+/// <summary>
+/// HMAC-SHA256 over purpose, address and code with a secret key; during a rotation, the previous
+/// key's hash is a second candidate. Store key names (<see cref="KeyName"/>) come from a key of
+/// their own, derived from <c>OtpSignup:Code:KeyNameKey</c> or, when it is unset, from the code
+/// key, so a rotation that keeps <c>KeyNameKey</c> never renames an entry.
+/// </summary>
 public sealed class HmacOtpCodeHasher : IOtpCodeHasher
 {
     private readonly byte[] _key;
+    private readonly byte[]? _previousKey;
     private readonly byte[] _nameKey;
 
-    /// <summary>Creates a hasher with the key from <c>OtpSignup:Code:HashKey</c>, or a random per-process key when it is unset.</summary>
-    /// <param name="options">The options holding the key.</param>
+    /// <summary>
+    /// Creates a hasher from <c>OtpSignup:Code:HashKey</c> (a random per-process key when it is
+    /// unset), <c>OtpSignup:Code:PreviousHashKey</c> and <c>OtpSignup:Code:KeyNameKey</c>.
+    /// </summary>
+    /// <param name="options">The options holding the keys (validated at start-up).</param>
+    /// <exception cref="FormatException">A configured key is not base64 (start-up validation reports it first, naming the key).</exception>
     public HmacOtpCodeHasher(IOptions<OtpSignupOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var configured = options.Value.Code.HashKey;
-        _key = string.IsNullOrEmpty(configured) ? RandomNumberGenerator.GetBytes(32) : Convert.FromBase64String(configured);
-        IsKeyConfigured = !string.IsNullOrEmpty(configured);
-        _nameKey = DeriveNameKey(_key);
+        var code = options.Value.Code;
+        IsKeyConfigured = !OtpSignupOptionsValidator.IsUnset(code.HashKey);
+        _key = IsKeyConfigured ? Convert.FromBase64String(code.HashKey!) : RandomNumberGenerator.GetBytes(32);
+        _previousKey = IsKeyConfigured && !OtpSignupOptionsValidator.IsUnset(code.PreviousHashKey) ? Convert.FromBase64String(code.PreviousHashKey) : null;
+        _nameKey = DeriveNameKey(OtpSignupOptionsValidator.IsUnset(code.KeyNameKey) ? _key : Convert.FromBase64String(code.KeyNameKey));
     }
 
-    /// <summary>Creates a hasher with an explicit key.</summary>
+    /// <summary>Creates a hasher with an explicit key; key names are derived from it.</summary>
     /// <param name="key">At least 32 secret bytes.</param>
     /// <exception cref="ArgumentException">The key is shorter than 32 bytes.</exception>
     public HmacOtpCodeHasher(byte[] key)
+        : this(key, previousKey: null, keyNameKey: null)
     {
-        ArgumentNullException.ThrowIfNull(key);
-        if (key.Length < 32)
-        {
-            throw new ArgumentException("The code hash key must be at least 32 bytes.", nameof(key));
-        }
+    }
 
-        _key = (byte[])key.Clone();
+    /// <summary>Creates a hasher with explicit keys, for a rotation.</summary>
+    /// <param name="key">The current key: at least 32 secret bytes.</param>
+    /// <param name="previousKey">The key <paramref name="key"/> replaced, whose hashes still verify; or null.</param>
+    /// <param name="keyNameKey">The key store key names are derived from; null: <paramref name="key"/>.</param>
+    /// <exception cref="ArgumentException">A key is shorter than 32 bytes.</exception>
+    public HmacOtpCodeHasher(byte[] key, byte[]? previousKey, byte[]? keyNameKey)
+    {
+        _key = CheckedCopy(key, nameof(key));
+        _previousKey = previousKey is null ? null : CheckedCopy(previousKey, nameof(previousKey));
+        _nameKey = DeriveNameKey(keyNameKey is null ? _key : CheckedCopy(keyNameKey, nameof(keyNameKey)));
         IsKeyConfigured = true;
-        _nameKey = DeriveNameKey(_key);
     }
 
     /// <summary><see langword="true"/> when the key came from configuration rather than being drawn at random for this process.</summary>
     public bool IsKeyConfigured { get; }
+
+    /// <summary><see langword="true"/> during a rotation: a previous key is configured and <see cref="HashCandidates"/> returns its hash too.</summary>
+    public bool HasPreviousKey => _previousKey is not null;
 
     /// <inheritdoc />
     public int HashSize => HMACSHA256.HashSizeInBytes;
@@ -101,8 +131,27 @@ public sealed class HmacOtpCodeHasher : IOtpCodeHasher
     private static byte[] DeriveNameKey(byte[] key)
         => HKDF.DeriveKey(HashAlgorithmName.SHA256, key, 32, salt: null, info: "OtpVerification key names"u8.ToArray());
 
+    private static byte[] CheckedCopy(byte[] key, string name)
+    {
+        ArgumentNullException.ThrowIfNull(key, name);
+        if (key.Length < 32)
+        {
+            throw new ArgumentException("A code hash key must be at least 32 bytes.", name);
+        }
+
+        return (byte[])key.Clone();
+    }
+
     /// <inheritdoc />
-    public byte[] Hash(OtpPurpose purpose, string address, ReadOnlySpan<char> code)
+    public byte[] Hash(OtpPurpose purpose, string address, ReadOnlySpan<char> code) => Hash(_key, purpose, address, code);
+
+    /// <inheritdoc />
+    public IReadOnlyList<byte[]> HashCandidates(OtpPurpose purpose, string address, ReadOnlySpan<char> code)
+        => _previousKey is null
+            ? [Hash(_key, purpose, address, code)]
+            : [Hash(_key, purpose, address, code), Hash(_previousKey, purpose, address, code)];
+
+    private static byte[] Hash(byte[] key, OtpPurpose purpose, string address, ReadOnlySpan<char> code)
     {
         ArgumentNullException.ThrowIfNull(address);
         code = code.Trim();
@@ -117,7 +166,7 @@ public sealed class HmacOtpCodeHasher : IOtpCodeHasher
             buffer[n++] = 0;
             n += Encoding.UTF8.GetBytes(code, buffer[n..]);
             var hash = new byte[HMACSHA256.HashSizeInBytes];
-            HMACSHA256.HashData(_key, buffer[..n], hash);
+            HMACSHA256.HashData(key, buffer[..n], hash);
             CryptographicOperations.ZeroMemory(buffer[..n]);
             return hash;
         }

@@ -33,7 +33,9 @@ public static class OtpVerificationServiceCollectionExtensions
     /// in-memory store, the development outbox for email and SMS (only in the Development
     /// environment, or where no host environment is registered), <see cref="TimeProvider.System"/>,
     /// and options validated at start-up. Outside Development a host without an email sender
-    /// fails to start. Safe to call more than once.
+    /// fails to start; with a store shared by several instances
+    /// (<see cref="IDistributedPendingRegistrationStore"/>), so does one without
+    /// <c>OtpSignup:Code:HashKey</c>. Safe to call more than once.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Configures the options.</param>
@@ -56,6 +58,11 @@ public static class OtpVerificationServiceCollectionExtensions
         options.ValidateDataAnnotations().ValidateOnStart();
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OtpSignupOptions>, OtpSignupOptionsValidator>());
+
+        // With a store shared by several instances (IDistributedPendingRegistrationStore), a code
+        // hash key drawn per process is a start-up error; checked once, when the host starts.
+        services.AddOptions<SharedStoreSecrets>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SharedStoreSecrets>, SharedStoreSecretsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IOtpCodeGenerator, RandomOtpCodeGenerator>();
         services.TryAddSingleton<IOtpCodeHasher, HmacOtpCodeHasher>();

@@ -16,6 +16,7 @@ public sealed class OtpMetrics : IDisposable
     private readonly Counter<long> _sendsRefused;
     private readonly Counter<long> _verifications;
     private readonly Counter<long> _deliveryFailures;
+    private readonly Counter<long> _payloadsUnreadable;
 
     /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/>, or on a private meter when it is null.</summary>
     /// <param name="meterFactory">The host's meter factory.</param>
@@ -26,6 +27,7 @@ public sealed class OtpMetrics : IDisposable
         _sendsRefused = _meter.CreateCounter<long>("otp_verification.sends.refused", "{request}", "Start or resend requests refused by the send limits.");
         _verifications = _meter.CreateCounter<long>("otp_verification.verifications", "{request}", "Verify requests, by outcome.");
         _deliveryFailures = _meter.CreateCounter<long>("otp_verification.delivery.failures", "{message}", "Messages a sender failed to deliver.");
+        _payloadsUnreadable = _meter.CreateCounter<long>("otp_verification.payloads.unreadable", "{request}", "Right codes whose pending payload this instance could not decrypt (answered 503): the Data Protection key ring is not shared by every instance.");
     }
 
     internal void CodeSent(OtpPurpose purpose, OtpChannel channel)
@@ -57,6 +59,20 @@ public sealed class OtpMetrics : IDisposable
         if (_deliveryFailures.Enabled)
         {
             _deliveryFailures.Add(1, new KeyValuePair<string, object?>("channel", Senders.OtpNames.Channel(channel)));
+        }
+    }
+
+    /// <summary>
+    /// Counts a right code whose pending payload this instance could not decrypt
+    /// (<c>otp_verification.payloads.unreadable</c>, tagged with the purpose). Anything above zero
+    /// means the instances do not share the Data Protection key ring (or a key was lost).
+    /// </summary>
+    /// <param name="purpose">The purpose of the code.</param>
+    public void PayloadUnreadable(OtpPurpose purpose)
+    {
+        if (_payloadsUnreadable.Enabled)
+        {
+            _payloadsUnreadable.Add(1, new KeyValuePair<string, object?>("purpose", Senders.OtpNames.Purpose(purpose)));
         }
     }
 

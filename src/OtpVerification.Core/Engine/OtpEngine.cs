@@ -267,7 +267,8 @@ public sealed partial class OtpEngine
         ArgumentNullException.ThrowIfNull(code);
         cancellationToken.ThrowIfCancellationRequested();
         var key = EntryKey(purpose, address);
-        byte[][] hashes = [_hasher.Hash(purpose, key.Address, code)];
+        // The current key's hash and, during a rotation, the previous key's: one store call, one attempt.
+        var hashes = _hasher.HashCandidates(purpose, key.Address, code);
         StoreVerifyResult result;
         try
         {

@@ -68,11 +68,31 @@ public sealed class OtpCodeOptions
     public int MaxAttempts { get; set; } = 5;
 
     /// <summary>
-    /// The secret key of the code hash, base64, at least 32 bytes (<c>OtpSignup:Code:HashKey</c>).
-    /// Every instance that shares a store must share it; when unset, each process draws a random
-    /// key, which is right for a single instance only.
+    /// The secret key of the code hash, base64, at least 32 bytes (<c>OtpSignup:Code:HashKey</c>;
+    /// make one with <c>openssl rand -base64 32</c>). Every instance that shares a store must share
+    /// it, and with a shared (distributed) store it is required: a missing key stops the app at
+    /// start-up. When unset with the in-memory store, each process draws a random key, which is
+    /// right for a single instance only (a restart voids the codes in flight).
     /// </summary>
     public string? HashKey { get; set; }
+
+    /// <summary>
+    /// The key <see cref="HashKey"/> replaced, during a rotation (<c>OtpSignup:Code:PreviousHashKey</c>,
+    /// same format). Codes hashed under it still verify while it is set, so rotating the key does
+    /// not void the codes in flight; remove it once a code lifetime (<see cref="Lifetime"/>) has
+    /// passed since every instance had the new key (a same-code resend keeps the code's expiry).
+    /// Setting it requires <see cref="KeyNameKey"/>, so store key names survive the rotation.
+    /// </summary>
+    public string? PreviousHashKey { get; set; }
+
+    /// <summary>
+    /// The key from which the names of store entries are derived (<c>OtpSignup:Code:KeyNameKey</c>,
+    /// same format; default: <see cref="HashKey"/>). Names must not change while entries exist, or
+    /// those entries (and their send limits) become unreachable; so when you first rotate
+    /// <see cref="HashKey"/>, set this to the old key (the value <see cref="PreviousHashKey"/> gets)
+    /// and keep it, unchanged, through every later rotation.
+    /// </summary>
+    public string? KeyNameKey { get; set; }
 }
 
 /// <summary>Resend rules: <c>OtpSignup:Resend</c>.</summary>

@@ -22,22 +22,7 @@ internal sealed class OtpSignupOptionsValidator : IValidateOptions<OtpSignupOpti
                 failures.Add(FormattableString.Invariant($"OtpSignup:Code:Lifetime must be positive and at most 1 day (was '{code.Lifetime}')."));
             }
 
-            if (code.HashKey is { } key)
-            {
-                byte[]? bytes = null;
-                try
-                {
-                    bytes = Convert.FromBase64String(key);
-                }
-                catch (FormatException)
-                {
-                }
-
-                if (bytes is null || bytes.Length < 32)
-                {
-                    failures.Add("OtpSignup:Code:HashKey must be base64 of at least 32 bytes (the value given is not; it is not shown).");
-                }
-            }
+            ValidateKeys(code, failures);
         }
 
         if (resend is not null && (resend.Cooldown < TimeSpan.Zero || resend.Cooldown > TimeSpan.FromHours(1)))
@@ -84,5 +69,71 @@ internal sealed class OtpSignupOptionsValidator : IValidateOptions<OtpSignupOpti
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>How to make a key, ending every message about a missing or bad key.</summary>
+    internal const string HowToMakeAKey = "Make one with `openssl rand -base64 32`.";
+
+    /// <summary>Whether a key setting is absent: null, empty or white space (an environment variable set to nothing).</summary>
+    /// <param name="value">The configured value.</param>
+    /// <returns><see langword="true"/> when unset.</returns>
+    internal static bool IsUnset([System.Diagnostics.CodeAnalysis.NotNullWhen(false)] string? value) => string.IsNullOrWhiteSpace(value);
+
+    /// <summary>The bytes of a base64 key of at least 32 bytes, or null when <paramref name="value"/> is not one.</summary>
+    /// <param name="value">The configured value.</param>
+    /// <returns>The key, or null.</returns>
+    internal static byte[]? DecodeKey(string value)
+    {
+        try
+        {
+            var bytes = Convert.FromBase64String(value.Trim());
+            return bytes.Length >= 32 ? bytes : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    // Key values are never echoed: a message may end up in a log.
+    private static void ValidateKeys(OtpCodeOptions code, List<string> failures)
+    {
+        byte[]? Check(string? value, string key)
+        {
+            if (IsUnset(value))
+            {
+                return null;
+            }
+
+            var bytes = DecodeKey(value);
+            if (bytes is null)
+            {
+                failures.Add($"{key} must be base64 of at least 32 bytes; the value given is not (it is not shown). {HowToMakeAKey}");
+            }
+
+            return bytes;
+        }
+
+        var current = Check(code.HashKey, "OtpSignup:Code:HashKey");
+        var previous = Check(code.PreviousHashKey, "OtpSignup:Code:PreviousHashKey");
+        _ = Check(code.KeyNameKey, "OtpSignup:Code:KeyNameKey");
+        if (IsUnset(code.PreviousHashKey))
+        {
+            return;
+        }
+
+        if (IsUnset(code.HashKey))
+        {
+            failures.Add("OtpSignup:Code:PreviousHashKey is set but OtpSignup:Code:HashKey is not: a rotation needs the new key in HashKey and the old one in PreviousHashKey.");
+        }
+        else if (current is not null && previous is not null && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(current, previous))
+        {
+            failures.Add("OtpSignup:Code:PreviousHashKey is the same key as OtpSignup:Code:HashKey: put the new key in HashKey, the replaced one in PreviousHashKey.");
+        }
+
+        if (IsUnset(code.KeyNameKey))
+        {
+            failures.Add("OtpSignup:Code:PreviousHashKey is set but OtpSignup:Code:KeyNameKey is not: store key names are derived from HashKey unless KeyNameKey is set, so rotating HashKey alone would make every pending entry unreachable. Set OtpSignup:Code:KeyNameKey to the key the names were made with (usually the value now in PreviousHashKey) and keep it through later rotations.");
+        }
     }
 }

@@ -27,7 +27,7 @@ namespace OtpVerification.Redis;
 /// Cancellation stops the wait for the reply; a script already sent may still run.
 /// </para>
 /// </remarks>
-public sealed class RedisPendingRegistrationStore : IPendingRegistrationStore
+public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrationStore
 {
     private readonly IRedisConnection _connection;
     private readonly string _keyPrefix;

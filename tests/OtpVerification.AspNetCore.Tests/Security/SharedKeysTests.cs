@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Extensions.DependencyInjection;
@@ -48,6 +49,39 @@ public sealed class SharedKeysTests
 
         await verify.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable, "unavailable");
         (await instances.B.CountUsersAsync(email)).Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Verify_OnAnotherInstanceWithADifferentKeyRing_CountsAnUnreadablePayload()
+    {
+        await using var instances = Configure(new TwoInstances(), sameHashKey: true, sameKeyRing: false);
+        var email = TestData.Email("shared-metric");
+        await (await instances.A.CreateClient().StartSignupAsync(email)).ShouldBeAcceptedAsync();
+        var clientB = instances.B.CreateClient();
+        var meters = instances.B.Services.GetRequiredService<IMeterFactory>();
+        var counted = new List<(long Value, string? Purpose)>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Scope == meters && instrument.Name == "otp_verification.payloads.unreadable")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            lock (counted)
+            {
+                counted.Add((value, tags.ToArray().FirstOrDefault(t => t.Key == "purpose").Value as string));
+            }
+        });
+        listener.Start();
+
+        await (await clientB.VerifySignupAsync(email, await instances.A.ReadCodeAsync(email))).ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable, "unavailable");
+
+        counted.Should().Equal([(1L, "signup")]);
     }
 
     [Fact]

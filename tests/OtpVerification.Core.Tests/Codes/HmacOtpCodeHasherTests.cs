@@ -74,4 +74,143 @@ public sealed class HmacOtpCodeHasherTests
 
         new HmacOtpCodeHasher(options).Hash(OtpPurpose.Signup, "a@b.co", "1234").Should().Equal(_hasher.Hash(OtpPurpose.Signup, "a@b.co", "1234"));
     }
+    // Rotation (issue 19): HashKey = new key, PreviousHashKey = old key, KeyNameKey = the key names were made with.
+    private static readonly string OldKey = Convert.ToBase64String(Enumerable.Range(100, 32).Select(i => (byte)i).ToArray());
+    private static readonly string NewKey = Convert.ToBase64String(Enumerable.Range(200, 32).Select(i => (byte)i).ToArray());
+
+    [Fact]
+    public void HashCandidates_NoPreviousKey_IsTheHashAlone()
+    {
+        var candidates = _hasher.HashCandidates(OtpPurpose.Signup, "ana@example.com", "123456");
+
+        candidates.Should().ContainSingle().Which.Should().Equal(_hasher.Hash(OtpPurpose.Signup, "ana@example.com", "123456"));
+    }
+
+    [Fact]
+    public void HashCandidates_DuringARotation_ListsTheCurrentKeysHashFirst()
+    {
+        var rotated = FromOptions(NewKey, previous: OldKey, keyName: OldKey);
+
+        var candidates = rotated.HashCandidates(OtpPurpose.Signup, "ana@example.com", "123456");
+
+        candidates.Should().HaveCount(2);
+        candidates[0].Should().Equal(FromOptions(NewKey).Hash(OtpPurpose.Signup, "ana@example.com", "123456"));
+    }
+
+    [Fact]
+    public void HashCandidates_WhilePreviousKeyIsConfigured_IncludeTheHashStoredUnderThePreviousKey()
+    {
+        var stored = FromOptions(OldKey).Hash(OtpPurpose.Signup, "ana@example.com", "123456");
+
+        var candidates = FromOptions(NewKey, previous: OldKey, keyName: OldKey).HashCandidates(OtpPurpose.Signup, "ana@example.com", " 123456 ");
+
+        candidates.Should().ContainEquivalentOf(stored);
+    }
+
+    [Fact]
+    public void HashCandidates_AfterPreviousKeyIsRemoved_NoLongerIncludeTheHashStoredUnderIt()
+    {
+        var stored = FromOptions(OldKey).Hash(OtpPurpose.Signup, "ana@example.com", "123456");
+
+        var candidates = FromOptions(NewKey, previous: null, keyName: OldKey).HashCandidates(OtpPurpose.Signup, "ana@example.com", "123456");
+
+        candidates.Should().NotContainEquivalentOf(stored);
+    }
+
+    [Fact]
+    public void HashCandidates_WrongCodeDuringARotation_MatchesNeitherKeysHash()
+    {
+        var stored = FromOptions(OldKey).Hash(OtpPurpose.Signup, "ana@example.com", "123456");
+
+        var candidates = FromOptions(NewKey, previous: OldKey, keyName: OldKey).HashCandidates(OtpPurpose.Signup, "ana@example.com", "123457");
+
+        candidates.Should().NotContainEquivalentOf(stored);
+    }
+
+    [Fact]
+    public void HashCandidates_ExplicitPreviousKey_IncludeTheHashUnderIt()
+    {
+        var old = new byte[32];
+        var stored = new HmacOtpCodeHasher(old).Hash(OtpPurpose.PasswordReset, "+14155550123", "0042");
+
+        new HmacOtpCodeHasher(Key, old, keyNameKey: null).HashCandidates(OtpPurpose.PasswordReset, "+14155550123", "0042").Should().ContainEquivalentOf(stored);
+    }
+
+    [Fact]
+    public void HashCandidates_HasherWithoutItsOwn_DefaultsToTheHashAlone()
+    {
+        IOtpCodeHasher hasher = new MinimalHasher();
+
+        hasher.HashCandidates(OtpPurpose.Signup, "a@b.co", "1234").Should().ContainSingle().Which.Should().Equal(MinimalHasher.Fixed);
+    }
+
+    [Fact]
+    public void KeyName_ThroughARotationThatKeepsKeyNameKey_StaysTheSame()
+    {
+        // Before: one key. During: new key, old key as previous and as KeyNameKey. After: the previous key dropped.
+        var before = FromOptions(OldKey).KeyName(OtpPurpose.Signup, "ana@example.com");
+        var during = FromOptions(NewKey, previous: OldKey, keyName: OldKey).KeyName(OtpPurpose.Signup, "ana@example.com");
+        var after = FromOptions(NewKey, previous: null, keyName: OldKey).KeyName(OtpPurpose.Signup, "ana@example.com");
+
+        new[] { during, after }.Should().AllBe(before);
+    }
+
+    [Fact]
+    public void KeyName_NextRotationKeepingKeyNameKey_StaysTheSame()
+    {
+        var third = Convert.ToBase64String(Enumerable.Range(50, 32).Select(i => (byte)i).ToArray());
+
+        var name = FromOptions(third, previous: NewKey, keyName: OldKey).KeyName(OtpPurpose.Signup, "ana@example.com");
+
+        name.Should().Be(FromOptions(OldKey).KeyName(OtpPurpose.Signup, "ana@example.com"));
+    }
+
+    [Fact]
+    public void KeyName_DoesNotDependOnThePreviousKey()
+    {
+        var withPrevious = FromOptions(NewKey, previous: OldKey, keyName: NewKey).KeyName(OtpPurpose.Signup, "ana@example.com");
+
+        withPrevious.Should().Be(FromOptions(NewKey).KeyName(OtpPurpose.Signup, "ana@example.com"));
+    }
+
+    [Fact]
+    public void KeyName_HashKeyChangedWithoutKeyNameKey_Changes()
+    {
+        // Why a rotation must keep KeyNameKey: names derived from the code key move with it.
+        FromOptions(NewKey).KeyName(OtpPurpose.Signup, "ana@example.com").Should().NotBe(FromOptions(OldKey).KeyName(OtpPurpose.Signup, "ana@example.com"));
+    }
+
+    [Fact]
+    public void Constructor_PreviousKeyShorterThan32Bytes_Throws()
+    {
+        var act = () => new HmacOtpCodeHasher(Key, new byte[31], keyNameKey: null);
+
+        act.Should().Throw<ArgumentException>().WithParameterName("previousKey");
+    }
+
+    [Fact]
+    public void IsKeyConfigured_NoConfiguredKey_IsFalse()
+    {
+        new HmacOtpCodeHasher(Microsoft.Extensions.Options.Options.Create(new OtpSignupOptions())).IsKeyConfigured.Should().BeFalse();
+    }
+
+    [Fact]
+    public void HasPreviousKey_PreviousKeyConfigured_IsTrue()
+    {
+        FromOptions(NewKey, previous: OldKey, keyName: OldKey).HasPreviousKey.Should().BeTrue();
+    }
+
+    private static HmacOtpCodeHasher FromOptions(string key, string? previous = null, string? keyName = null)
+        => new(Microsoft.Extensions.Options.Options.Create(new OtpSignupOptions { Code = { HashKey = key, PreviousHashKey = previous, KeyNameKey = keyName } }));
+
+    private sealed class MinimalHasher : IOtpCodeHasher
+    {
+        public static readonly byte[] Fixed = [1, 2, 3];
+
+        public int HashSize => 3;
+
+        public byte[] Hash(OtpPurpose purpose, string address, ReadOnlySpan<char> code) => Fixed;
+
+        public string KeyName(OtpPurpose purpose, string address) => address;
+    }
 }

@@ -187,6 +187,100 @@ public sealed class OtpSignupOptionsValidationTests
         act.Should().Throw<OptionsValidationException>().Which.Failures.Should().ContainSingle(f => f.Contains("OtpSignup:Code:Length", StringComparison.Ordinal));
     }
 
+    // Key rotation (issue 19).
+    private static readonly string OtherKey = Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
+
+    [Fact]
+    public void Value_BadHashKey_SaysHowToMakeOne()
+    {
+        var act = () => Resolve(o => o.Code.HashKey = "c2hvcnQ=");
+
+        act.Should().Throw<OptionsValidationException>().WithMessage("*OtpSignup:Code:HashKey must be base64 of at least 32 bytes*openssl rand -base64 32*");
+    }
+
+    [Fact]
+    public void Value_EmptyHashKey_IsTreatedAsUnset()
+    {
+        var act = () => Resolve(o => o.Code.HashKey = string.Empty);
+
+        act.Should().NotThrow();
+    }
+
+    [Fact]
+    public void Value_RotationWithAllThreeKeys_IsAccepted()
+    {
+        var act = () => Resolve(o =>
+        {
+            o.Code.HashKey = OtherKey;
+            o.Code.PreviousHashKey = ValidKey;
+            o.Code.KeyNameKey = ValidKey;
+        });
+
+        act.Should().NotThrow();
+    }
+
+    [Theory]
+    [InlineData("not base64!")]
+    [InlineData("c2hvcnQ=")]
+    public void Value_BadPreviousHashKey_FailsNamingTheKey(string key)
+    {
+        var act = () => Resolve(o =>
+        {
+            o.Code.HashKey = OtherKey;
+            o.Code.PreviousHashKey = key;
+            o.Code.KeyNameKey = ValidKey;
+        });
+
+        act.Should().Throw<OptionsValidationException>().WithMessage("*OtpSignup:Code:PreviousHashKey must be base64 of at least 32 bytes*").Which.Message.Should().NotContain(key);
+    }
+
+    [Theory]
+    [InlineData("not base64!")]
+    [InlineData("c2hvcnQ=")]
+    public void Value_BadKeyNameKey_FailsNamingTheKey(string key)
+    {
+        var act = () => Resolve(o => o.Code.KeyNameKey = key);
+
+        act.Should().Throw<OptionsValidationException>().WithMessage("*OtpSignup:Code:KeyNameKey must be base64 of at least 32 bytes*").Which.Message.Should().NotContain(key);
+    }
+
+    [Fact]
+    public void Value_PreviousHashKeyWithoutHashKey_FailsNamingBoth()
+    {
+        var act = () => Resolve(o =>
+        {
+            o.Code.PreviousHashKey = ValidKey;
+            o.Code.KeyNameKey = ValidKey;
+        });
+
+        act.Should().Throw<OptionsValidationException>().WithMessage("*OtpSignup:Code:PreviousHashKey is set but OtpSignup:Code:HashKey is not*");
+    }
+
+    [Fact]
+    public void Value_PreviousHashKeySameAsHashKey_Fails()
+    {
+        var act = () => Resolve(o =>
+        {
+            o.Code.HashKey = ValidKey;
+            o.Code.PreviousHashKey = ValidKey;
+            o.Code.KeyNameKey = ValidKey;
+        });
+
+        act.Should().Throw<OptionsValidationException>().WithMessage("*OtpSignup:Code:PreviousHashKey is the same key as OtpSignup:Code:HashKey*");
+    }
+
+    [Fact]
+    public void Value_PreviousHashKeyWithoutKeyNameKey_FailsNamingKeyNameKey()
+    {
+        var act = () => Resolve(o =>
+        {
+            o.Code.HashKey = OtherKey;
+            o.Code.PreviousHashKey = ValidKey;
+        });
+
+        act.Should().Throw<OptionsValidationException>().WithMessage("*OtpSignup:Code:KeyNameKey is not*unreachable*");
+    }
+
     private static OtpSignupOptions Resolve(Action<OtpSignupOptions> configure)
     {
         var services = new ServiceCollection();

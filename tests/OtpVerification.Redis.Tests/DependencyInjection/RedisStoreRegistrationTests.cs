@@ -74,11 +74,27 @@ public sealed partial class RedisStoreRegistrationTests(RedisServerFixture redis
     [Fact]
     public async Task AddRedisStore_ValidOptions_PassStartValidation()
     {
-        await using var provider = Build(b => b.AddRedisStore(redis.ConnectionString));
+        await using var provider = Build(b => b.AddRedisStore(redis.ConnectionString), o => o.Code.HashKey = Convert.ToBase64String(new byte[32]));
 
         var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
 
         act.Should().NotThrow();
+    }
+
+    [Fact]
+    public async Task AddRedisStore_WithoutHashKey_FailsAtStartNamingTheKey()
+    {
+        await using var provider = Build(b => b.AddRedisStore(redis.ConnectionString));
+
+        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().WithMessage("*OtpSignup:Code:HashKey is not set*RedisPendingRegistrationStore*openssl rand -base64 32*");
+    }
+
+    [Fact]
+    public void RedisPendingRegistrationStore_SaysItIsShared()
+    {
+        typeof(RedisPendingRegistrationStore).Should().Implement<IDistributedPendingRegistrationStore>();
     }
 
     [Fact]
@@ -136,11 +152,11 @@ public sealed partial class RedisStoreRegistrationTests(RedisServerFixture redis
         verified.Registration!.Payload.Should().Equal(42, 43);
     }
 
-    private static ServiceProvider Build(Action<OtpVerificationBuilder> configure)
+    private static ServiceProvider Build(Action<OtpVerificationBuilder> configure, Action<OtpSignupOptions>? options = null)
     {
         var services = new ServiceCollection();
         services.AddLogging();
-        configure(services.AddOtpVerification());
+        configure(services.AddOtpVerification(options));
         return services.BuildServiceProvider();
     }
 

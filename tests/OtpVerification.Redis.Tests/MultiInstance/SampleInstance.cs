@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using OtpVerification.AspNetCore.Tests.Hosting;
 using OtpVerification.Sample.Data;
 using OtpVerification.Senders;
@@ -22,14 +23,28 @@ public sealed partial class SampleInstance : WebApplicationFactory<Program>
 {
     private readonly IReadOnlyDictionary<string, string?> _settings;
     private readonly Lazy<HttpClient> _outboxClient;
+    private readonly LogCapture? _logs;
+    private readonly Action<IServiceCollection>? _configureServices;
 
     /// <summary>Creates an instance; the host starts with the first client.</summary>
     /// <param name="name">A readable name (A, B) for assertion messages.</param>
     /// <param name="settings">The configuration overrides.</param>
     public SampleInstance(string name, IReadOnlyDictionary<string, string?> settings)
+        : this(name, settings, logs: null, configureServices: null)
+    {
+    }
+
+    /// <summary>Creates an instance that logs to <paramref name="logs"/> and has its services changed by <paramref name="configureServices"/>.</summary>
+    /// <param name="name">A readable name (A, B) for assertion messages.</param>
+    /// <param name="settings">The configuration overrides.</param>
+    /// <param name="logs">Receives every log entry instead of the console; null: the app's own logging.</param>
+    /// <param name="configureServices">Changes the app's services after the app registered its own; or null.</param>
+    public SampleInstance(string name, IReadOnlyDictionary<string, string?> settings, LogCapture? logs, Action<IServiceCollection>? configureServices)
     {
         Name = name;
         _settings = settings;
+        _logs = logs;
+        _configureServices = configureServices;
         _outboxClient = new Lazy<HttpClient>(() => CreateClient(new WebApplicationFactoryClientOptions { HandleCookies = false }));
     }
 
@@ -92,7 +107,16 @@ public sealed partial class SampleInstance : WebApplicationFactory<Program>
             builder.UseSetting(key, value);
         }
 
-        builder.ConfigureTestServices(services => services.Replace(ServiceDescriptor.Singleton(new DevOutbox { WriteToConsole = false })));
+        if (_logs is { } logs)
+        {
+            builder.ConfigureLogging(logging => logging.ClearProviders().AddProvider(logs));
+        }
+
+        builder.ConfigureTestServices(services =>
+        {
+            services.Replace(ServiceDescriptor.Singleton(new DevOutbox { WriteToConsole = false }));
+            _configureServices?.Invoke(services);
+        });
     }
 
     [GeneratedRegex(@"\b\d{4,10}\b")]
