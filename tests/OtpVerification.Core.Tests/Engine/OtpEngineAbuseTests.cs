@@ -140,16 +140,36 @@ public sealed class OtpEngineAbuseTests
     }
 
     [Fact]
-    public async Task StartAsync_Decoy_WaitsAsLongAsARecentRealDelivery()
+    public async Task StartAsync_PasswordReset_AnswersBeforeTheSenderFinishes_SoADecoyDoesTheSameWork()
     {
         var clock = new SteppingClock();
-        var slow = new SlowSender(clock, TimeSpan.FromMilliseconds(300));
-        using var provider = BuildEngine(clock, slow, out var engine);
-        await engine.StartAsync(Start("new@example.com"));
+        var gated = new GatedSender();
+        using var provider = BuildEngine(clock, gated, out var engine);
 
-        await engine.StartAsync(Start("registered@example.com", decoy: true));
+        var answer = await engine.StartAsync(Reset("real@example.com", decoy: false));
 
-        clock.RequestedDelays.Should().ContainSingle().Which.Should().BeCloseTo(TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(1));
+        answer.Outcome.Should().Be(OtpOutcome.Accepted, "the answer does not wait for the message");
+        gated.Delivered.Should().Be(0);
+        gated.Release();
+        await engine.WhenDeliveredAsync();
+        gated.Delivered.Should().Be(1);
+        clock.RequestedDelays.Should().BeEmpty("no timer stands in for a delivery");
+    }
+
+    [Fact]
+    public async Task StartAsync_Signup_AnswersOnlyOnceTheSenderTookTheCode()
+    {
+        var clock = new SteppingClock();
+        var gated = new GatedSender();
+        using var provider = BuildEngine(clock, gated, out var engine);
+
+        var answer = engine.StartAsync(Start("new@example.com")).AsTask();
+        await Task.Delay(50);
+        answer.IsCompleted.Should().BeFalse("a signup answers 503 when no channel could deliver, so it waits for the sender");
+        gated.Release();
+
+        (await answer).Outcome.Should().Be(OtpOutcome.Accepted);
+        gated.Delivered.Should().Be(1);
     }
 
     [Fact]
@@ -166,20 +186,24 @@ public sealed class OtpEngineAbuseTests
     }
 
     [Fact]
-    public async Task ResendAsync_Decoy_WaitsAsLongAsARecentRealResend()
+    public async Task ResendAsync_PasswordReset_AnswersBeforeTheSenderFinishes()
     {
         var clock = new SteppingClock();
-        var slow = new SlowSender(clock, TimeSpan.FromMilliseconds(300));
-        using var provider = BuildEngine(clock, slow, out var engine);
+        var gated = new GatedSender();
+        using var provider = BuildEngine(clock, gated, out var engine);
         await engine.StartAsync(Reset("real@example.com", decoy: false));
-        await engine.StartAsync(Reset("unknown@example.com", decoy: true));
-        clock.RequestedDelays.Clear();
+        gated.Release();
+        await engine.WhenDeliveredAsync();
         clock.Advance(TimeSpan.FromMinutes(1));
-        await engine.ResendAsync(OtpPurpose.PasswordReset, "real@example.com");
+        gated.Hold();
 
-        await engine.ResendAsync(OtpPurpose.PasswordReset, "unknown@example.com");
+        var answer = await engine.ResendAsync(OtpPurpose.PasswordReset, "real@example.com");
 
-        clock.RequestedDelays.Should().ContainSingle().Which.Should().BeCloseTo(TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(1));
+        answer.Outcome.Should().Be(OtpOutcome.Accepted);
+        gated.Delivered.Should().Be(1, "the resent code is not out yet");
+        gated.Release();
+        await engine.WhenDeliveredAsync();
+        gated.Delivered.Should().Be(2);
     }
 
     [Fact]
@@ -254,6 +278,27 @@ public sealed class OtpEngineAbuseTests
     }
 
     /// <summary>An email sender that "takes" a fixed time on the stepping clock.</summary>
+    /// <summary>Holds every send until released.</summary>
+    private sealed class GatedSender : IOtpSender
+    {
+        private TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _delivered;
+
+        public OtpChannel Channel => OtpChannel.Email;
+
+        public int Delivered => Volatile.Read(ref _delivered);
+
+        public void Release() => _gate.TrySetResult();
+
+        public void Hold() => _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async ValueTask SendAsync(OtpMessage message, CancellationToken cancellationToken = default)
+        {
+            await _gate.Task;
+            Interlocked.Increment(ref _delivered);
+        }
+    }
+
     private sealed class SlowSender(SteppingClock clock, TimeSpan duration) : IOtpSender
     {
         public OtpChannel Channel => OtpChannel.Email;

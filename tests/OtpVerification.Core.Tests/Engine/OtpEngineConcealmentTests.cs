@@ -84,6 +84,7 @@ public sealed class OtpEngineConcealmentTests : IDisposable
     {
         var real = (await _h.Engine.StartAsync(Start(Address, OtpPurpose.PasswordReset, decoy: false))).FlowId!;
         var decoy = (await _h.Engine.StartAsync(Start(Unknown, OtpPurpose.PasswordReset, decoy: true))).FlowId!;
+        await _h.Engine.WhenDeliveredAsync();
         var wrong = WrongCode(_h.Email.LastCode);
         for (var i = 0; i < 3; i++)
         {
@@ -109,6 +110,7 @@ public sealed class OtpEngineConcealmentTests : IDisposable
     public async Task ResendAsync_PasswordResetLoopDuringAnOutage_GuessesStayWithinMaxAttemptsTimesMaxPerHour()
     {
         var flow = (await _h.Engine.StartAsync(Start(Address, OtpPurpose.PasswordReset, decoy: false))).FlowId!;
+        await _h.Engine.WhenDeliveredAsync();
         var wrong = WrongCode(_h.Email.LastCode);
         _h.Email.FailWith();
         var evaluated = 0;
