@@ -271,7 +271,7 @@ const el = {
 
 const FIELDS = ['name', 'email', 'password', 'phone'];
 const codeLength = readCodeLength();
-const state = { email: '', busy: false, stopExpiry: null, stopResend: null, stopStartRetry: null };
+const state = { email: '', flowId: '', busy: false, stopExpiry: null, stopResend: null, stopStartRetry: null };
 let otp;
 
 function readCodeLength() {
@@ -351,6 +351,7 @@ function uuidFromRandomValues() {
 // ---------------------------------------------------------------------------
 const MESSAGES = {
   email_taken: 'An account with this email already exists. Sign in instead, or use another email.',
+  flow_expired: 'This signup was started again, or has expired. Fill in the form to get a new code.',
   too_frequent: 'We sent a code to this address moments ago. Please wait a little before asking for another.',
   rate_limited: 'Too many codes were sent to this address. Please wait before trying again.',
   code_expired: 'This code has expired. Request a new code below.',
@@ -491,8 +492,10 @@ function showSignupProblem(problem) {
 // ---------------------------------------------------------------------------
 // Step 2: code
 // ---------------------------------------------------------------------------
-function enterCodeStep(email, destination, channel, { expiresIn, resendAfter }) {
+function enterCodeStep(email, destination, channel, { expiresIn, resendAfter, flowId }) {
   state.email = email;
+  // The flow this page started: verify sends it back, and a restart elsewhere makes it stale.
+  state.flowId = flowId ?? '';
   el.codeTitle.textContent = channel === 'sms' ? 'Check your phone' : 'Check your email';
   el.codeDestination.textContent = destination;
   el.changeEmail.textContent = channel === 'sms' ? 'Change details' : 'Change email';
@@ -570,7 +573,7 @@ async function verify() {
   otp.setReadOnly(true);
   setBusy(el.verifyButton, true, 'Verifying…');
   announce('Checking your code…');
-  const result = await api('signup/verify?useCookies=true', { email: state.email, code, deviceId: getDeviceId() });
+  const result = await api('signup/verify?useCookies=true', { email: state.email, code, flowId: state.flowId, deviceId: getDeviceId() });
   setBusy(el.verifyButton, false);
   otp.setReadOnly(false);
 
@@ -593,6 +596,14 @@ async function verify() {
     case 'code_expired':
     case 'max_attempts':
       lockCode(MESSAGES[problem.code], problem.code === 'code_expired');
+      break;
+    case 'flow_expired':
+      // Started again somewhere else (or long ago): this page's code no longer counts.
+      stopCodeTimers();
+      showStep(el.stepSignup);
+      clearSignupErrors();
+      setFieldError('email', MESSAGES.flow_expired);
+      el.email.focus();
       break;
     case 'email_taken':
       // Someone registered this address meanwhile: back to the form, error under the email.

@@ -172,7 +172,8 @@ public sealed class SecurityHoleTests(SampleAppFactory app) : IClassFixture<Samp
         app.Clock.Advance(TimeSpan.FromMinutes(56));
         for (var minute = 56; minute <= 64; minute++)
         {
-            var response = await _client.ResendSignupAsync(email);
+            // A restart: the 30-minute pending lifetime is over by minute 56, and a restart counts like a resend.
+            var response = await _client.StartSignupAsync(email);
             if (response.StatusCode == HttpStatusCode.Accepted)
             {
                 sentAt.Add(app.Clock.GetUtcNow() - start);
