@@ -35,6 +35,7 @@ internal sealed partial class MailKitOtpSender : IOtpSender, IAsyncDisposable, I
     private readonly ILogger<MailKitOtpSender> _logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private SmtpClient? _client;
+    private MailKitSenderOptions? _clientOptions;
     private long _lastUsed;
     private bool _disposed;
 
@@ -225,8 +226,10 @@ internal sealed partial class MailKitOtpSender : IOtpSender, IAsyncDisposable, I
         }
 
         var idle = _time.GetElapsedTime(_lastUsed);
-        if (!client.IsConnected || idle >= options.KeepAlive)
+        if (!client.IsConnected || idle >= options.KeepAlive || !ReferenceEquals(_clientOptions, options))
         {
+            // Dropped, idle too long, or the settings were reloaded (IOptionsMonitor hands out a new
+            // instance then): the server or the account may have changed.
             await CloseAsync(quit: client.IsConnected).ConfigureAwait(false);
             return null;
         }
@@ -290,6 +293,7 @@ internal sealed partial class MailKitOtpSender : IOtpSender, IAsyncDisposable, I
 
             Log.Connected(_logger, host, port, client.IsSecure ? client.SslProtocol.ToString() : "no TLS", mechanism);
             _client = client;
+            _clientOptions = options;
             return client;
         }
         catch

@@ -1,3 +1,5 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using OtpVerification.MailKit.Tests.Infrastructure;
@@ -102,6 +104,28 @@ public sealed class MailKitConnectionTests(MailDevFixture mailDev) : IDisposable
 
         new { _relay.Connections, Open = await _relay.WaitUntilClosedAsync(TimeSpan.FromSeconds(5)) }
             .Should().Be(new { Connections = 2, Open = 0 });
+    }
+
+    [Fact]
+    public async Task SendAsync_SettingsReloadedToAnotherPort_SendsThereOnANewConnection()
+    {
+        using var other = new TcpRelay(mailDev.SmtpPort);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Smtp:Host"] = mailDev.Host,
+            ["Smtp:Port"] = _relay.Port.ToString(CultureInfo.InvariantCulture),
+            ["Smtp:Security"] = "None",
+            ["Smtp:From"] = "no-reply@contoso.test",
+        }).Build();
+        await using var services = SenderTestKit.BuildServices(b => b.AddMailKitSender(configuration.GetSection("Smtp")), time: _time);
+        await SendAndWaitAsync(services, 1);
+
+        configuration["Smtp:Port"] = other.Port.ToString(CultureInfo.InvariantCulture);
+        configuration.Reload();
+        await SendAndWaitAsync(services, 1);
+
+        new { First = _relay.Connections, Second = other.Connections, FirstOpen = await _relay.WaitUntilClosedAsync(TimeSpan.FromSeconds(5)) }
+            .Should().Be(new { First = 1, Second = 1, FirstOpen = 0 });
     }
 
     [Fact]
