@@ -47,10 +47,10 @@ if (string.Equals(builder.Configuration["OtpSignup:Store"], "Redis", StringCompa
     otp.AddRedisStore(builder.Configuration.GetConnectionString("Redis"));
 }
 
-// Codes go by SMTP when Smtp:Host is set, otherwise to the development outbox.
+// Codes go by SMTP (MailKit, TLS unless Smtp:Security=None) when Smtp:Host is set, otherwise to the development outbox.
 if (!string.IsNullOrEmpty(builder.Configuration["Smtp:Host"]))
 {
-    otp.AddSmtpSender(builder.Configuration.GetSection("Smtp"));
+    otp.AddMailKitSender(builder.Configuration.GetSection("Smtp"));
 }
 
 // SMS by Twilio when Sms:Twilio:AccountSid is set, otherwise to the development outbox.

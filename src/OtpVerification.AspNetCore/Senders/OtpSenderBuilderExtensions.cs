@@ -5,49 +5,12 @@ using OtpVerification.Senders;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Adds the SMTP email sender and the Twilio SMS sender to an OtpVerification builder.</summary>
+/// <summary>
+/// Adds the Twilio SMS sender to an OtpVerification builder. The SMTP email sender is in the
+/// OtpVerification.MailKit package (<c>AddMailKitSender</c>).
+/// </summary>
 public static class OtpSenderBuilderExtensions
 {
-    /// <summary>
-    /// Sends email codes over SMTP with the settings bound from <paramref name="configuration"/>
-    /// (usually the <c>Smtp</c> section: <c>Host</c>, <c>Port</c>, <c>From</c>, <c>FromName</c>,
-    /// <c>EnableSsl</c>, <c>UserName</c>, <c>Password</c>, <c>Timeout</c>). The settings are validated
-    /// when the host starts; the sender replaces any email sender registered before it. Safe to call
-    /// more than once (the settings of later calls are applied on top).
-    /// </summary>
-    /// <typeparam name="TBuilder">The builder type.</typeparam>
-    /// <param name="builder">The builder.</param>
-    /// <param name="configuration">The configuration section to bind.</param>
-    /// <returns>The builder.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="builder"/> or <paramref name="configuration"/> is <see langword="null"/>.</exception>
-    public static TBuilder AddSmtpSender<TBuilder>(this TBuilder builder, IConfiguration configuration)
-        where TBuilder : IOtpVerificationBuilder
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(configuration);
-        builder.Services.AddOptions<SmtpSenderOptions>().Bind(configuration);
-        return AddSmtpSenderCore(builder, (configuration as IConfigurationSection)?.Path);
-    }
-
-    /// <summary>
-    /// Sends email codes over SMTP with the settings set by <paramref name="configure"/>. The
-    /// settings are validated when the host starts; the sender replaces any email sender
-    /// registered before it. Safe to call more than once.
-    /// </summary>
-    /// <typeparam name="TBuilder">The builder type.</typeparam>
-    /// <param name="builder">The builder.</param>
-    /// <param name="configure">Sets the SMTP settings.</param>
-    /// <returns>The builder.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="builder"/> or <paramref name="configure"/> is <see langword="null"/>.</exception>
-    public static TBuilder AddSmtpSender<TBuilder>(this TBuilder builder, Action<SmtpSenderOptions> configure)
-        where TBuilder : IOtpVerificationBuilder
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(configure);
-        builder.Services.AddOptions<SmtpSenderOptions>().Configure(configure);
-        return AddSmtpSenderCore(builder, null);
-    }
-
     /// <summary>
     /// Sends SMS codes through Twilio's Messages API with the settings bound from
     /// <paramref name="configuration"/> (by convention the <c>Sms:Twilio</c> section:
@@ -86,18 +49,6 @@ public static class OtpSenderBuilderExtensions
         ArgumentNullException.ThrowIfNull(configure);
         builder.Services.AddOptions<TwilioSmsOptions>().Configure(configure);
         return AddTwilioSmsSenderCore(builder, null);
-    }
-
-    private static TBuilder AddSmtpSenderCore<TBuilder>(TBuilder builder, string? sectionPath)
-        where TBuilder : IOtpVerificationBuilder
-    {
-        var services = builder.Services;
-        services.AddOptions<SmtpSenderOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SmtpSenderOptions>>(new SmtpSenderOptionsValidator(sectionPath)));
-        services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IOtpMessageFormatter, DefaultOtpMessageFormatter>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IOtpSender, SmtpOtpSender>());
-        return builder;
     }
 
     private static TBuilder AddTwilioSmsSenderCore<TBuilder>(TBuilder builder, string? sectionPath)

@@ -148,7 +148,7 @@ public sealed class TwilioSmsSenderTests : IAsyncLifetime
     [Fact]
     public async Task SendAsync_NothingListening_ThrowsOtpDeliveryException()
     {
-        var port = Infrastructure.MailDevFixture.FreeLoopbackPort();
+        var port = Infrastructure.LoopbackPort.Free();
 
         var send = () => SendAsync(o => o.BaseUrl = new Uri($"http://127.0.0.1:{port}"));
 

@@ -1,17 +1,20 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 
-namespace OtpVerification.AspNetCore.Tests.Infrastructure;
+namespace OtpVerification.MailKit.Tests.Infrastructure;
 
 /// <summary>
 /// Starts a real SMTP catcher, MailDev (<c>npm install -g maildev@2.2.1</c>), on free loopback
 /// ports for the tests of a class, and stops it afterwards. Fails, never skips, when MailDev is
-/// not on PATH. Tests read what it caught through its HTTP API (<c>GET /email</c>).
+/// not on PATH. Tests read what it caught through its HTTP API (<c>GET /email</c>). This one speaks
+/// plain SMTP; <see cref="SecureMailDevFixture"/> speaks implicit TLS and asks for a password.
 /// </summary>
-public sealed class MailDevFixture : IAsyncLifetime
+public class MailDevFixture : IAsyncLifetime
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
 
@@ -26,6 +29,12 @@ public sealed class MailDevFixture : IAsyncLifetime
     public int WebPort { get; private set; }
 
     public HttpClient Http { get; } = new();
+
+    /// <summary>A folder for the TLS certificate files (not the message store: MailDev reads every file there as a message).</summary>
+    protected string TlsDirectory => _mailDirectory + "-tls";
+
+    /// <summary>Extra command-line arguments (TLS, credentials).</summary>
+    protected virtual IEnumerable<string> ExtraArguments() => [];
 
     public async Task InitializeAsync()
     {
@@ -44,7 +53,7 @@ public sealed class MailDevFixture : IAsyncLifetime
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { "--smtp", SmtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--web", WebPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--ip", Host, "--mail-directory", _mailDirectory })
+        foreach (var argument in new[] { "--smtp", SmtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--web", WebPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--ip", Host, "--mail-directory", _mailDirectory }.Concat(ExtraArguments()))
         {
             start.ArgumentList.Add(argument);
         }
@@ -91,13 +100,19 @@ public sealed class MailDevFixture : IAsyncLifetime
             _process.Dispose();
         }
 
-        try
+        foreach (var directory in new[] { _mailDirectory, TlsDirectory })
         {
-            Directory.Delete(_mailDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Best effort: a leftover temp folder must not fail the run.
+            try
+            {
+                if (Directory.Exists(directory))
+                {
+                    Directory.Delete(directory, recursive: true);
+                }
+            }
+            catch (IOException)
+            {
+                // Best effort: a leftover temp folder must not fail the run.
+            }
         }
     }
 
@@ -156,7 +171,9 @@ public sealed class MailDevFixture : IAsyncLifetime
                 break;
             }
 
-            var (type, body) = ReadPart(chunk.TrimStart('\n'));
+            // The line break before a boundary belongs to the boundary (RFC 2046), not to the part.
+            var part = chunk.TrimStart('\n');
+            var (type, body) = ReadPart(part.EndsWith('\n') ? part[..^1] : part);
             parts[type] = body;
         }
 
@@ -229,13 +246,24 @@ public sealed class MailDevFixture : IAsyncLifetime
         {
             using var smtp = new TcpClient();
             await smtp.ConnectAsync(IPAddress.Loopback, SmtpPort);
+            await ProbeSmtpAsync(smtp.GetStream());
             using var response = await Http.GetAsync(new Uri("email", UriKind.Relative));
             return response.IsSuccessStatusCode;
         }
-        catch (Exception ex) when (ex is SocketException or HttpRequestException)
+        catch (Exception ex) when (ex is SocketException or HttpRequestException or IOException or System.Security.Authentication.AuthenticationException)
         {
             return false;
         }
+    }
+
+    /// <summary>Checks the SMTP port once connected; the plain server needs nothing more.</summary>
+    protected virtual Task ProbeSmtpAsync(NetworkStream stream) => Task.CompletedTask;
+
+    /// <summary>How many messages MailDev holds.</summary>
+    public async Task<int> CountAsync()
+    {
+        using var json = JsonDocument.Parse(await Http.GetStringAsync(new Uri("email", UriKind.Relative)));
+        return json.RootElement.GetArrayLength();
     }
 
     internal static int FreeLoopbackPort(int except = 0)
@@ -269,5 +297,50 @@ public sealed class MailDevFixture : IAsyncLifetime
         }
 
         return null;
+    }
+}
+
+/// <summary>
+/// MailDev on implicit TLS (<c>--incoming-secure</c>) with a self-signed certificate made for the
+/// run, and a user name and password it requires. Clients trust the certificate by pinning
+/// <see cref="CertificateSha256"/> in a validation callback, never by turning validation off.
+/// </summary>
+public sealed class SecureMailDevFixture : MailDevFixture
+{
+    public const string UserName = "otp-sender";
+
+    public const string Password = "maildev-Pa55-word";
+
+    /// <summary>The SHA-256 hash of the server's certificate (hex).</summary>
+    public string CertificateSha256 { get; private set; } = string.Empty;
+
+    /// <summary>Accepts exactly the certificate this fixture made.</summary>
+    public bool ValidateCertificate(object sender, X509Certificate? certificate, X509Chain? chain, System.Net.Security.SslPolicyErrors errors)
+        => certificate is not null && string.Equals(certificate.GetCertHashString(HashAlgorithmName.SHA256), CertificateSha256, StringComparison.OrdinalIgnoreCase);
+
+    protected override IEnumerable<string> ExtraArguments()
+    {
+        Directory.CreateDirectory(TlsDirectory);
+        var certPath = Path.Combine(TlsDirectory, "cert.pem");
+        var keyPath = Path.Combine(TlsDirectory, "key.pem");
+        using var certificate = TestCertificates.CreateSelfSigned();
+        File.WriteAllText(certPath, certificate.ExportCertificatePem());
+        File.WriteAllText(keyPath, certificate.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
+        CertificateSha256 = certificate.GetCertHashString(HashAlgorithmName.SHA256);
+        return ["--incoming-secure", "--incoming-cert", certPath, "--incoming-key", keyPath, "--incoming-user", UserName, "--incoming-pass", Password];
+    }
+
+    /// <summary>
+    /// A whole TLS session (handshake, greeting, QUIT): MailDev 2.2.1 crashes when a connection to
+    /// its TLS port closes before the handshake, so a bare TCP probe would kill it.
+    /// </summary>
+    protected override async Task ProbeSmtpAsync(NetworkStream stream)
+    {
+        await using var tls = new System.Net.Security.SslStream(stream, leaveInnerStreamOpen: true, ValidateCertificate);
+        await tls.AuthenticateAsClientAsync("localhost");
+        using var reader = new StreamReader(tls, Encoding.ASCII, leaveOpen: true);
+        await reader.ReadLineAsync();
+        await tls.WriteAsync(Encoding.ASCII.GetBytes("QUIT\r\n"));
+        await reader.ReadLineAsync();
     }
 }
