@@ -18,7 +18,7 @@ internal sealed class OtpSenderStartupCheck(IEnumerable<IOtpSender?> senders, Ot
         {
             throw new InvalidOperationException(
                 $"OtpVerification has no email sender: outside the Development environment the development outbox is not used. "
-                + $"Configure one ({EmailSenderKey}, with AddMailKitSender(configuration.GetSection(\"Smtp\")) or AddSmtpSender), or register your own IOtpSender for the email channel.");
+                + $"Configure one ({EmailSenderKey}, with AddMailKitSender(configuration.GetSection(\"Smtp\"))), or register your own IOtpSender for the email channel.");
         }
 
         return Task.CompletedTask;
