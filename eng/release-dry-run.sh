@@ -29,7 +29,7 @@ fail() { echo "release dry run: FAIL at $*" >&2; exit 1; }
 prefix=$(dotnet msbuild src/OtpVerification.Core/OtpVerification.Core.csproj -getProperty:VersionPrefix -nologo)
 version=${1:-$prefix}
 
-step 1 "gate: version $version, commit $(git rev-parse --short HEAD) on main"
+step 1 "gate: version $version, commit $(git rev-parse --short HEAD) (must be on main)"
 [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] || fail "gate: $version is not <major>.<minor>.<patch>[-prerelease]"
 [ "${version%%-*}" = "$prefix" ] || fail "gate: $version does not match VersionPrefix $prefix in Directory.Build.props"
 echo "   version $version matches VersionPrefix $prefix"
