@@ -8,9 +8,12 @@
 #   3. Core published with other contents: the run fails and plans no push;
 #   4. a package whose dependency comes after it in the order: the run fails;
 #   5. a package not in the order: the run fails;
-#   6. a real push without NUGET_API_KEY: the run fails.
+#   6. a real push without NUGET_API_KEY: the run fails;
+#   7. a real push, with a stand-in `dotnet nuget push` that publishes to the stand-in server: every
+#      package is pushed once, in order, each after what it depends on is served;
+#   8. the same push run again (a re-run after a failure): nothing is pushed.
 #
-# Prints "push-packages test: PASS (6 cases)" last; exits non-zero on a failure. Needs python3.
+# Prints "push-packages test: PASS (8 cases)" last; exits non-zero on a failure. Needs python3.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -62,7 +65,7 @@ new_feed() {
   done
 }
 
-publish() { # publish <feed package> [--signed-copy-with-dll <content>]
+publish() { # publish <id> same|different: puts a signed copy of <id> on the stand-in, with our files or others
   local id=$1 lower
   lower=$(tr '[:upper:]' '[:lower:]' <<<"$id")
   mkdir -p "$work/flat/$lower/$version"
@@ -153,6 +156,39 @@ check "package not in the order" fail bash "$repo/eng/push-packages.sh" --dry-ru
 # 6. a real push needs the short-lived key
 check "push without NUGET_API_KEY" fail env -u NUGET_API_KEY bash "$repo/eng/push-packages.sh" "$feed" "$version" \
   && expect "push without NUGET_API_KEY" 'NUGET_API_KEY is not set'
+
+# 7. a real push through a stand-in dotnet that "publishes" to the stand-in server
+mkdir -p "$work/bin"
+cat >"$work/bin/dotnet" <<'STUB'
+#!/usr/bin/env bash
+# Stand-in for `dotnet nuget push <file> --source … --api-key …`: records the push, then serves the file.
+[ "$1 $2" = "nuget push" ] || { echo "unexpected dotnet $*" >&2; exit 99; }
+for arg in "$@"; do [ "$arg" = --skip-duplicate ] && { echo "--skip-duplicate is not allowed" >&2; exit 98; }; done
+file=$3
+base=$(basename "$file" .nupkg)
+version=${base#*.*.}   # OtpVerification.<Name>.<version>
+id=${base%."$version"}
+lower=$(tr '[:upper:]' '[:lower:]' <<<"$id")
+echo "$id" >>"$STUB_LOG"
+mkdir -p "$STUB_FLAT/$lower/$version"
+cp "$file" "$STUB_FLAT/$lower/$version/$lower.$version.nupkg"
+STUB
+chmod +x "$work/bin/dotnet"
+export STUB_LOG="$work/pushes.log" STUB_FLAT="$work/flat"
+: >"$STUB_LOG"
+if check "real push" 0 env PATH="$work/bin:$PATH" NUGET_API_KEY=stand-in OTP_WAIT_SECONDS=30 bash "$repo/eng/push-packages.sh" "$feed" "$version"; then
+  pushed=$(tr '\n' ' ' <"$STUB_LOG")
+  [[ $pushed == "OtpVerification.Core "* && $pushed == *"OtpVerification.AspNetCore " && $(wc -w <<<"$pushed") == "${#ids[@]}" ]] \
+    || { echo "FAIL: real push: pushed '$pushed'"; failures=$((failures + 1)); }
+  expect "real push" 'waiting until nuget.org serves OtpVerification.Core'
+fi
+
+# 8. the same push again: everything is published and identical
+: >"$STUB_LOG"
+if check "real push again" 0 env PATH="$work/bin:$PATH" NUGET_API_KEY=stand-in bash "$repo/eng/push-packages.sh" "$feed" "$version"; then
+  [ ! -s "$STUB_LOG" ] || { echo "FAIL: real push again: pushed $(tr '\n' ' ' <"$STUB_LOG")"; failures=$((failures + 1)); }
+  expect "real push again" 'nothing to push'
+fi
 
 if [ $failures -eq 0 ]; then
   echo "push-packages test: PASS ($cases cases)"

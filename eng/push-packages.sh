@@ -134,7 +134,7 @@ wait_until_served() {
   url=$(nupkg_url "$id" "$version")
   deadline=$((SECONDS + wait_seconds))
   echo "   waiting until nuget.org serves $id $version (at most $wait_seconds s)"
-  until [ "$(curl -sS -o /dev/null -I -w '%{http_code}' --max-time 30 "$url" 2>/dev/null || true)" = 200 ]; do
+  until [ "$(curl -sS -L -o /dev/null -w '%{http_code}' --max-time 60 "$url" 2>/dev/null || true)" = 200 ]; do
     [ $SECONDS -lt $deadline ] || fail "$id $version was not served by nuget.org within $wait_seconds s; push the rest again later (this script skips what is published and identical)"
     sleep 20
   done
