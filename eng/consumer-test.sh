@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# Consumer test: installs the packages the way a user does and completes a signup over HTTP.
+# Consumer test: installs the packages the way a user does and completes a signup over HTTP, then
+# runs a console app pinned to Microsoft.Extensions.* 10.0.0 against OtpVerification.Core.
 #
 #   1. packs every project under src/ into a temporary local folder feed (.nupkg + .snupkg)
-#      and checks each package's metadata;
+#      and checks each package's metadata (with OTP_FEED=<folder>, takes the packages already
+#      packed there instead: the release pipeline tests the very files it pushes);
 #   2. copies the app in eng/consumer/ to a new temporary folder, outside the repository, and
 #      builds it against the packages BY VERSION from that feed (nuget.org for everything else),
 #      with a private NUGET_PACKAGES so nothing comes from an earlier run's cache;
 #   3. starts it on a free 127.0.0.1 port in Development and, with curl: starts a signup, reads the
 #      code from GET /dev/outbox, checks a wrong code is refused, verifies the right one (200 and
-#      a bearer token), calls an authorized endpoint with that token; then stops the app.
+#      a bearer token), calls an authorized endpoint with that token; then stops the app;
+#   4. builds eng/consumer-console/ (a console/worker app: OtpVerification.Core and
+#      Microsoft.Extensions.Hosting, .Options, .DependencyInjection, .Logging pinned to 10.0.0,
+#      warnings as errors, so NU1605 fails it) and runs it: start, wrong code refused, right code
+#      verified, used once, with the in-memory store.
 #
 # Prints "consumer test: PASS …" or "consumer test: FAIL …" last and exits non-zero on failure.
-# Environment: OTP_VERSION (default: the repository's version), KEEP_WORK=1 keeps the temp folder.
+# Environment: OTP_VERSION (default: the repository's version), OTP_FEED (a folder of packed
+# packages of that version to test instead of packing), KEEP_WORK=1 keeps the temp folder.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -82,6 +89,14 @@ packages=()
 for project in "$repo"/src/*/*.csproj; do
   name=$(basename "$project" .csproj)
   packages+=("$name")
+  if [ -n "${OTP_FEED:-}" ]; then
+    for ext in nupkg snupkg; do
+      [ -f "$OTP_FEED/$name.$version.$ext" ] || fail "OTP_FEED=$OTP_FEED has no $name.$version.$ext"
+      cp "$OTP_FEED/$name.$version.$ext" "$feed/"
+    done
+    log "take $name.$version from $OTP_FEED"
+    continue
+  fi
   log "pack $name"
   quiet "$work/pack-$name.log" dotnet pack "$project" -c Release -o "$feed" -nodeReuse:false \
     -p:Version="$version" -p:ContinuousIntegrationBuild=true
@@ -198,4 +213,26 @@ app_pid=""
 [ "$app_rc" = 0 ] || fail "the app exited with $app_rc after SIGTERM (expected a graceful stop)"
 echo "   stopped (exit code 0)"
 
-echo "consumer test: PASS (OtpVerification $version packed, installed from a local feed, signup completed over HTTP in $((SECONDS - started)) s)"
+step="console app: build"
+# Restores OtpVerification.Core beside Microsoft.Extensions.* 10.0.0: a package that asks for a
+# newer Microsoft.Extensions.* fails here with NU1605 (package downgrade).
+log "build a console app pinned to Microsoft.Extensions.* 10.0.0 (eng/consumer-console)"
+console="$work/console"
+mkdir -p "$console"
+cp "$repo"/eng/consumer-console/{ConsoleConsumer.csproj,Program.cs} "$console/"
+cp "$repo"/eng/consumer/{Directory.Build.props,Directory.Packages.props,nuget.config} "$console/"
+quiet "$work/build-console.log" dotnet build "$console/ConsoleConsumer.csproj" -c Release -nodeReuse:false \
+  -p:OtpVerificationVersion="$version"
+assets="$console/obj/project.assets.json"
+for dependency in Microsoft.Extensions.Options Microsoft.Extensions.DependencyInjection.Abstractions Microsoft.Extensions.Logging.Abstractions; do
+  resolved=$(jq -r --arg d "$dependency" '.targets["net10.0"] | keys[] | select(startswith($d + "/"))' "$assets")
+  [ "$resolved" = "$dependency/10.0.0" ] || fail "the console app resolved ${resolved:-no $dependency}, expected $dependency/10.0.0"
+done
+echo "   restored with Microsoft.Extensions.* 10.0.0, no warning"
+
+step="console app: run"
+quiet "$work/run-console.log" dotnet "$console/bin/Release/net10.0/ConsoleConsumer.dll"
+grep -E '^   (ok|FAIL) ' "$work/run-console.log" || true
+grep -qx 'console consumer: PASS' "$work/run-console.log" || fail "the console app did not print PASS"
+
+echo "consumer test: PASS (OtpVerification $version packed, installed from a local feed, signup completed over HTTP; console app on Microsoft.Extensions.* 10.0.0 verified a code; $((SECONDS - started)) s)"
