@@ -104,6 +104,7 @@ public static class OtpSignupServiceCollectionExtensions
         services.AddOptions<OtpSignInOptions>();
         services.AddOptions<OtpEndpointOptions>();
         services.TryAddSingleton<OtpPayloadProtector>();
+        services.Replace(ServiceDescriptor.Singleton<IOtpPhoneNumbers, LibPhoneNumberOtpPhoneNumbers>());
         services.TryAddSingleton<OtpSignIn>();
         services.TryAddSingleton(new OtpSignupFormType(typeof(TForm)));
 

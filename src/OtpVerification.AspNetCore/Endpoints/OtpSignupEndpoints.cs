@@ -74,7 +74,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
         }
 
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var destinations = ValidateSignupForm(form!, errors, options.CurrentValue.Abuse, engine);
+        var destinations = ValidateSignupForm(form!, errors, context.RequestServices.GetRequiredService<IOtpPhoneNumbers>(), engine);
         if (!errors.ContainsKey("password"))
         {
             // The app's policy (the password rules, the user store's rules for the address) is
@@ -221,7 +221,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
     }
 
     /// <summary>Normalises the form's addresses in place and returns where to send the code.</summary>
-    private static List<OtpDestination> ValidateSignupForm(OtpSignupForm form, Dictionary<string, string[]> errors, OtpAbuseOptions abuse, OtpEngine engine)
+    private static List<OtpDestination> ValidateSignupForm(OtpSignupForm form, Dictionary<string, string[]> errors, IOtpPhoneNumbers phones, OtpEngine engine)
     {
         var destinations = new List<OtpDestination>(2);
         var context = new ValidationContext(form);
@@ -259,12 +259,12 @@ public static partial class OtpEndpointRouteBuilderExtensions
         string? phone = null;
         if (!string.IsNullOrWhiteSpace(form.Phone))
         {
-            if (OtpAddress.TryNormalizePhone(form.Phone, out phone))
+            if (phones.TryNormalize(form.Phone, out phone))
             {
                 form.Phone = phone;
-                if (!abuse.AllowsSmsTo(phone))
+                if (!phones.AllowsSms(phone))
                 {
-                    errors["phone"] = ["Text messages cannot be sent to this country."];
+                    errors["phone"] = ["Text messages cannot be sent to this number."];
                 }
             }
             else

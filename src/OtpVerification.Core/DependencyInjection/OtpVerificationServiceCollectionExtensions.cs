@@ -66,6 +66,7 @@ public static class OtpVerificationServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IOtpCodeGenerator, RandomOtpCodeGenerator>();
         services.TryAddSingleton<IOtpCodeHasher, HmacOtpCodeHasher>();
+        services.TryAddSingleton<IOtpPhoneNumbers, BasicOtpPhoneNumbers>();
         services.TryAddSingleton<IOtpMessageFormatter, DefaultOtpMessageFormatter>();
         services.TryAddSingleton<IPendingRegistrationStore, InMemoryPendingRegistrationStore>();
         services.TryAddSingleton<DevOutbox>();

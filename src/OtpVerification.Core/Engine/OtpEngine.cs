@@ -25,6 +25,7 @@ public sealed partial class OtpEngine
     private readonly TimeProvider _time;
     private readonly OtpMetrics _metrics;
     private readonly ILogger<OtpEngine> _logger;
+    private readonly IOtpPhoneNumbers _phones;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _deliveriesInFlight = new();
 
     /// <summary>Creates the engine.</summary>
@@ -36,6 +37,7 @@ public sealed partial class OtpEngine
     /// <param name="timeProvider">The clock.</param>
     /// <param name="metrics">The metrics.</param>
     /// <param name="logger">The logger.</param>
+    /// <param name="phoneNumbers">Where texts may go; <see cref="BasicOtpPhoneNumbers"/> when null.</param>
     public OtpEngine(
         IPendingRegistrationStore store,
         IOtpCodeGenerator generator,
@@ -44,7 +46,8 @@ public sealed partial class OtpEngine
         IOptionsMonitor<OtpSignupOptions> options,
         TimeProvider timeProvider,
         OtpMetrics metrics,
-        ILogger<OtpEngine> logger)
+        ILogger<OtpEngine> logger,
+        IOtpPhoneNumbers? phoneNumbers = null)
     {
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _generator = generator ?? throw new ArgumentNullException(nameof(generator));
@@ -53,6 +56,7 @@ public sealed partial class OtpEngine
         _time = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));
         _metrics = metrics ?? throw new ArgumentNullException(nameof(metrics));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        _phones = phoneNumbers ?? new BasicOtpPhoneNumbers(options);
         ArgumentNullException.ThrowIfNull(senders);
         _senders = new IOtpSender?[Enum.GetValues<OtpChannel>().Length];
         foreach (var sender in senders)
@@ -426,7 +430,7 @@ public sealed partial class OtpEngine
     /// <summary>Whether an SMS may go to <paramref name="phone"/>: the country allow-list and the app-wide hourly SMS budget.</summary>
     private async ValueTask<bool> SmsAllowedAsync(string phone, DateTimeOffset now, OtpSignupOptions options)
     {
-        if (!options.Abuse.AllowsSmsTo(phone))
+        if (!_phones.AllowsSms(phone))
         {
             Log.SmsCountryRefused(_logger, OtpAddress.Mask(phone));
             return false;
@@ -615,7 +619,7 @@ public sealed partial class OtpEngine
         [LoggerMessage(EventId = 1008, EventName = "OtpClientLimited", Level = LogLevel.Warning, Message = "A client reached its hourly send limit ({Purpose}).")]
         public static partial void ClientLimited(ILogger logger, string purpose);
 
-        [LoggerMessage(EventId = 1009, EventName = "OtpSmsCountryRefused", Level = LogLevel.Warning, Message = "SMS to {MaskedAddress} skipped: its country is not in OtpSignup:Abuse:SmsCountryCodes.")]
+        [LoggerMessage(EventId = 1009, EventName = "OtpSmsCountryRefused", Level = LogLevel.Warning, Message = "SMS to {MaskedAddress} skipped: its region or number type is not allowed (OtpSignup:Abuse:SmsRegions, SmsNumberTypes, SmsCountryCodes).")]
         public static partial void SmsCountryRefused(ILogger logger, string maskedAddress);
 
         [LoggerMessage(EventId = 1010, EventName = "OtpSmsBudgetExhausted", Level = LogLevel.Warning, Message = "SMS skipped: the app-wide budget of {MaxSmsPerHour} per hour is used up (OtpSignup:Abuse:MaxSmsPerHour).")]

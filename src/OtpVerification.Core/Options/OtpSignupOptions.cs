@@ -138,8 +138,10 @@ public sealed class OtpAbuseOptions
     public int MaxSmsPerHour { get; set; } = 1000;
 
     /// <summary>
-    /// Country calling codes SMS may go to, e.g. <c>["1", "44"]</c>
-    /// (<c>OtpSignup:Abuse:SmsCountryCodes</c>); empty (the default) allows every country.
+    /// Country calling codes SMS may go to, e.g. <c>["44"]</c>
+    /// (<c>OtpSignup:Abuse:SmsCountryCodes</c>); empty (the default) allows every country. Coarse:
+    /// <c>1</c> admits every country of the North American plan, Caribbean ranges used in toll
+    /// fraud included. Prefer <see cref="SmsRegions"/>.
     /// </summary>
     [SuppressMessage("Performance", "CA1819:Properties should not return arrays", Justification = "Bound from configuration.")]
     public string[] SmsCountryCodes { get; set; } = [];
@@ -151,6 +153,25 @@ public sealed class OtpAbuseOptions
     /// nothing of the kind: it sends a real code to registered and new addresses alike.
     /// </summary>
     public bool EqualizeResponseTimes { get; set; } = true;
+
+    /// <summary>
+    /// ISO 3166 regions SMS may go to, e.g. <c>["US", "CA", "GB"]</c>
+    /// (<c>OtpSignup:Abuse:SmsRegions</c>); empty (the default) allows every region. Decided on
+    /// the numbering plan (libphonenumber, in <c>OtpVerification.AspNetCore</c>), so <c>US</c> does
+    /// not admit Jamaica or the Dominican Republic, which share calling code 1.
+    /// </summary>
+    [SuppressMessage("Performance", "CA1819:Properties should not return arrays", Justification = "Bound from configuration.")]
+    public string[] SmsRegions { get; set; } = [];
+
+    /// <summary>
+    /// The kinds of number SMS may go to (<c>OtpSignup:Abuse:SmsNumberTypes</c>), libphonenumber's
+    /// names. Empty (the default) means <c>Mobile</c> and <c>FixedLineOrMobile</c> (where a plan
+    /// cannot tell the two apart): premium-rate, shared-cost, VoIP, toll-free, pager and unknown
+    /// numbers are refused unless listed, since they are where SMS pumping fraud pays. A list
+    /// replaces the default, e.g. <c>["Mobile", "FixedLineOrMobile", "Voip"]</c>.
+    /// </summary>
+    [SuppressMessage("Performance", "CA1819:Properties should not return arrays", Justification = "Bound from configuration.")]
+    public string[] SmsNumberTypes { get; set; } = [];
 
     /// <summary>Whether SMS may be sent to <paramref name="phone"/> under <see cref="SmsCountryCodes"/>.</summary>
     /// <param name="phone">An E.164 number.</param>

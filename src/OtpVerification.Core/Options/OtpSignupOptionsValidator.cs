@@ -66,10 +66,32 @@ internal sealed class OtpSignupOptionsValidator : IValidateOptions<OtpSignupOpti
                     failures.Add($"OtpSignup:Abuse:SmsCountryCodes holds '{callingCode}', which is not a country calling code (1 to 4 digits, e.g. '1' or '44').");
                 }
             }
+
+            foreach (var region in abuse.SmsRegions ?? [])
+            {
+                if (region is not { Length: 2 } || !region.All(char.IsAsciiLetter))
+                {
+                    failures.Add($"OtpSignup:Abuse:SmsRegions holds '{region}', which is not an ISO 3166 region code (two letters, e.g. 'US').");
+                }
+            }
+
+            foreach (var type in abuse.SmsNumberTypes ?? [])
+            {
+                if (!KnownNumberTypes.Contains(type ?? string.Empty))
+                {
+                    failures.Add($"OtpSignup:Abuse:SmsNumberTypes holds '{type}', which is not one of {string.Join(", ", KnownNumberTypes)}.");
+                }
+            }
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    /// <summary>The number types of <see cref="OtpAbuseOptions.SmsNumberTypes"/>: libphonenumber's, in configuration case.</summary>
+    internal static readonly HashSet<string> KnownNumberTypes = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "FixedLine", "Mobile", "FixedLineOrMobile", "TollFree", "PremiumRate", "SharedCost", "Voip", "PersonalNumber", "Pager", "Uan", "Voicemail", "Unknown",
+    };
 
     /// <summary>How to make a key, ending every message about a missing or bad key.</summary>
     internal const string HowToMakeAKey = "Make one with `openssl rand -base64 32`.";

@@ -80,7 +80,7 @@ public sealed class PhoneSignupTests(SampleAppFactory app) : IClassFixture<Sampl
     /// <summary>A US number unique to the test, as E.164 and as a user might type it.</summary>
     private static string UniquePhone(out string typed)
     {
-        var subscriber = Random.Shared.Next(0, 10_000_000).ToString("D7", System.Globalization.CultureInfo.InvariantCulture);
+        var subscriber = Random.Shared.Next(2_000_000, 10_000_000).ToString("D7", System.Globalization.CultureInfo.InvariantCulture); // an exchange code starts with 2-9 on the North American plan
         typed = $"+1 (415) {subscriber[..3]}-{subscriber[3..]}";
         return "+1415" + subscriber;
     }
