@@ -80,7 +80,7 @@ internal static partial class RedisMemoryReport
         var wrong = stored.Select(r => hasher.Hash(OtpPurpose.Signup, r.Key.Address, "000000")).ToArray();
         foreach (var registration in warm)
         {
-            RedisKeys.For(Prefix, registration.Key);
+            RedisKeys.For(Prefix, registration.Key, hasher);
             RegistrationEnvelope.Seal(registration);
             await store.CreateOrReplaceAsync(registration, policy, clock.GetUtcNow());
             await store.VerifyAndConsumeAsync(registration.Key, registration.FlowId, [wrong[0]], null, clock.GetUtcNow());
@@ -96,7 +96,7 @@ internal static partial class RedisMemoryReport
         Console.WriteLine();
         Console.WriteLine("| layer | bytes / op |");
         Console.WriteLine("| :--- | ---: |");
-        Row("RedisKeys.For (3 key names)", await Measure(i => new ValueTask<RedisKeys>(RedisKeys.For(Prefix, keysOnly[i].Key))));
+        Row("RedisKeys.For (3 key names)", await Measure(i => new ValueTask<RedisKeys>(RedisKeys.For(Prefix, keysOnly[i].Key, hasher))));
         Row($"RegistrationEnvelope.Seal (AES-GCM of destinations + copy of the payload; the value itself is {blobLength} B)", await Measure(i => new ValueTask<byte[]>(RegistrationEnvelope.Seal(sealOnly[i]))));
         Row("store.CreateOrReplaceAsync (keys + seal + args + EVALSHA round trip + reply)", await Measure(i => store.CreateOrReplaceAsync(stored[i], policy, clock.GetUtcNow())));
         Row("engine.StartAsync (code, hash, registration, message + the store call)", await Measure(i => engine.StartAsync(requests[i])));
@@ -191,7 +191,7 @@ internal static partial class RedisMemoryReport
         var encodings = new HashSet<string>(StringComparer.Ordinal);
         foreach (var key in keys)
         {
-            var names = RedisKeys.For(Prefix, key);
+            var names = RedisKeys.For(Prefix, key, new HmacOtpCodeHasher(new byte[32]));
             var r = (await Admin(admin, "MEMORY", "USAGE", names.Registration, "SAMPLES", 0)).Integer;
             var p = (await Admin(admin, "MEMORY", "USAGE", names.Payload, "SAMPLES", 0)).Integer;
             var l = (await Admin(admin, "MEMORY", "USAGE", names.Limits, "SAMPLES", 0)).Integer;

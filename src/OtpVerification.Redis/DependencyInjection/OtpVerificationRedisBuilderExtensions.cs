@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OtpVerification;
 using OtpVerification.Redis;
 using OtpVerification.Redis.Connection;
 using OtpVerification.Stores;
@@ -56,7 +57,8 @@ public static class OtpVerificationRedisBuilderExtensions
         services.Replace(ServiceDescriptor.Singleton<IPendingRegistrationStore>(static sp => new RedisPendingRegistrationStore(
             sp.GetRequiredService<RedisConnection>(),
             sp.GetRequiredService<IOptions<RedisStoreOptions>>().Value.KeyPrefix,
-            sp.GetService<TimeProvider>())));
+            sp.GetService<TimeProvider>(),
+            sp.GetRequiredService<IOtpCodeHasher>())));
         return builder;
     }
 }

@@ -32,9 +32,12 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
     private readonly IRedisConnection _connection;
     private readonly string _keyPrefix;
     private readonly TimeProvider _time;
+    private readonly IOtpCodeHasher _hasher;
 
-    internal RedisPendingRegistrationStore(IRedisConnection connection, string keyPrefix, TimeProvider? timeProvider = null)
+    internal RedisPendingRegistrationStore(IRedisConnection connection, string keyPrefix, TimeProvider? timeProvider = null, IOtpCodeHasher? hasher = null)
     {
+        // Tests and benchmarks may leave the hasher out: a fixed key, so that stores on one server share names.
+        _hasher = hasher ?? new HmacOtpCodeHasher(new byte[32]);
         _connection = connection ?? throw new ArgumentNullException(nameof(connection));
         _keyPrefix = keyPrefix ?? throw new ArgumentNullException(nameof(keyPrefix));
         _time = timeProvider ?? TimeProvider.System;
@@ -50,7 +53,7 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         ArgumentNullException.ThrowIfNull(registration.CodeHash);
         ArgumentNullException.ThrowIfNull(registration.FlowId);
         cancellationToken.ThrowIfCancellationRequested();
-        var keys = RedisKeys.For(_keyPrefix, registration.Key);
+        var keys = RedisKeys.For(_keyPrefix, registration.Key, _hasher);
         RedisArg[] args =
         [
             Instant(now), policy.Cooldown.Ticks, policy.MaxPerWindow, policy.Window.Ticks,
@@ -64,7 +67,7 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
     public async ValueTask<SendGateResult> ReserveSendAsync(PendingKey key, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var keys = RedisKeys.For(_keyPrefix, key);
+        var keys = RedisKeys.For(_keyPrefix, key, _hasher);
         RedisArg[] args = [Instant(now), policy.Cooldown.Ticks, policy.MaxPerWindow, policy.Window.Ticks];
         var reply = await RunAsync(RedisStoreScripts.Reserve, [keys.Limits], args, "reserve", cancellationToken).ConfigureAwait(false);
         return reply.IsError ? Refused(reply, "reserve") : Gate(reply);
@@ -75,7 +78,7 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
     {
         ArgumentNullException.ThrowIfNull(codeHash);
         cancellationToken.ThrowIfCancellationRequested();
-        var keys = RedisKeys.For(_keyPrefix, key);
+        var keys = RedisKeys.For(_keyPrefix, key, _hasher);
         RedisArg[] args =
         [
             Instant(now), policy.Cooldown.Ticks, policy.MaxPerWindow, policy.Window.Ticks,
@@ -120,7 +123,7 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         ArgumentNullException.ThrowIfNull(expectedCodeHash);
         ArgumentNullException.ThrowIfNull(codeHash);
         cancellationToken.ThrowIfCancellationRequested();
-        var keys = RedisKeys.For(_keyPrefix, key);
+        var keys = RedisKeys.For(_keyPrefix, key, _hasher);
         var reply = await RunAsync(RedisStoreScripts.Redirect, [keys.Registration], [expectedCodeHash, codeHash, RegistrationEnvelope.SealDestination(key, destination)], "redirect", cancellationToken).ConfigureAwait(false);
         ThrowIfError(reply, "redirect");
         return reply.Kind == RedisReplyKind.Integer ? reply.Integer == 1 : throw Malformed("redirect");
@@ -132,7 +135,7 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         ArgumentNullException.ThrowIfNull(flowId);
         ArgumentNullException.ThrowIfNull(codeHashes);
         cancellationToken.ThrowIfCancellationRequested();
-        var keys = RedisKeys.For(_keyPrefix, key);
+        var keys = RedisKeys.For(_keyPrefix, key, _hasher);
         var args = new RedisArg[4 + codeHashes.Count];
         args[0] = Instant(now);
         args[1] = FlowHash(flowId);
@@ -178,7 +181,7 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
     {
         ArgumentNullException.ThrowIfNull(codeHash);
         cancellationToken.ThrowIfCancellationRequested();
-        var keys = RedisKeys.For(_keyPrefix, key);
+        var keys = RedisKeys.For(_keyPrefix, key, _hasher);
         RedisArg[] args = [Instant(_time.GetUtcNow()), codeHash];
         var reply = await RunAsync(RedisStoreScripts.CancelSend, [keys.Registration, keys.Payload, keys.Limits, keys.ReplacedRegistration, keys.ReplacedPayload], args, "cancel-send", cancellationToken).ConfigureAwait(false);
         ThrowIfError(reply, "cancel-send");
@@ -189,7 +192,7 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
     {
         ArgumentNullException.ThrowIfNull(registration);
         cancellationToken.ThrowIfCancellationRequested();
-        var keys = RedisKeys.For(_keyPrefix, registration.Key);
+        var keys = RedisKeys.For(_keyPrefix, registration.Key, _hasher);
         RedisArg[] args = [Instant(now), .. RegistrationFields(registration)];
 
         var reply = await RunAsync(RedisStoreScripts.PutBack, [keys.Registration, keys.Payload], args, "put-back", cancellationToken).ConfigureAwait(false);
@@ -201,7 +204,7 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
     public async ValueTask<bool> DeleteAsync(PendingKey key, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var keys = RedisKeys.For(_keyPrefix, key);
+        var keys = RedisKeys.For(_keyPrefix, key, _hasher);
         var reply = await RunAsync(RedisStoreScripts.Delete, [keys.Registration, keys.Payload, keys.ReplacedRegistration, keys.ReplacedPayload], [Instant(_time.GetUtcNow())], "delete", cancellationToken).ConfigureAwait(false);
         ThrowIfError(reply, "delete");
         return reply.Kind == RedisReplyKind.Integer ? reply.Integer == 1 : throw Malformed("delete");
