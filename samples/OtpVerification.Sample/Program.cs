@@ -115,6 +115,8 @@ app.MapPost("/login", async Task<Results<EmptyHttpResult, ProblemHttpResult>> (H
     }
 
     signIn.AuthenticationScheme = cookies ? IdentityConstants.ApplicationScheme : IdentityConstants.BearerScheme;
+    context.Response.Headers.CacheControl = "no-store"; // an answer that carries tokens is never cached (RFC 6749 §5.1)
+    context.Response.Headers.Pragma = "no-cache";
     var result = await signIn.PasswordSignInAsync(email, login.Password, isPersistent: false, lockoutOnFailure: true);
     return result.Succeeded
         ? TypedResults.Empty // the bearer handler has written { tokenType, accessToken, expiresIn, refreshToken }, or the cookie is set

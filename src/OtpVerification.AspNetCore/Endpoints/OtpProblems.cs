@@ -8,17 +8,29 @@ namespace OtpVerification.AspNetCore;
 /// <summary>The RFC 9457 problem answers of the HTTP contract, each with a machine-readable <c>code</c>.</summary>
 internal static class OtpProblems
 {
+    /// <summary>Where each problem <c>code</c> is documented; its <c>type</c> is this plus <c>#</c> and the code.</summary>
+    public const string TypeBase = "https://github.com/otpverification/otpverification/blob/main/docs/problems.md";
+
+    /// <summary>Seconds a 503 asks the client to wait (<c>Retry-After</c>).</summary>
+    public const int UnavailableRetryAfterSeconds = 5;
+
+    /// <summary>The problem type URI of a <c>code</c>.</summary>
+    public static string TypeOf(string code) => TypeBase + "#" + code;
+
     public static ProblemHttpResult Validation(IReadOnlyDictionary<string, string[]> errors)
     {
         var problem = new HttpValidationProblemDetails(errors.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal))
         {
             Status = StatusCodes.Status400BadRequest,
             Title = "The request is not valid.",
-            Type = "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+            Type = TypeOf("validation"),
         };
         problem.Extensions["code"] = "validation";
         return TypedResults.Problem(problem);
     }
+
+    public static ProblemHttpResult UnsupportedMediaType()
+        => Create(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "The request body must be JSON (Content-Type: application/json).");
 
     public static ProblemHttpResult Validation(string field, string message)
         => Validation(new Dictionary<string, string[]> { [field] = [message] });
@@ -30,7 +42,7 @@ internal static class OtpProblems
         => Create(StatusCodes.Status409Conflict, "email_taken", "This email address is already registered.");
 
     public static ProblemHttpResult Unavailable()
-        => Create(StatusCodes.Status503ServiceUnavailable, "unavailable", "The service is temporarily unavailable. Try again shortly.");
+        => TypedResults.Problem(new UnavailableProblem());
 
     public static ProblemHttpResult InvalidCode(int? attemptsRemaining)
     {
@@ -68,8 +80,21 @@ internal static class OtpProblems
 
     private static ProblemDetails Details(int status, string code, string title)
     {
-        var problem = new ProblemDetails { Status = status, Title = title };
+        var problem = new ProblemDetails { Status = status, Title = title, Type = TypeOf(code) };
         problem.Extensions["code"] = code;
         return problem;
+    }
+
+    /// <summary>503 <c>unavailable</c>; its <c>Retry-After</c> header is set when it is written (no HttpContext needed to make one).</summary>
+    private sealed class UnavailableProblem : ProblemDetails
+    {
+        public UnavailableProblem()
+        {
+            Status = StatusCodes.Status503ServiceUnavailable;
+            Title = "The service is temporarily unavailable. Try again shortly.";
+            Type = TypeOf("unavailable");
+            Extensions["code"] = "unavailable";
+            Extensions["retryAfter"] = UnavailableRetryAfterSeconds;
+        }
     }
 }

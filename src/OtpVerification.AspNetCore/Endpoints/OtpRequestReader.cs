@@ -7,8 +7,8 @@ namespace OtpVerification.AspNetCore;
 
 /// <summary>
 /// Reads a JSON body by hand so every client mistake gets the contract's answer: over 64 KiB is
-/// 413; a wrong content type, malformed JSON or a wrong JSON type for a field is 400
-/// <c>validation</c> naming the field; never a 500.
+/// 413; a content type other than JSON is 415; malformed JSON, a wrong JSON type for a field or a
+/// property given twice (in any letter case) is 400 <c>validation</c> naming the field; never a 500.
 /// </summary>
 internal static class OtpRequestReader
 {
@@ -19,7 +19,7 @@ internal static class OtpRequestReader
     {
         if (!request.HasJsonContentType())
         {
-            return (null, OtpProblems.Validation("body", "The request body must be JSON (Content-Type: application/json)."));
+            return (null, OtpProblems.UnsupportedMediaType());
         }
 
         if (request.ContentLength > MaxBodyBytes)
@@ -65,6 +65,10 @@ internal static class OtpRequestReader
                 return value is null
                     ? (null, OtpProblems.Validation("body", "The request body must be a JSON object."))
                     : (value, null);
+            }
+            catch (JsonException ex) when (ex.Message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase))
+            {
+                return (null, OtpProblems.Validation(FieldName(ex.Path), "A property is given more than once (letter case aside)."));
             }
             catch (JsonException ex)
             {

@@ -217,6 +217,10 @@ public static partial class OtpEndpointRouteBuilderExtensions
         }
 
         Log.SignupCompleted(logger, OtpAddress.Mask(email));
+
+        // Tokens (or a fresh auth cookie) must never be stored by a cache (RFC 6749 §5.1).
+        context.Response.Headers.CacheControl = "no-store";
+        context.Response.Headers.Pragma = "no-cache";
         return TypedResults.Ok(response);
     }
 
@@ -364,14 +368,22 @@ public static partial class OtpEndpointRouteBuilderExtensions
     {
         try
         {
-            return await next(context).ConfigureAwait(false);
+            var result = await next(context).ConfigureAwait(false);
+            if ((result is INestedHttpResult nested ? nested.Result : result) is ProblemHttpResult { StatusCode: StatusCodes.Status503ServiceUnavailable })
+            {
+                SetRetryAfter(context.HttpContext);
+            }
+
+            return result;
         }
         catch (OtpVerification.Stores.OtpStoreUnavailableException)
         {
+            SetRetryAfter(context.HttpContext);
             return OtpProblems.Unavailable();
         }
         catch (OtpDeliveryException)
         {
+            SetRetryAfter(context.HttpContext);
             return OtpProblems.Unavailable();
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
@@ -383,6 +395,9 @@ public static partial class OtpEndpointRouteBuilderExtensions
             return OtpProblems.Validation("body", ex.Message);
         }
     }
+
+    private static void SetRetryAfter(HttpContext context)
+        => context.Response.Headers.RetryAfter = OtpProblems.UnavailableRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static partial class Log
     {

@@ -77,5 +77,9 @@ internal static class OtpJson
     {
         MaxDepth = 16,
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict,
+
+        // {"email":"a@…","Email":"b@…"} is refused: a reader that took the first value and one
+        // that took the last would act on two different addresses.
+        AllowDuplicateProperties = false,
     };
 }

@@ -100,29 +100,29 @@ public sealed class MalformedRequestTests(SampleAppFactory app) : IClassFixture<
 
     [Theory]
     [MemberData(nameof(Endpoints))]
-    public async Task Post_TextPlainContentType_Returns400Validation(string endpoint)
+    public async Task Post_TextPlainContentType_Returns415UnsupportedMediaType(string endpoint)
     {
         var response = await PostAsync(endpoint, """{"email": "ana@example.com"}""", "text/plain");
 
-        await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest, "validation");
+        await response.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType, "unsupported_media_type");
     }
 
     [Theory]
     [MemberData(nameof(Endpoints))]
-    public async Task Post_FormContentType_Returns400Validation(string endpoint)
+    public async Task Post_FormContentType_Returns415UnsupportedMediaType(string endpoint)
     {
         var response = await PostAsync(endpoint, "email=ana%40example.com", "application/x-www-form-urlencoded");
 
-        await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest, "validation");
+        await response.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType, "unsupported_media_type");
     }
 
     [Theory]
     [MemberData(nameof(Endpoints))]
-    public async Task Post_NoContentType_Returns400Validation(string endpoint)
+    public async Task Post_NoContentType_Returns415UnsupportedMediaType(string endpoint)
     {
         var response = await PostAsync(endpoint, """{"email": "ana@example.com"}""", contentType: null);
 
-        await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest, "validation");
+        await response.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType, "unsupported_media_type");
     }
 
     [Theory]
