@@ -654,7 +654,8 @@ async function resend() {
     unlockCode();
     startExpiry(expiresIn);
     startResendCooldown(resendAfter);
-    announce(`A new code is on its way to ${el.codeDestination.textContent}. The previous code no longer works.`, { visible: true });
+    // Early in a code's lifetime the same code is sent again; later a new one replaces it.
+    announce(`Your code is on its way again to ${el.codeDestination.textContent}. If two messages arrive, use the newest.`, { visible: true });
     otp.focusFirst();
     return;
   }

@@ -105,6 +105,7 @@ public static class OtpSignupServiceCollectionExtensions
         services.AddOptions<OtpEndpointOptions>();
         services.TryAddSingleton<OtpPayloadProtector>();
         services.Replace(ServiceDescriptor.Singleton<IOtpPhoneNumbers, LibPhoneNumberOtpPhoneNumbers>());
+        services.Replace(ServiceDescriptor.Singleton<IOtpCodeProtector, DataProtectionOtpCodeProtector>());
         services.TryAddSingleton<OtpSignIn>();
         services.TryAddSingleton(new OtpSignupFormType(typeof(TForm)));
 

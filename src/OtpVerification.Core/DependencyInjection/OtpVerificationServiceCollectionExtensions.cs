@@ -67,6 +67,7 @@ public static class OtpVerificationServiceCollectionExtensions
         services.TryAddSingleton<IOtpCodeGenerator, RandomOtpCodeGenerator>();
         services.TryAddSingleton<IOtpCodeHasher, HmacOtpCodeHasher>();
         services.TryAddSingleton<IOtpPhoneNumbers, BasicOtpPhoneNumbers>();
+        services.TryAddSingleton<IOtpCodeProtector, AesGcmOtpCodeProtector>();
         services.TryAddSingleton<IOtpMessageFormatter, DefaultOtpMessageFormatter>();
         services.TryAddSingleton<IPendingRegistrationStore, InMemoryPendingRegistrationStore>();
         services.TryAddSingleton<DevOutbox>();

@@ -26,6 +26,7 @@ public sealed partial class OtpEngine
     private readonly OtpMetrics _metrics;
     private readonly ILogger<OtpEngine> _logger;
     private readonly IOtpPhoneNumbers _phones;
+    private readonly IOtpCodeProtector _codes;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _deliveriesInFlight = new();
 
     /// <summary>Creates the engine.</summary>
@@ -38,6 +39,7 @@ public sealed partial class OtpEngine
     /// <param name="metrics">The metrics.</param>
     /// <param name="logger">The logger.</param>
     /// <param name="phoneNumbers">Where texts may go; <see cref="BasicOtpPhoneNumbers"/> when null.</param>
+    /// <param name="codeProtector">Protects codes kept for a same-code resend; <see cref="AesGcmOtpCodeProtector"/> when null.</param>
     public OtpEngine(
         IPendingRegistrationStore store,
         IOtpCodeGenerator generator,
@@ -47,7 +49,8 @@ public sealed partial class OtpEngine
         TimeProvider timeProvider,
         OtpMetrics metrics,
         ILogger<OtpEngine> logger,
-        IOtpPhoneNumbers? phoneNumbers = null)
+        IOtpPhoneNumbers? phoneNumbers = null,
+        IOtpCodeProtector? codeProtector = null)
     {
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _generator = generator ?? throw new ArgumentNullException(nameof(generator));
@@ -57,6 +60,7 @@ public sealed partial class OtpEngine
         _metrics = metrics ?? throw new ArgumentNullException(nameof(metrics));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _phones = phoneNumbers ?? new BasicOtpPhoneNumbers(options);
+        _codes = codeProtector ?? new AesGcmOtpCodeProtector(Microsoft.Extensions.Options.Options.Create(options.CurrentValue));
         ArgumentNullException.ThrowIfNull(senders);
         _senders = new IOtpSender?[Enum.GetValues<OtpChannel>().Length];
         foreach (var sender in senders)
@@ -108,9 +112,12 @@ public sealed partial class OtpEngine
         var hash = _hasher.Hash(request.Purpose, key.Address, code);
         if (request.Decoy)
         {
-            // A hash no code has: the decoy can be guessed at, and counts attempts, but never verifies.
+            // A hash no code has: the decoy can be guessed at, and counts attempts, but never
+            // verifies. It keeps a protected code like a real entry, so its resends behave alike.
             hash = RandomNumberGenerator.GetBytes(hash.Length);
         }
+
+        var protectedCode = _codes.Protect(request.Purpose, key.Address, code);
 
         var flowId = NewFlowId();
         var registration = new PendingRegistration
@@ -118,6 +125,7 @@ public sealed partial class OtpEngine
             Key = key,
             FlowId = flowId,
             CodeHash = hash,
+            ProtectedCode = protectedCode,
             CodeExpiresAt = now + options.Code.Lifetime,
             ExpiresAt = now + options.PendingLifetime,
             AttemptsLeft = options.Code.MaxAttempts,
@@ -151,12 +159,12 @@ public sealed partial class OtpEngine
 
         if (DeliversAfterAnswering(request.Purpose, options))
         {
-            DeliverLater(key, hash, code, registration.Destinations, options, now, options.Code.Lifetime);
+            DeliverLater(key, hash, code, registration.Destinations, options, now, options.Code.Lifetime, isRepeat: false);
             return Accepted(options, flowId);
         }
 
         // From here on the caller's cancellation is ignored: the entry and the message must agree.
-        var delivery = await DeliverAsync(key, hash, code, registration.Destinations, options, now, options.Code.Lifetime).ConfigureAwait(false);
+        var delivery = await DeliverAsync(key, hash, code, registration.Destinations, options, now, options.Code.Lifetime, isRepeat: false).ConfigureAwait(false);
         if (delivery.Delivered)
         {
             Log.Started(_logger, OtpNames.Purpose(request.Purpose), OtpAddress.Mask(request.Address));
@@ -199,11 +207,19 @@ public sealed partial class OtpEngine
 
         var code = _generator.Generate(options.Code.Length);
         var hash = _hasher.Hash(purpose, key.Address, code);
+        var offer = new ResendCode
+        {
+            CodeHash = hash,
+            ProtectedCode = _codes.Protect(purpose, key.Address, code),
+            CodeExpiresAt = now + options.Code.Lifetime,
+            MaxAttempts = options.Code.MaxAttempts,
+            ReuseWhileRemaining = options.Resend.Strategy == OtpResendStrategy.SameCode ? options.Code.Lifetime * options.Resend.SameCodeWhileRemaining : null,
+        };
 
         SendGateResult gate;
         try
         {
-            gate = await _store.ResendAsync(key, hash, now + options.Code.Lifetime, options.Code.MaxAttempts, Policy(options), now, cancellationToken).ConfigureAwait(false);
+            gate = await _store.ResendAsync(key, offer, Policy(options), now, cancellationToken).ConfigureAwait(false);
         }
         catch (OtpStoreUnavailableException ex)
         {
@@ -227,13 +243,32 @@ public sealed partial class OtpEngine
             return Accepted(options, lifetime: lifetime);
         }
 
+        // The store kept the current code (same-code resend): send that one again, first to the
+        // destination it went to, which is the one its right entry proves.
+        var destinations = registration.Destinations;
+        var isRepeat = !CryptographicOperations.FixedTimeEquals(registration.CodeHash, hash);
+        if (isRepeat)
+        {
+            if (registration.ProtectedCode is null || !_codes.TryUnprotect(purpose, key.Address, registration.ProtectedCode, out var current))
+            {
+                // Not readable here (a key ring not shared, say): undo the send; the user asks again.
+                Log.StoreUnavailable(_logger, "resend", nameof(System.Security.Cryptography.CryptographicException), "the kept code cannot be decrypted");
+                await CompensateAsync(key, registration.CodeHash).ConfigureAwait(false);
+                return ConcealsAccounts(purpose) ? Accepted(options, lifetime: lifetime) : Unavailable(purpose);
+            }
+
+            code = current;
+            hash = registration.CodeHash;
+            destinations = [registration.DeliveredTo, .. registration.Destinations.Where(d => d != registration.DeliveredTo)];
+        }
+
         if (DeliversAfterAnswering(purpose, options))
         {
-            DeliverLater(key, hash, code, registration.Destinations, options, now, lifetime);
+            DeliverLater(key, hash, code, destinations, options, now, lifetime, isRepeat);
             return Accepted(options, lifetime: lifetime);
         }
 
-        var delivery = await DeliverAsync(key, hash, code, registration.Destinations, options, now, lifetime).ConfigureAwait(false);
+        var delivery = await DeliverAsync(key, hash, code, destinations, options, now, lifetime, isRepeat).ConfigureAwait(false);
         if (delivery.Delivered)
         {
             return Accepted(options, lifetime: lifetime);
@@ -357,7 +392,7 @@ public sealed partial class OtpEngine
     /// <returns>A task that completes when no delivery is in flight.</returns>
     public Task WhenDeliveredAsync() => Task.WhenAll(_deliveriesInFlight.Keys);
 
-    private void DeliverLater(PendingKey key, byte[] hash, string code, IReadOnlyList<OtpDestination> destinations, OtpSignupOptions options, DateTimeOffset now, TimeSpan lifetime)
+    private void DeliverLater(PendingKey key, byte[] hash, string code, IReadOnlyList<OtpDestination> destinations, OtpSignupOptions options, DateTimeOffset now, TimeSpan lifetime, bool isRepeat)
     {
         var delivery = Task.Run(async () =>
         {
@@ -365,7 +400,7 @@ public sealed partial class OtpEngine
             {
                 // An undelivered code stands, as a decoy's would (see ResendAsync): nobody has it,
                 // its send slot stays counted, and the user asks again.
-                await DeliverAsync(key, hash, code, destinations, options, now, lifetime).ConfigureAwait(false);
+                await DeliverAsync(key, hash, code, destinations, options, now, lifetime, isRepeat).ConfigureAwait(false);
             }
 #pragma warning disable CA1031 // Nothing awaits this task: a fault must be logged here or it is lost.
             catch (Exception ex)
@@ -498,10 +533,10 @@ public sealed partial class OtpEngine
     /// <summary>
     /// Sends the code to the first destination that takes it. The entry records the first
     /// destination; before a fallback gets a code, the entry is moved to a new code for that
-    /// destination (<see cref="IPendingRegistrationStore.RedirectAsync"/>), so a right code only
+    /// destination (<see cref="IPendingRegistrationStore.RedirectAsync(PendingKey, byte[], byte[], byte[], OtpDestination, CancellationToken)"/>), so a right code only
     /// ever proves the address that received it.
     /// </summary>
-    private async ValueTask<Delivery> DeliverAsync(PendingKey key, byte[] hash, string code, IReadOnlyList<OtpDestination> destinations, OtpSignupOptions options, DateTimeOffset now, TimeSpan lifetime)
+    private async ValueTask<Delivery> DeliverAsync(PendingKey key, byte[] hash, string code, IReadOnlyList<OtpDestination> destinations, OtpSignupOptions options, DateTimeOffset now, TimeSpan lifetime, bool isRepeat)
     {
         var culture = OtpCultures.Get(options.Messages.Culture);
         SendGateResult? limited = null;
@@ -534,7 +569,7 @@ public sealed partial class OtpEngine
                     // A fallback gets a code of its own; the one meant for the destination that failed stops working.
                     var fallbackCode = _generator.Generate(options.Code.Length);
                     var fallbackHash = _hasher.Hash(key.Purpose, key.Address, fallbackCode);
-                    if (!await _store.RedirectAsync(key, hash, fallbackHash, destination).ConfigureAwait(false))
+                    if (!await _store.RedirectAsync(key, hash, fallbackHash, _codes.Protect(key.Purpose, key.Address, fallbackCode), destination).ConfigureAwait(false))
                     {
                         // Started again meanwhile: that send is the one that counts.
                         return new Delivery(false, hash, null);
@@ -542,6 +577,7 @@ public sealed partial class OtpEngine
 
                     hash = fallbackHash;
                     code = fallbackCode;
+                    isRepeat = false;
                 }
             }
             catch (OtpStoreUnavailableException ex)
@@ -556,6 +592,7 @@ public sealed partial class OtpEngine
                 Channel = destination.Channel,
                 Purpose = key.Purpose,
                 Code = code,
+                IsRepeat = isRepeat,
                 ExpiresIn = lifetime,
                 SentAt = now,
                 Culture = culture,

@@ -104,6 +104,35 @@ public sealed class OtpResendOptions
     /// <summary>Codes sent to one address in any 60 minutes, a rolling hour (<c>OtpSignup:Resend:MaxPerHour</c>, default 5). A phone number and a mailbox (whatever alias of it was typed) get no more, whatever address the entry is keyed by.</summary>
     [Range(1, 1000, ErrorMessage = "OtpSignup:Resend:MaxPerHour must be between 1 and 1000.")]
     public int MaxPerHour { get; set; } = 5;
+
+    /// <summary>
+    /// What a resend sends (<c>OtpSignup:Resend:Strategy</c>): <see cref="OtpResendStrategy.SameCode"/>
+    /// (the default) sends the current code again while it has at least
+    /// <see cref="SameCodeWhileRemaining"/> of its lifetime left, keeping its expiry and its
+    /// attempts left; <see cref="OtpResendStrategy.NewCode"/> always sends a new code.
+    /// </summary>
+    public OtpResendStrategy Strategy { get; set; } = OtpResendStrategy.SameCode;
+
+    /// <summary>
+    /// With <see cref="OtpResendStrategy.SameCode"/>, the part of a code's lifetime that must be
+    /// left for a resend to send it again (<c>OtpSignup:Resend:SameCodeWhileRemaining</c>, 0 to 1,
+    /// default 0.5); later, a new code is sent.
+    /// </summary>
+    [Range(0.0, 1.0, ErrorMessage = "OtpSignup:Resend:SameCodeWhileRemaining must be between 0 and 1.")]
+    public double SameCodeWhileRemaining { get; set; } = 0.5;
+}
+
+/// <summary>What a resend sends.</summary>
+public enum OtpResendStrategy
+{
+    /// <summary>
+    /// The current code again while enough of its lifetime is left (as Twilio Verify does): two
+    /// messages never carry different codes, and a resend never refills the guesses.
+    /// </summary>
+    SameCode = 0,
+
+    /// <summary>A new code every time; the previous one stops working and the new one has a full set of attempts.</summary>
+    NewCode = 1,
 }
 
 /// <summary>How messages are worded: <c>OtpSignup:Messages</c>.</summary>

@@ -17,6 +17,9 @@ public sealed class OtpMessage
     /// <summary>The code. Never log it.</summary>
     public required string Code { get; init; }
 
+    /// <summary>Whether this is the same code as in an earlier message (a same-code resend): the wording says so.</summary>
+    public bool IsRepeat { get; init; }
+
     /// <summary>How long the code stays valid.</summary>
     public required TimeSpan ExpiresIn { get; init; }
 

@@ -37,13 +37,14 @@ public sealed class DefaultOtpMessageFormatter : IOtpMessageFormatter
             _ => ($"{message.AppName}: your verification code", "finish creating your account"),
         };
 
+        var again = message.IsRepeat ? " It is the same code as in our previous message." : string.Empty;
         if (message.Channel == OtpChannel.Sms)
         {
-            var sms = $"{message.Code} is your {message.AppName} code to {action}. It expires in {lifetime}. If this was not you, ignore this message.";
+            var sms = $"{message.Code} is your {message.AppName} code to {action}.{(message.IsRepeat ? " Same code as before." : string.Empty)} It expires in {lifetime}. If this was not you, ignore this message.";
             return new OtpFormattedMessage(subject, sms, null);
         }
 
-        var text = $"Your {message.AppName} code is {message.Code}.\n\nEnter it to {action}. It expires in {lifetime}.\n\nIf this was not you, ignore this email: nothing happens without the code.\n";
+        var text = $"Your {message.AppName} code is {message.Code}.{again}\n\nEnter it to {action}. It expires in {lifetime}.\n\nIf this was not you, ignore this email: nothing happens without the code.\n";
         var app = WebUtility.HtmlEncode(message.AppName);
         var code = WebUtility.HtmlEncode(message.Code);
         var lang = WebUtility.HtmlEncode(message.Culture.Name);
@@ -53,7 +54,7 @@ public sealed class DefaultOtpMessageFormatter : IOtpMessageFormatter
             <body style="font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1f2328;max-width:480px;margin:0 auto;padding:24px">
             <p>Your {app} code to {WebUtility.HtmlEncode(action)}:</p>
             <p style="font-size:32px;font-weight:700;letter-spacing:8px;font-family:ui-monospace,Menlo,Consolas,monospace;margin:16px 0">{code}</p>
-            <p>It expires in {WebUtility.HtmlEncode(lifetime)}.</p>
+            <p>{WebUtility.HtmlEncode(again.Trim())} It expires in {WebUtility.HtmlEncode(lifetime)}.</p>
             <p style="color:#656d76;font-size:13px">If this was not you, ignore this email: nothing happens without the code.</p>
             </body></html>
             """;

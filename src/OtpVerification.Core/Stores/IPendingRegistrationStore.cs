@@ -40,12 +40,24 @@ public interface IPendingRegistrationStore
     ValueTask<SendGateResult> ReserveSendAsync(PendingKey key, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Takes a send slot and, when granted and a registration exists, replaces its code with
-    /// <paramref name="codeHash"/> (recorded as delivered to the entry's first destination),
-    /// resets its attempts to <paramref name="maxAttempts"/> and returns it. The code it replaces
-    /// is kept aside until the send is undone (<see cref="CancelSendAsync"/> puts it back, with
-    /// its attempts left, expiry and destination) or replaced by a later send.
+    /// Takes a send slot and, when granted and a registration exists, either keeps its current
+    /// code (when <see cref="ResendCode.ReuseWhileRemaining"/> allows and the entry holds the code
+    /// protected: its expiry and attempts left stay as they are) or replaces it with
+    /// <see cref="ResendCode.CodeHash"/> (recorded as delivered to the entry's first destination,
+    /// with <see cref="ResendCode.MaxAttempts"/> attempts), and returns the entry as it now is. What
+    /// the resend replaced is kept aside until the send is undone (<see cref="CancelSendAsync"/>
+    /// puts it back, with its attempts left, expiry and destination) or replaced by a later send.
     /// </summary>
+    /// <param name="key">The entry's key.</param>
+    /// <param name="code">The new code, and when the current one may be sent again instead.</param>
+    /// <param name="policy">The send limits.</param>
+    /// <param name="now">The current time.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>Allowed with the entry (its <see cref="PendingRegistration.CodeHash"/> tells which code it holds), <see cref="SendGateStatus.NotFound"/> (slot counted, nothing to send), or a refusal.</returns>
+    /// <exception cref="OtpStoreUnavailableException">The store cannot be reached.</exception>
+    ValueTask<SendGateResult> ResendAsync(PendingKey key, ResendCode code, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>A resend that always issues a new code (<see cref="ResendAsync(PendingKey, ResendCode, SendPolicy, DateTimeOffset, CancellationToken)"/> without reuse).</summary>
     /// <param name="key">The entry's key.</param>
     /// <param name="codeHash">The hash of the new code.</param>
     /// <param name="codeExpiresAt">When the new code stops working. When it is later than the entry's <see cref="PendingRegistration.ExpiresAt"/>, the entry is kept until then: a code sent is never cut short (and its <c>expiresIn</c> never tells how old the entry is).</param>
@@ -53,24 +65,38 @@ public interface IPendingRegistrationStore
     /// <param name="policy">The send limits.</param>
     /// <param name="now">The current time.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>Allowed with the updated registration, <see cref="SendGateStatus.NotFound"/> (slot counted, nothing to send), or a refusal.</returns>
+    /// <returns>As the other overload.</returns>
     /// <exception cref="OtpStoreUnavailableException">The store cannot be reached.</exception>
-    ValueTask<SendGateResult> ResendAsync(PendingKey key, byte[] codeHash, DateTimeOffset codeExpiresAt, int maxAttempts, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default);
+    ValueTask<SendGateResult> ResendAsync(PendingKey key, byte[] codeHash, DateTimeOffset codeExpiresAt, int maxAttempts, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
+        => ResendAsync(key, new ResendCode { CodeHash = codeHash, CodeExpiresAt = codeExpiresAt, MaxAttempts = maxAttempts }, policy, now, cancellationToken);
 
     /// <summary>
     /// Moves a send to a fallback destination: while the entry still carries
-    /// <paramref name="expectedCodeHash"/>, replaces it with <paramref name="codeHash"/> delivered
-    /// to <paramref name="destination"/> (same expiry and attempts). The code that did not arrive
-    /// stops working, and only the fallback destination is proven by the new one. Takes no send slot.
+    /// <paramref name="expectedCodeHash"/>, replaces it with <paramref name="codeHash"/> (and its
+    /// protected copy, or none) delivered to <paramref name="destination"/> (same expiry and
+    /// attempts). The code that did not arrive stops working, and only the fallback destination is
+    /// proven by the new one. Takes no send slot.
     /// </summary>
+    /// <param name="key">The entry's key.</param>
+    /// <param name="expectedCodeHash">The hash of the code whose delivery failed.</param>
+    /// <param name="codeHash">The hash of the code for the fallback destination.</param>
+    /// <param name="protectedCode">That code, protected, for a later same-code resend; <see langword="null"/> when it cannot be sent again.</param>
+    /// <param name="destination">The fallback destination.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns><see langword="true"/> when the entry was moved; <see langword="false"/> when it changed meanwhile (send nothing).</returns>
+    /// <exception cref="OtpStoreUnavailableException">The store cannot be reached.</exception>
+    ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, byte[]? protectedCode, OtpDestination destination, CancellationToken cancellationToken = default);
+
+    /// <summary>A redirect whose new code cannot be sent again (<see cref="RedirectAsync(PendingKey, byte[], byte[], byte[], OtpDestination, CancellationToken)"/> with no protected copy).</summary>
     /// <param name="key">The entry's key.</param>
     /// <param name="expectedCodeHash">The hash of the code whose delivery failed.</param>
     /// <param name="codeHash">The hash of the code for the fallback destination.</param>
     /// <param name="destination">The fallback destination.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns><see langword="true"/> when the entry was moved; <see langword="false"/> when it changed meanwhile (send nothing).</returns>
+    /// <returns>As the other overload.</returns>
     /// <exception cref="OtpStoreUnavailableException">The store cannot be reached.</exception>
-    ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, OtpDestination destination, CancellationToken cancellationToken = default);
+    ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, OtpDestination destination, CancellationToken cancellationToken = default)
+        => RedirectAsync(key, expectedCodeHash, codeHash, null, destination, cancellationToken);
 
     /// <summary>
     /// Verifies a code for a flow and consumes the entry on success. Nothing is evaluated or

@@ -72,9 +72,10 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
     }
 
     /// <inheritdoc />
-    public ValueTask<SendGateResult> ResendAsync(PendingKey key, byte[] codeHash, DateTimeOffset codeExpiresAt, int maxAttempts, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public ValueTask<SendGateResult> ResendAsync(PendingKey key, ResendCode code, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(codeHash);
+        ArgumentNullException.ThrowIfNull(code);
+        ArgumentNullException.ThrowIfNull(code.CodeHash);
         cancellationToken.ThrowIfCancellationRequested();
         return new(Update(key, now, create: true, slot =>
         {
@@ -89,22 +90,37 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
                 return new SendGateResult(SendGateStatus.NotFound);
             }
 
+            slot.Replaced = current;
+            if (code.ReuseWhileRemaining is { } remaining && current.ProtectedCode is not null && current.AttemptsLeft > 0 && current.CodeExpiresAt - now >= remaining)
+            {
+                // The same code again: its expiry and the attempts it has left stay.
+                return new SendGateResult(SendGateStatus.Allowed, Registration: current);
+            }
+
             var updated = current with
             {
-                CodeHash = codeHash,
-                CodeExpiresAt = codeExpiresAt,
-                ExpiresAt = codeExpiresAt > current.ExpiresAt ? codeExpiresAt : current.ExpiresAt,
-                AttemptsLeft = maxAttempts,
+                CodeHash = code.CodeHash,
+                ProtectedCode = code.ProtectedCode,
+                CodeExpiresAt = code.CodeExpiresAt,
+                ExpiresAt = code.CodeExpiresAt > current.ExpiresAt ? code.CodeExpiresAt : current.ExpiresAt,
+                AttemptsLeft = code.MaxAttempts,
                 DeliveredTo = current.Destinations.Count > 0 ? current.Destinations[0] : current.DeliveredTo,
             };
-            slot.Replaced = current;
             slot.Registration = updated;
             return new SendGateResult(SendGateStatus.Allowed, Registration: updated);
         }, new SendGateResult(SendGateStatus.CapacityExceeded)));
     }
 
     /// <inheritdoc />
+    public ValueTask<SendGateResult> ResendAsync(PendingKey key, byte[] codeHash, DateTimeOffset codeExpiresAt, int maxAttempts, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
+        => ResendAsync(key, new ResendCode { CodeHash = codeHash, CodeExpiresAt = codeExpiresAt, MaxAttempts = maxAttempts }, policy, now, cancellationToken);
+
+    /// <inheritdoc />
     public ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, OtpDestination destination, CancellationToken cancellationToken = default)
+        => RedirectAsync(key, expectedCodeHash, codeHash, null, destination, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, byte[]? protectedCode, OtpDestination destination, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(expectedCodeHash);
         ArgumentNullException.ThrowIfNull(codeHash);
@@ -116,7 +132,7 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
                 return false;
             }
 
-            slot.Registration = current with { CodeHash = codeHash, DeliveredTo = destination };
+            slot.Registration = current with { CodeHash = codeHash, ProtectedCode = protectedCode, DeliveredTo = destination };
             return true;
         }, false));
     }

@@ -23,6 +23,13 @@ public sealed record PendingRegistration
     /// <summary>The keyed hash of the current code (<see cref="IOtpCodeHasher"/>).</summary>
     public required byte[] CodeHash { get; init; }
 
+    /// <summary>
+    /// The current code, encrypted (<see cref="IOtpCodeProtector"/>), so a resend can send it again;
+    /// <see langword="null"/> when the entry cannot send it again (a new code is sent then). Never a
+    /// plaintext code.
+    /// </summary>
+    public byte[]? ProtectedCode { get; init; }
+
     /// <summary>When the current code stops working.</summary>
     public required DateTimeOffset CodeExpiresAt { get; init; }
 
@@ -38,7 +45,7 @@ public sealed record PendingRegistration
     /// <summary>
     /// The destination the current code was sent to: only this address is proven by a right code.
     /// A send records the first destination; a fallback moves the entry to a new code for the
-    /// fallback destination (<see cref="IPendingRegistrationStore.RedirectAsync"/>).
+    /// fallback destination (<see cref="IPendingRegistrationStore.RedirectAsync(PendingKey, byte[], byte[], byte[], OtpDestination, CancellationToken)"/>).
     /// </summary>
     public required OtpDestination DeliveredTo { get; init; }
 
@@ -53,6 +60,28 @@ public sealed record PendingRegistration
 
     /// <summary>The protected payload (for signup, the protected form); opaque to the store.</summary>
     public required byte[] Payload { get; init; }
+}
+
+/// <summary>What a resend offers the store: a new code, and when the current one may be sent again instead.</summary>
+public sealed record ResendCode
+{
+    /// <summary>The hash of the new code.</summary>
+    public required byte[] CodeHash { get; init; }
+
+    /// <summary>The new code, protected (<see cref="IOtpCodeProtector"/>), for a later same-code resend; <see langword="null"/> when it cannot be sent again.</summary>
+    public byte[]? ProtectedCode { get; init; }
+
+    /// <summary>When the new code stops working. When it is later than the entry's <see cref="PendingRegistration.ExpiresAt"/>, the entry is kept until then.</summary>
+    public required DateTimeOffset CodeExpiresAt { get; init; }
+
+    /// <summary>Attempts allowed for the new code.</summary>
+    public required int MaxAttempts { get; init; }
+
+    /// <summary>
+    /// Keep the current code instead when at least this much of its lifetime is left (and the
+    /// entry holds it protected and has attempts left); <see langword="null"/>: always the new code.
+    /// </summary>
+    public TimeSpan? ReuseWhileRemaining { get; init; }
 }
 
 /// <summary>The send limits a store enforces atomically with each send.</summary>

@@ -74,15 +74,21 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
     }
 
     /// <inheritdoc />
-    public async ValueTask<SendGateResult> ResendAsync(PendingKey key, byte[] codeHash, DateTimeOffset codeExpiresAt, int maxAttempts, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public ValueTask<SendGateResult> ResendAsync(PendingKey key, byte[] codeHash, DateTimeOffset codeExpiresAt, int maxAttempts, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
+        => ResendAsync(key, new ResendCode { CodeHash = codeHash, CodeExpiresAt = codeExpiresAt, MaxAttempts = maxAttempts }, policy, now, cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask<SendGateResult> ResendAsync(PendingKey key, ResendCode code, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(codeHash);
+        ArgumentNullException.ThrowIfNull(code);
+        ArgumentNullException.ThrowIfNull(code.CodeHash);
         cancellationToken.ThrowIfCancellationRequested();
         var keys = RedisKeys.For(_keyPrefix, key, _hasher);
         RedisArg[] args =
         [
             Instant(now), policy.Cooldown.Ticks, policy.MaxPerWindow, policy.Window.Ticks,
-            codeHash, Instant(codeExpiresAt), maxAttempts,
+            code.CodeHash, Instant(code.CodeExpiresAt), code.MaxAttempts, code.ProtectedCode ?? [],
+            code.ReuseWhileRemaining is { } remaining ? remaining.Ticks.ToString(CultureInfo.InvariantCulture) : string.Empty,
         ];
         var reply = await RunAsync(RedisStoreScripts.Resend, [keys.Registration, keys.Payload, keys.Limits], args, "resend", cancellationToken).ConfigureAwait(false);
         if (reply.IsError)
@@ -98,18 +104,20 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
 
         var values = reply.Elements!;
         var (destinations, deviceId, flowId, payload) = Open(key, values[5]);
+        var protectedCode = values[9].Bytes;
         return gate with
         {
             Registration = new PendingRegistration
             {
                 Key = key,
                 FlowId = flowId,
-                CodeHash = codeHash,
+                CodeHash = values[6].Bytes ?? throw Malformed("resend"),
+                ProtectedCode = protectedCode is { Length: > 0 } ? protectedCode : null,
                 CodeExpiresAt = ParseInstant(values[2]),
                 ExpiresAt = ParseInstant(values[3]),
-                AttemptsLeft = maxAttempts,
+                AttemptsLeft = checked((int)values[7].AsInt64()),
                 Destinations = destinations,
-                DeliveredTo = destinations.Length > 0 ? destinations[0] : default,
+                DeliveredTo = DeliveredTo(key, values[8], destinations),
                 DeviceId = deviceId,
                 Decoy = values[4].AsString() == "1",
                 Payload = payload,
@@ -118,13 +126,17 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
     }
 
     /// <inheritdoc />
-    public async ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, OtpDestination destination, CancellationToken cancellationToken = default)
+    public ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, OtpDestination destination, CancellationToken cancellationToken = default)
+        => RedirectAsync(key, expectedCodeHash, codeHash, null, destination, cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, byte[]? protectedCode, OtpDestination destination, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(expectedCodeHash);
         ArgumentNullException.ThrowIfNull(codeHash);
         cancellationToken.ThrowIfCancellationRequested();
         var keys = RedisKeys.For(_keyPrefix, key, _hasher);
-        var reply = await RunAsync(RedisStoreScripts.Redirect, [keys.Registration], [expectedCodeHash, codeHash, RegistrationEnvelope.SealDestination(key, destination)], "redirect", cancellationToken).ConfigureAwait(false);
+        var reply = await RunAsync(RedisStoreScripts.Redirect, [keys.Registration], [expectedCodeHash, codeHash, RegistrationEnvelope.SealDestination(key, destination), protectedCode ?? []], "redirect", cancellationToken).ConfigureAwait(false);
         ThrowIfError(reply, "redirect");
         return reply.Kind == RedisReplyKind.Integer ? reply.Integer == 1 : throw Malformed("redirect");
     }
@@ -215,13 +227,14 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
 
     private static DateTimeOffset ParseInstant(RedisReply reply) => new(Epoch.UtcTicks + reply.AsInt64(), TimeSpan.Zero);
 
-    /// <summary>A registration's fields as Create and PutBack take them: hash, code expiry, expiry, attempts, device hash, flow hash, sealed destination, decoy, sealed payload.</summary>
+    /// <summary>A registration's fields as Create and PutBack take them: hash, code expiry, expiry, attempts, device hash, flow hash, sealed destination, decoy, sealed payload, protected code.</summary>
     private static RedisArg[] RegistrationFields(PendingRegistration registration) =>
     [
         registration.CodeHash, Instant(registration.CodeExpiresAt), Instant(registration.ExpiresAt),
         registration.AttemptsLeft, DeviceHash(registration.DeviceId), FlowHash(registration.FlowId),
         registration.Destinations.Count > 0 && registration.Destinations[0] == registration.DeliveredTo ? Array.Empty<byte>() : RegistrationEnvelope.SealDestination(registration.Key, registration.DeliveredTo),
         registration.Decoy ? "1" : string.Empty, RegistrationEnvelope.Seal(registration),
+        registration.ProtectedCode ?? [],
     ];
 
     private static OtpDestination DeliveredTo(PendingKey key, RedisReply sealedDestination, OtpDestination[] destinations)

@@ -9,10 +9,11 @@ namespace OtpVerification.Redis.Stores;
 /// <remarks>
 /// <para>
 /// Keys: <c>…:reg</c> is a hash with <c>h</c> (code hash), <c>c</c> (code expiry), <c>e</c>
-/// (entry expiry), <c>a</c> (attempts left), <c>f</c> (hash of the flow id), <c>d</c> (device
+/// (entry expiry), <c>a</c> (attempts left), <c>k</c> (the code, protected by the app, for a
+/// same-code resend), <c>f</c> (hash of the flow id), <c>d</c> (device
 /// hash, when bound to a device), <c>w</c> (the sealed destination the code went to, when it is
 /// not the first one), <c>x</c> (a decoy) and <c>u</c> (how to undo the last send: <c>r</c>, put
-/// back the previous code kept in <c>ph</c>, <c>pc</c>, <c>pa</c>, <c>pe</c>, <c>pw</c>; <c>s</c>,
+/// back the previous code kept in <c>ph</c>, <c>pc</c>, <c>pa</c>, <c>pe</c>, <c>pw</c>, <c>pk</c>; <c>s</c>,
 /// put back the registration a restart replaced, kept under <c>…:oreg</c> and <c>…:opay</c>);
 /// <c>…:pay</c> is a string with the sealed destinations, device id and flow id and the protected
 /// payload; <c>…:lim</c> is a sorted set of the sends still inside the rolling window (or the
@@ -70,7 +71,7 @@ internal static class RedisStoreScripts
 
         """;
 
-    /// <summary>KEYS reg, pay, lim, oreg, opay. ARGV now, cooldown, max, window, hash, code expiry, expiry, attempts, device hash or '', flow hash, sealed destination or '', decoy '1' or '', sealed payload. Returns {status, retry}.</summary>
+    /// <summary>KEYS reg, pay, lim, oreg, opay. ARGV now, cooldown, max, window, hash, code expiry, expiry, attempts, device hash or '', flow hash, sealed destination or '', decoy '1' or '', sealed payload, protected code or ''. Returns {status, retry}.</summary>
     public static readonly RedisScript Create = new(Prelude + """
         local now = tonumber(ARGV[1])
         local st, retry = take(KEYS[3], now, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
@@ -88,6 +89,7 @@ internal static class RedisStoreScripts
           if ARGV[9] ~= '' then f[#f + 1] = 'd'; f[#f + 1] = ARGV[9] end
           if ARGV[11] ~= '' then f[#f + 1] = 'w'; f[#f + 1] = ARGV[11] end
           if ARGV[12] == '1' then f[#f + 1] = 'x'; f[#f + 1] = '1' end
+          if ARGV[14] ~= '' then f[#f + 1] = 'k'; f[#f + 1] = ARGV[14] end
           redis.call('HSET', KEYS[1], unpack(f))
           redis.call('PEXPIRE', KEYS[1], ms(life))
           redis.call('SET', KEYS[2], ARGV[13], 'PX', ms(life))
@@ -101,12 +103,12 @@ internal static class RedisStoreScripts
         return {st, retry}
         """);
 
-    /// <summary>KEYS reg, pay, lim. ARGV now, cooldown, max, window, hash, code expiry, attempts. Returns {status, retry[, code expiry, expiry, decoy, sealed payload]}.</summary>
+    /// <summary>KEYS reg, pay, lim. ARGV now, cooldown, max, window, hash, code expiry, attempts, protected code or '', reuse while remaining (ticks, or '' for never). Returns {status, retry[, code expiry, expiry, decoy, sealed payload, hash, attempts, sealed destination or '', protected code or '']}.</summary>
     public static readonly RedisScript Resend = new(Prelude + """
         local now = tonumber(ARGV[1])
         local st, retry = take(KEYS[3], now, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
         if st ~= 0 then return {st, retry} end
-        local r = redis.call('HMGET', KEYS[1], 'h', 'c', 'e', 'a', 'w', 'x')
+        local r = redis.call('HMGET', KEYS[1], 'h', 'c', 'e', 'a', 'w', 'x', 'k')
         if not r[1] then return {4, 0} end
         local e = tonumber(r[3])
         if now >= e then
@@ -118,6 +120,12 @@ internal static class RedisStoreScripts
           redis.call('DEL', KEYS[1])
           return {4, 0}
         end
+        redis.call('HSET', KEYS[1], 'ph', r[1], 'pc', r[2], 'pa', r[4], 'pe', r[3], 'u', 'r')
+        if r[5] then redis.call('HSET', KEYS[1], 'pw', r[5]) else redis.call('HDEL', KEYS[1], 'pw') end
+        if r[7] then redis.call('HSET', KEYS[1], 'pk', r[7]) else redis.call('HDEL', KEYS[1], 'pk') end
+        if ARGV[9] ~= '' and r[7] and tonumber(r[4]) > 0 and tonumber(r[2]) - now >= tonumber(ARGV[9]) then
+          return {0, 0, r[2], r[3], r[6] or '', pay, r[1], r[4], r[5] or '', r[7]}
+        end
         local c = tonumber(ARGV[6])
         local ne = e
         if c > e then
@@ -125,16 +133,17 @@ internal static class RedisStoreScripts
           redis.call('PEXPIRE', KEYS[1], ms(ne - now))
           redis.call('PEXPIRE', KEYS[2], ms(ne - now))
         end
-        redis.call('HSET', KEYS[1], 'ph', r[1], 'pc', r[2], 'pa', r[4], 'pe', r[3], 'u', 'r', 'h', ARGV[5], 'c', ARGV[6], 'a', ARGV[7], 'e', i(ne))
-        if r[5] then redis.call('HSET', KEYS[1], 'pw', r[5]) else redis.call('HDEL', KEYS[1], 'pw') end
+        redis.call('HSET', KEYS[1], 'h', ARGV[5], 'c', ARGV[6], 'a', ARGV[7], 'e', i(ne))
         redis.call('HDEL', KEYS[1], 'w')
-        return {0, 0, ARGV[6], i(ne), r[6] or '', pay}
+        if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'k', ARGV[8]) else redis.call('HDEL', KEYS[1], 'k') end
+        return {0, 0, ARGV[6], i(ne), r[6] or '', pay, ARGV[5], ARGV[7], '', ARGV[8]}
         """);
 
-    /// <summary>KEYS reg. ARGV expected hash, new hash, sealed destination. Returns 1 when moved.</summary>
+    /// <summary>KEYS reg. ARGV expected hash, new hash, sealed destination, protected code or ''. Returns 1 when moved.</summary>
     public static readonly RedisScript Redirect = new(Prelude + """
         if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
         redis.call('HSET', KEYS[1], 'h', ARGV[2], 'w', ARGV[3])
+        if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'k', ARGV[4]) else redis.call('HDEL', KEYS[1], 'k') end
         return 1
         """);
 
@@ -171,7 +180,7 @@ internal static class RedisStoreScripts
 
     /// <summary>KEYS reg, pay, lim, oreg, opay. ARGV now, hash. Returns 1 when the send was undone.</summary>
     public static readonly RedisScript CancelSend = new(Prelude + """
-        local r = redis.call('HMGET', KEYS[1], 'h', 'u', 'ph', 'pc', 'pa', 'pe', 'pw')
+        local r = redis.call('HMGET', KEYS[1], 'h', 'u', 'ph', 'pc', 'pa', 'pe', 'pw', 'pk')
         if not r[1] or r[1] ~= ARGV[2] then return 0 end
         local now = tonumber(ARGV[1])
         redis.call('ZPOPMAX', KEYS[3])
@@ -182,8 +191,9 @@ internal static class RedisStoreScripts
             return 1
           end
           redis.call('HSET', KEYS[1], 'h', r[3], 'c', r[4], 'a', r[5], 'e', r[6], 'u', 's')
-          redis.call('HDEL', KEYS[1], 'ph', 'pc', 'pa', 'pe', 'pw', 'w')
+          redis.call('HDEL', KEYS[1], 'ph', 'pc', 'pa', 'pe', 'pw', 'pk', 'w', 'k')
           if r[7] then redis.call('HSET', KEYS[1], 'w', r[7]) end
+          if r[8] then redis.call('HSET', KEYS[1], 'k', r[8]) end
           redis.call('PEXPIRE', KEYS[1], ms(pe - now))
           redis.call('PEXPIRE', KEYS[2], ms(pe - now))
           return 1
@@ -198,7 +208,7 @@ internal static class RedisStoreScripts
         return 1
         """);
 
-    /// <summary>KEYS reg, pay. ARGV now, hash, code expiry, expiry, attempts, device hash or '', flow hash, sealed destination or '', decoy '1' or '', sealed payload. Returns 1 when put back.</summary>
+    /// <summary>KEYS reg, pay. ARGV now, hash, code expiry, expiry, attempts, device hash or '', flow hash, sealed destination or '', decoy '1' or '', sealed payload, protected code or ''. Returns 1 when put back.</summary>
     public static readonly RedisScript PutBack = new(Prelude + """
         local now = tonumber(ARGV[1])
         if live(KEYS[1], now) then return 0 end
@@ -209,6 +219,7 @@ internal static class RedisStoreScripts
         if ARGV[6] ~= '' then f[#f + 1] = 'd'; f[#f + 1] = ARGV[6] end
         if ARGV[8] ~= '' then f[#f + 1] = 'w'; f[#f + 1] = ARGV[8] end
         if ARGV[9] == '1' then f[#f + 1] = 'x'; f[#f + 1] = '1' end
+        if ARGV[11] ~= '' then f[#f + 1] = 'k'; f[#f + 1] = ARGV[11] end
         redis.call('HSET', KEYS[1], unpack(f))
         redis.call('PEXPIRE', KEYS[1], ms(life))
         redis.call('SET', KEYS[2], ARGV[10], 'PX', ms(life))

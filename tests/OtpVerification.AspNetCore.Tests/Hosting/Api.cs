@@ -195,10 +195,11 @@ public static class ResponseAssertions
     /// an opaque <c>flowId</c> of at least 128 bits for a start (a resend answers none).
     /// </summary>
     /// <param name="response">The response.</param>
-    /// <param name="expiresIn">The expected <c>expiresIn</c>.</param>
+    /// <param name="expiresIn">The expected <c>expiresIn</c> (600 for a start when null).</param>
     /// <param name="resendAfter">The expected <c>resendAfter</c>.</param>
     /// <returns>A task.</returns>
-    public static async Task ShouldBeAcceptedAsync(this HttpResponseMessage response, long expiresIn = 600, long resendAfter = 60)
+    /// <remarks>A resend answers the lifetime its code has left (a same-code resend keeps the code's expiry): without an explicit <paramref name="expiresIn"/> it must be between 1 and 600.</remarks>
+    public static async Task ShouldBeAcceptedAsync(this HttpResponseMessage response, long? expiresIn = null, long resendAfter = 60)
     {
         ArgumentNullException.ThrowIfNull(response);
         var json = await response.ShouldHaveJsonAsync(HttpStatusCode.Accepted);
@@ -214,7 +215,18 @@ public static class ResponseAssertions
             json.EnumerateObject().Select(p => p.Name).Should().BeEquivalentTo("expiresIn", "resendAfter");
         }
 
-        json.GetProperty("expiresIn").GetInt64().Should().Be(expiresIn);
+        if (expiresIn is { } expected)
+        {
+            json.GetProperty("expiresIn").GetInt64().Should().Be(expected);
+        }
+        else if (isStart)
+        {
+            json.GetProperty("expiresIn").GetInt64().Should().Be(600);
+        }
+        else
+        {
+            json.GetProperty("expiresIn").GetInt64().Should().BeInRange(1, 600);
+        }
         json.GetProperty("resendAfter").GetInt64().Should().Be(resendAfter);
     }
 

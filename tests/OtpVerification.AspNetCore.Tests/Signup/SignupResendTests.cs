@@ -3,8 +3,8 @@ using OtpVerification.AspNetCore.Tests.Hosting;
 
 namespace OtpVerification.AspNetCore.Tests.Signup;
 
-/// <summary><c>POST /signup/resend</c>.</summary>
-public sealed class SignupResendTests(SampleAppFactory app) : IClassFixture<SampleAppFactory>
+/// <summary><c>POST /signup/resend</c> with <c>OtpSignup:Resend:Strategy=NewCode</c>: every resend a new code (the same-code default: <see cref="SignupSameCodeResendTests"/>).</summary>
+public sealed class SignupResendTests(NewCodeSampleAppFactory app) : IClassFixture<NewCodeSampleAppFactory>
 {
     private static readonly TimeSpan PastCooldown = TimeSpan.FromSeconds(61);
     private readonly HttpClient _client = app.CreateClient();
@@ -162,5 +162,85 @@ public sealed class SignupResendTests(SampleAppFactory app) : IClassFixture<Samp
         var email = TestData.Email(tag);
         await (await _client.StartSignupAsync(email)).ShouldBeAcceptedAsync();
         return email;
+    }
+}
+
+/// <summary>The sample with <c>OtpSignup:Resend:Strategy=NewCode</c>.</summary>
+public sealed class NewCodeSampleAppFactory : SampleAppFactory
+{
+    /// <summary>Creates the factory.</summary>
+    public NewCodeSampleAppFactory() => WithSetting("OtpSignup:Resend:Strategy", "NewCode");
+}
+
+/// <summary><c>POST /signup/resend</c> with the default <c>OtpSignup:Resend:Strategy=SameCode</c> (issue 21).</summary>
+public sealed class SignupSameCodeResendTests(SampleAppFactory app) : IClassFixture<SampleAppFactory>
+{
+    private readonly HttpClient _client = app.CreateClient();
+
+    [Fact]
+    public async Task Resend_EarlyInTheLifetime_MailsTheSameCodeAndKeepsItsExpiry()
+    {
+        var email = TestData.Email("same-early");
+        await (await _client.StartSignupAsync(email)).ShouldBeAcceptedAsync();
+        var first = await app.ReadCodeAsync(email);
+        app.Clock.Advance(TimeSpan.FromSeconds(61));
+
+        var response = await _client.ResendSignupAsync(email);
+
+        await response.ShouldBeAcceptedAsync(expiresIn: 539);
+        var messages = await app.ReadOutboxAsync(email);
+        messages.Should().HaveCount(2);
+        messages[0].Body.Should().Contain(first).And.Contain("same code", "the message says it is the code sent before");
+        (await _client.VerifySignupAsync(email, first)).StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Resend_KeepsTheWrongGuesses_ThreeWrongResendTwoWrongLocksTheCode()
+    {
+        var email = TestData.Email("same-guesses");
+        await (await _client.StartSignupAsync(email)).ShouldBeAcceptedAsync();
+        var code = await app.ReadCodeAsync(email);
+        for (var i = 1; i <= 3; i++)
+        {
+            await (await _client.VerifySignupAsync(email, TestData.WrongCode(code, i))).ShouldBeInvalidCodeAsync();
+        }
+
+        app.Clock.Advance(TimeSpan.FromSeconds(61));
+        await (await _client.ResendSignupAsync(email)).ShouldBeAcceptedAsync();
+        (await (await _client.VerifySignupAsync(email, TestData.WrongCode(code, 4))).ShouldBeInvalidCodeAsync()).Should().Be(1);
+        (await (await _client.VerifySignupAsync(email, TestData.WrongCode(code, 5))).ShouldBeInvalidCodeAsync()).Should().Be(0);
+
+        await (await _client.VerifySignupAsync(email, code)).ShouldBeProblemAsync(HttpStatusCode.BadRequest, "max_attempts");
+    }
+
+    [Fact]
+    public async Task Resend_LateInTheLifetime_MailsANewCodeAndTheOldOneDies()
+    {
+        var email = TestData.Email("same-late");
+        await (await _client.StartSignupAsync(email)).ShouldBeAcceptedAsync();
+        var first = await app.ReadCodeAsync(email);
+        app.Clock.Advance(TimeSpan.FromMinutes(6));
+
+        await (await _client.ResendSignupAsync(email)).ShouldBeAcceptedAsync(expiresIn: 600);
+
+        var second = await app.ReadCodeAsync(email);
+        second.Should().NotBe(first);
+        await (await _client.VerifySignupAsync(email, first)).ShouldBeInvalidCodeAsync();
+        (await _client.VerifySignupAsync(email, second)).StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Resend_SameCode_IsKeptEncryptedAndNeverLogged()
+    {
+        await using var logged = new SampleAppFactory().WithLogCapture();
+        using var client = logged.CreateClient();
+        var email = TestData.Email("same-logs");
+        await (await client.StartSignupAsync(email)).ShouldBeAcceptedAsync();
+        var code = await logged.ReadCodeAsync(email);
+        logged.Clock.Advance(TimeSpan.FromSeconds(61));
+        await (await client.ResendSignupAsync(email)).ShouldBeAcceptedAsync();
+
+        logged.Logs!.Entries.Should().NotBeEmpty();
+        string.Join("\n", logged.Logs.Entries).Should().NotContain(code);
     }
 }

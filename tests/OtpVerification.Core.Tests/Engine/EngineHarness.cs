@@ -81,7 +81,10 @@ internal sealed class EngineHarness : IDisposable
         => Engine.ResendAsync(purpose, Address);
 
     /// <summary>A code of the right shape that is not <paramref name="code"/>.</summary>
-    public static string WrongCode(string code) => string.Concat(code.Select(c => (char)('0' + ((c - '0' + 1) % 10))));
+    public static string WrongCode(string code) => WrongCode(code, 1);
+
+    /// <summary>The <paramref name="offset"/>-th wrong code: every digit moved by it (1 to 9), so offsets give different codes.</summary>
+    public static string WrongCode(string code, int offset) => string.Concat(code.Select(c => (char)('0' + ((c - '0' + offset) % 10))));
 
     public void Dispose() => _services.Dispose();
 }

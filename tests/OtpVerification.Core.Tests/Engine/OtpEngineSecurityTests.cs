@@ -687,11 +687,11 @@ public sealed class OtpEngineSecurityTests : IDisposable
         public ValueTask<SendGateResult> ReserveSendAsync(PendingKey key, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
             => inner.ReserveSendAsync(key, policy, now, cancellationToken);
 
-        public ValueTask<SendGateResult> ResendAsync(PendingKey key, byte[] codeHash, DateTimeOffset codeExpiresAt, int maxAttempts, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
-            => inner.ResendAsync(key, codeHash, codeExpiresAt, maxAttempts, policy, now, cancellationToken);
+        public ValueTask<SendGateResult> ResendAsync(PendingKey key, ResendCode code, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
+            => inner.ResendAsync(key, code, policy, now, cancellationToken);
 
-        public ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, OtpDestination destination, CancellationToken cancellationToken = default)
-            => inner.RedirectAsync(key, expectedCodeHash, codeHash, destination, cancellationToken);
+        public ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, byte[]? protectedCode, OtpDestination destination, CancellationToken cancellationToken = default)
+            => inner.RedirectAsync(key, expectedCodeHash, codeHash, protectedCode, destination, cancellationToken);
 
         public async ValueTask<StoreVerifyResult> VerifyAndConsumeAsync(PendingKey key, string flowId, IReadOnlyList<byte[]> codeHashes, string? deviceId, DateTimeOffset now, CancellationToken cancellationToken = default)
         {

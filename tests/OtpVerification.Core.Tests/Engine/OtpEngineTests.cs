@@ -430,16 +430,68 @@ public sealed class OtpEngineTests : IDisposable
     // ----- ResendAsync -----
 
     [Fact]
-    public async Task ResendAsync_AfterCooldown_OldCodeStopsWorking()
+    public async Task ResendAsync_NewCodeStrategy_OldCodeStopsWorking()
     {
-        await _h.StartAsync();
-        var oldCode = _h.Email.LastCode;
-        _h.Time.Advance(Cooldown);
-        await _h.ResendAsync();
+        using var h = new EngineHarness(o => o.Resend.Strategy = OtpResendStrategy.NewCode);
+        await h.StartAsync();
+        var oldCode = h.Email.LastCode;
+        h.Time.Advance(Cooldown);
+        await h.ResendAsync();
 
-        var result = await _h.VerifyAsync(oldCode);
+        var result = await h.VerifyAsync(oldCode);
 
         result.Outcome.Should().Be(OtpOutcome.InvalidCode);
+    }
+
+    [Fact]
+    public async Task ResendAsync_SameCodeEarly_MailsTheSameCodeAgainSayingSo()
+    {
+        await _h.StartAsync();
+        var first = _h.Email.LastCode;
+        _h.Time.Advance(Cooldown);
+
+        await _h.ResendAsync();
+
+        _h.Email.Messages.Should().HaveCount(2);
+        _h.Email.Messages[1].Code.Should().Be(first);
+        _h.Email.Messages[1].IsRepeat.Should().BeTrue();
+        new DefaultOtpMessageFormatter().Format(_h.Email.Messages[1]).TextBody.Should().Contain("same code");
+        (await _h.VerifyAsync(first)).Outcome.Should().Be(OtpOutcome.Verified);
+    }
+
+    [Fact]
+    public async Task ResendAsync_SameCode_ThreeWrongThenResendThenTwoWrong_LocksTheCode()
+    {
+        await _h.StartAsync();
+        var code = _h.Email.LastCode;
+        for (var i = 1; i <= 3; i++)
+        {
+            (await _h.VerifyAsync(WrongCode(code, i))).Outcome.Should().Be(OtpOutcome.InvalidCode);
+        }
+
+        _h.Time.Advance(Cooldown);
+        await _h.ResendAsync();
+        _h.Email.LastCode.Should().Be(code);
+        (await _h.VerifyAsync(WrongCode(code, 4))).AttemptsRemaining.Should().Be(1);
+        (await _h.VerifyAsync(WrongCode(code, 5))).AttemptsRemaining.Should().Be(0);
+
+        (await _h.VerifyAsync(code)).Outcome.Should().Be(OtpOutcome.MaxAttempts, "a resend never refills the guesses");
+    }
+
+    [Fact]
+    public async Task ResendAsync_SameCodeLateInTheLifetime_MailsANewCodeAndTheOldOneDies()
+    {
+        await _h.StartAsync();
+        var first = _h.Email.LastCode;
+        _h.Time.Advance(TimeSpan.FromMinutes(6));
+
+        await _h.ResendAsync();
+
+        var second = _h.Email.LastCode;
+        second.Should().NotBe(first);
+        _h.Email.Messages[^1].IsRepeat.Should().BeFalse();
+        (await _h.VerifyAsync(first)).Outcome.Should().Be(OtpOutcome.InvalidCode);
+        (await _h.VerifyAsync(second)).Outcome.Should().Be(OtpOutcome.Verified);
     }
 
     [Fact]
@@ -455,15 +507,16 @@ public sealed class OtpEngineTests : IDisposable
     }
 
     [Fact]
-    public async Task ResendAsync_AfterWrongGuesses_ResetsTheAttempts()
+    public async Task ResendAsync_NewCodeStrategyAfterWrongGuesses_ResetsTheAttempts()
     {
-        await _h.StartAsync();
-        await _h.VerifyAsync(WrongCode(_h.Email.LastCode));
-        await _h.VerifyAsync(WrongCode(_h.Email.LastCode));
-        _h.Time.Advance(Cooldown);
-        await _h.ResendAsync();
+        using var h = new EngineHarness(o => o.Resend.Strategy = OtpResendStrategy.NewCode);
+        await h.StartAsync();
+        await h.VerifyAsync(WrongCode(h.Email.LastCode));
+        await h.VerifyAsync(WrongCode(h.Email.LastCode));
+        h.Time.Advance(Cooldown);
+        await h.ResendAsync();
 
-        var result = await _h.VerifyAsync(WrongCode(_h.Email.LastCode));
+        var result = await h.VerifyAsync(WrongCode(h.Email.LastCode));
 
         result.AttemptsRemaining.Should().Be(4);
     }
@@ -609,9 +662,9 @@ public sealed class OtpEngineTests : IDisposable
 
         public ValueTask<SendGateResult> ReserveSendAsync(PendingKey key, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default) => throw new OtpStoreUnavailableException();
 
-        public ValueTask<SendGateResult> ResendAsync(PendingKey key, byte[] codeHash, DateTimeOffset codeExpiresAt, int maxAttempts, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default) => throw new OtpStoreUnavailableException();
+        public ValueTask<SendGateResult> ResendAsync(PendingKey key, ResendCode code, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default) => throw new OtpStoreUnavailableException();
 
-        public ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, OtpDestination destination, CancellationToken cancellationToken = default) => throw new OtpStoreUnavailableException();
+        public ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, byte[]? protectedCode, OtpDestination destination, CancellationToken cancellationToken = default) => throw new OtpStoreUnavailableException();
 
         public ValueTask<StoreVerifyResult> VerifyAndConsumeAsync(PendingKey key, string flowId, IReadOnlyList<byte[]> codeHashes, string? deviceId, DateTimeOffset now, CancellationToken cancellationToken = default) => throw new OtpStoreUnavailableException();
 

@@ -15,7 +15,7 @@ namespace OtpVerification.Core.Tests.Stores;
 /// a store for the members that take no time (<see cref="IPendingRegistrationStore.CancelSendAsync"/>,
 /// <see cref="IPendingRegistrationStore.DeleteAsync"/>). The suite never disposes the store.
 /// </summary>
-public abstract class PendingRegistrationStoreContract
+public abstract partial class PendingRegistrationStoreContract
 {
     /// <summary>Wrong guesses allowed per code in this suite.</summary>
     protected const int MaxAttempts = 3;

@@ -1,0 +1,100 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+
+namespace OtpVerification;
+
+/// <summary>
+/// Encrypts a code for the one purpose that needs it back: a resend that sends the same code again
+/// (<c>OtpSignup:Resend:Strategy=SameCode</c>). Verify never decrypts: it compares keyed hashes.
+/// <c>OtpVerification.AspNetCore</c> registers one on ASP.NET Core Data Protection, the protection
+/// of the pending payload; the Core default is AES-GCM under a key derived from
+/// <c>OtpSignup:Code:HashKey</c> (random per process when it is unset).
+/// </summary>
+public interface IOtpCodeProtector
+{
+    /// <summary>Encrypts <paramref name="code"/>, bound to its purpose and entry.</summary>
+    /// <param name="purpose">The code's purpose.</param>
+    /// <param name="address">The address the entry is keyed by.</param>
+    /// <param name="code">The code.</param>
+    /// <returns>The protected bytes.</returns>
+    byte[] Protect(OtpPurpose purpose, string address, string code);
+
+    /// <summary>Decrypts a code protected for the same purpose and entry.</summary>
+    /// <param name="purpose">The code's purpose.</param>
+    /// <param name="address">The address the entry is keyed by.</param>
+    /// <param name="protectedCode">What <see cref="Protect"/> returned.</param>
+    /// <param name="code">The code when the result is <see langword="true"/>.</param>
+    /// <returns><see langword="false"/> when the bytes cannot be decrypted (another key, altered, another entry).</returns>
+    bool TryUnprotect(OtpPurpose purpose, string address, byte[] protectedCode, [NotNullWhen(true)] out string? code);
+}
+
+/// <summary>AES-256-GCM under a key derived (HKDF) from <c>OtpSignup:Code:HashKey</c>, the purpose and address as associated data.</summary>
+public sealed class AesGcmOtpCodeProtector : IOtpCodeProtector
+{
+    private const int NonceSize = 12;
+    private const int TagSize = 16;
+    private readonly byte[] _key;
+
+    /// <summary>Creates the protector from <c>OtpSignup:Code:HashKey</c>, or a random per-process key when it is unset.</summary>
+    /// <param name="options">The options.</param>
+    public AesGcmOtpCodeProtector(IOptions<OtpSignupOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var configured = options.Value.Code.HashKey;
+        var secret = string.IsNullOrWhiteSpace(configured) ? RandomNumberGenerator.GetBytes(32) : Convert.FromBase64String(configured);
+        _key = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, salt: null, info: "OtpVerification code protection"u8.ToArray());
+        CryptographicOperations.ZeroMemory(secret);
+    }
+
+    /// <inheritdoc />
+    public byte[] Protect(OtpPurpose purpose, string address, string code)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        ArgumentNullException.ThrowIfNull(code);
+        var plain = Encoding.UTF8.GetBytes(code);
+        var blob = new byte[NonceSize + TagSize + plain.Length];
+        RandomNumberGenerator.Fill(blob.AsSpan(0, NonceSize));
+        using var aes = new AesGcm(_key, TagSize);
+        aes.Encrypt(blob.AsSpan(0, NonceSize), plain, blob.AsSpan(NonceSize + TagSize), blob.AsSpan(NonceSize, TagSize), Associated(purpose, address));
+        CryptographicOperations.ZeroMemory(plain);
+        return blob;
+    }
+
+    /// <inheritdoc />
+    public bool TryUnprotect(OtpPurpose purpose, string address, byte[] protectedCode, [NotNullWhen(true)] out string? code)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        code = null;
+        if (protectedCode is null || protectedCode.Length < NonceSize + TagSize + 1)
+        {
+            return false;
+        }
+
+        var plain = new byte[protectedCode.Length - NonceSize - TagSize];
+        try
+        {
+            using var aes = new AesGcm(_key, TagSize);
+            aes.Decrypt(protectedCode.AsSpan(0, NonceSize), protectedCode.AsSpan(NonceSize + TagSize), protectedCode.AsSpan(NonceSize, TagSize), plain, Associated(purpose, address));
+            code = Encoding.UTF8.GetString(plain);
+            return true;
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(plain);
+        }
+    }
+
+    private static byte[] Associated(OtpPurpose purpose, string address)
+    {
+        var bytes = new byte[1 + Encoding.UTF8.GetByteCount(address)];
+        bytes[0] = (byte)purpose;
+        Encoding.UTF8.GetBytes(address, bytes.AsSpan(1));
+        return bytes;
+    }
+}
