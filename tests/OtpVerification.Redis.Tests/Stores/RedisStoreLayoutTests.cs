@@ -79,7 +79,7 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
         var store = redis.CreateStore(out var prefix, _clock);
         var key = NewKey();
         await store.CreateOrReplaceAsync(Create(key, Now, code: Code, deviceId: Device, phone: Phone), Policy, Now);
-        await store.VerifyAndConsumeAsync(key, Hash(key, "000000"), Device, Now);
+        await store.VerifyAsync(key, Hash(key, "000000"), Device, Now);
 
         var dumps = new List<byte[]>();
         foreach (var k in await ScanAsync(prefix))
@@ -141,9 +141,9 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
             async () => await store.CreateOrReplaceAsync(registration, Policy, Now),
             async () => await store.ReserveSendAsync(key, Policy, Now),
             async () => await store.ResendAsync(key, Hash(key, "777777"), Now + TimeSpan.FromMinutes(5), 5, Policy, Now + TimeSpan.FromMinutes(1)),
-            async () => await store.VerifyAndConsumeAsync(key, Hash(key, "000000"), null, Now),
-            async () => await store.CancelSendAsync(key, Hash(key, "777777"), false),
-            async () => await store.VerifyAndConsumeAsync(key, Hash(key, "777777"), null, Now),
+            async () => await store.VerifyAsync(key, Hash(key, "000000"), null, Now),
+            async () => await store.CancelSendAsync(key, Hash(key, "777777")),
+            async () => await store.VerifyAsync(key, Hash(key, "777777"), null, Now),
             async () => await store.DeleteAsync(key),
         ];
 
@@ -176,10 +176,10 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
             await store.CreateOrReplaceAsync(Create(key, Now, deviceId: "d", phone: Phone), Policy, Now);
             await store.ReserveSendAsync(NewKey(), Policy, Now);
             await store.ResendAsync(NewKey(), Hash(key, "1"), Now + TimeSpan.FromMinutes(5), 5, Policy, Now);
-            await store.VerifyAndConsumeAsync(key, Hash(key, "000000"), "d", Now);
+            await store.VerifyAsync(key, Hash(key, "000000"), "d", Now);
             var later = Now + TimeSpan.FromMinutes(2);
             await store.ResendAsync(key, Hash(key, "777777"), later + TimeSpan.FromMinutes(10), 5, Policy, later);
-            await store.CancelSendAsync(key, Hash(key, "777777"), removeRegistration: false);
+            await store.CancelSendAsync(key, Hash(key, "777777"));
         }
     }
 
