@@ -39,7 +39,6 @@ internal static class RedisStoreScripts
         local function take(key, now, k, max, w)
           local keep = w
           if k > keep then keep = k end
-          redis.call('ZREMRANGEBYSCORE', key, '-inf', i(now - keep))
           if k > 0 then
             local last = redis.call('ZREVRANGE', key, 0, 0, 'WITHSCORES')
             if last[2] then
@@ -59,6 +58,7 @@ internal static class RedisStoreScripts
             m = i(now) .. ':' .. c
           end
           redis.call('ZADD', key, i(now), m)
+          redis.call('ZREMRANGEBYSCORE', key, '-inf', i(now - keep))
           local latest = tonumber(redis.call('ZREVRANGE', key, 0, 0, 'WITHSCORES')[2])
           redis.call('PEXPIRE', key, ms(latest + keep - now))
           return 0, 0
@@ -204,14 +204,14 @@ internal static class RedisStoreScripts
         if live(KEYS[1], now) then return 0 end
         local life = tonumber(ARGV[4]) - now
         if life <= 0 then return 0 end
-        redis.call('DEL', KEYS[1], KEYS[2])
+        redis.call('SET', KEYS[2], ARGV[10], 'PX', ms(life))
+        redis.call('DEL', KEYS[1])
         local f = {'h', ARGV[2], 'c', ARGV[3], 'e', ARGV[4], 'a', ARGV[5], 'f', ARGV[7], 'u', 's'}
         if ARGV[6] ~= '' then f[#f + 1] = 'd'; f[#f + 1] = ARGV[6] end
         if ARGV[8] ~= '' then f[#f + 1] = 'w'; f[#f + 1] = ARGV[8] end
         if ARGV[9] == '1' then f[#f + 1] = 'x'; f[#f + 1] = '1' end
         redis.call('HSET', KEYS[1], unpack(f))
         redis.call('PEXPIRE', KEYS[1], ms(life))
-        redis.call('SET', KEYS[2], ARGV[10], 'PX', ms(life))
         return 1
         """);
 
