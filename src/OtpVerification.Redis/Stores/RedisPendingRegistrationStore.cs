@@ -121,7 +121,7 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         ArgumentNullException.ThrowIfNull(codeHash);
         cancellationToken.ThrowIfCancellationRequested();
         var keys = RedisKeys.For(_keyPrefix, key);
-        var reply = await RunAsync(RedisStoreScripts.Redirect, [keys.Registration], [expectedCodeHash, codeHash, RegistrationEnvelope.SealDestination(key, destination)], "redirect", cancellationToken).ConfigureAwait(false);
+        var reply = await RunAsync(RedisStoreScripts.Redirect, [keys.Registration], [expectedCodeHash, codeHash, RegistrationEnvelope.SealDestination(key, destination), Instant(_time.GetUtcNow())], "redirect", cancellationToken).ConfigureAwait(false);
         ThrowIfError(reply, "redirect");
         return reply.Kind == RedisReplyKind.Integer ? reply.Integer == 1 : throw Malformed("redirect");
     }

@@ -131,8 +131,9 @@ internal static class RedisStoreScripts
         return {0, 0, ARGV[6], i(ne), r[6] or '', pay}
         """);
 
-    /// <summary>KEYS reg. ARGV expected hash, new hash, sealed destination. Returns 1 when moved.</summary>
+    /// <summary>KEYS reg. ARGV expected hash, new hash, sealed destination, now. Returns 1 when moved.</summary>
     public static readonly RedisScript Redirect = new(Prelude + """
+        if not live(KEYS[1], tonumber(ARGV[4])) then return 0 end
         if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
         redis.call('HSET', KEYS[1], 'h', ARGV[2], 'w', ARGV[3])
         return 1
