@@ -81,7 +81,7 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
             Instant(now), policy.Cooldown.Ticks, policy.MaxPerWindow, policy.Window.Ticks,
             codeHash, Instant(codeExpiresAt), maxAttempts,
         ];
-        var reply = await RunAsync(RedisStoreScripts.Resend, [keys.Registration, keys.Payload, keys.Limits], args, "resend", cancellationToken).ConfigureAwait(false);
+        var reply = await RunAsync(RedisStoreScripts.Resend, [keys.Registration, keys.Payload, keys.Limits, keys.ReplacedRegistration, keys.ReplacedPayload], args, "resend", cancellationToken).ConfigureAwait(false);
         if (reply.IsError)
         {
             return Refused(reply, "resend");

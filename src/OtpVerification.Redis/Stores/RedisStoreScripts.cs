@@ -101,7 +101,7 @@ internal static class RedisStoreScripts
         return {st, retry}
         """);
 
-    /// <summary>KEYS reg, pay, lim. ARGV now, cooldown, max, window, hash, code expiry, attempts. Returns {status, retry[, code expiry, expiry, decoy, sealed payload]}.</summary>
+    /// <summary>KEYS reg, pay, lim, oreg, opay. ARGV now, cooldown, max, window, hash, code expiry, attempts. Returns {status, retry[, code expiry, expiry, decoy, sealed payload]}.</summary>
     public static readonly RedisScript Resend = new(Prelude + """
         local now = tonumber(ARGV[1])
         local st, retry = take(KEYS[3], now, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
@@ -126,6 +126,7 @@ internal static class RedisStoreScripts
           redis.call('PEXPIRE', KEYS[2], ms(ne - now))
         end
         redis.call('HSET', KEYS[1], 'ph', r[1], 'pc', r[2], 'pa', r[4], 'pe', r[3], 'u', 'r', 'h', ARGV[5], 'c', ARGV[6], 'a', ARGV[7], 'e', i(ne))
+        redis.call('DEL', KEYS[4], KEYS[5])
         if r[5] then redis.call('HSET', KEYS[1], 'pw', r[5]) else redis.call('HDEL', KEYS[1], 'pw') end
         redis.call('HDEL', KEYS[1], 'w')
         return {0, 0, ARGV[6], i(ne), r[6] or '', pay}
@@ -172,9 +173,10 @@ internal static class RedisStoreScripts
 
     /// <summary>KEYS reg, pay, lim, oreg, opay. ARGV now, hash. Returns 1 when the send was undone.</summary>
     public static readonly RedisScript CancelSend = new(Prelude + """
+        local now = tonumber(ARGV[1])
+        if not live(KEYS[1], now) then return 0 end
         local r = redis.call('HMGET', KEYS[1], 'h', 'u', 'ph', 'pc', 'pa', 'pe', 'pw')
         if not r[1] or r[1] ~= ARGV[2] then return 0 end
-        local now = tonumber(ARGV[1])
         redis.call('ZPOPMAX', KEYS[3])
         if r[2] == 'r' then
           local pe = tonumber(r[6])
@@ -193,6 +195,8 @@ internal static class RedisStoreScripts
         if live(KEYS[4], now) and redis.call('EXISTS', KEYS[5]) == 1 then
           redis.call('RENAME', KEYS[4], KEYS[1])
           redis.call('RENAME', KEYS[5], KEYS[2])
+          redis.call('HSET', KEYS[1], 'u', 's')
+          redis.call('HDEL', KEYS[1], 'ph', 'pc', 'pa', 'pe', 'pw')
         else
           redis.call('DEL', KEYS[4], KEYS[5])
         end
