@@ -424,6 +424,80 @@ public abstract class StoreBehaviourTests
     }
 
     [Fact]
+    public async Task CancelSend_TwiceAfterAResendThenARestart_NeverBringsBackAnOlderCode()
+    {
+        var store = CreateStore(_clock);
+        var key = NewKey();
+        var policy = new SendPolicy(TimeSpan.Zero, 10, TimeSpan.FromHours(1));
+        await store.CreateOrReplaceAsync(Create(key, Now), policy, Now);
+        await store.ResendAsync(key, Hash(key, "777777"), Now + TimeSpan.FromMinutes(10), 5, policy, Now);
+        var restart = Create(key, Now, code: "654321", flowId: "flow-2");
+        await store.CreateOrReplaceAsync(restart, policy, Now);
+
+        await store.CancelSendAsync(key, restart.CodeHash);
+        await store.CancelSendAsync(key, Hash(key, "777777"));
+
+        (await store.VerifyAsync(key, Hash(key, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.NotFound, "the restored entry had nothing more to undo");
+    }
+
+    [Fact]
+    public async Task CancelSend_AfterResendOfARestart_DoesNotBringBackTheRegistrationTheRestartReplaced()
+    {
+        var store = CreateStore(_clock);
+        var key = NewKey();
+        var policy = new SendPolicy(TimeSpan.Zero, 10, TimeSpan.FromHours(1));
+        await store.CreateOrReplaceAsync(Create(key, Now), policy, Now);
+        var restart = Create(key, Now, code: "654321", flowId: "flow-2");
+        await store.CreateOrReplaceAsync(restart, policy, Now);
+        await store.ResendAsync(key, Hash(key, "777777"), Now + TimeSpan.FromMinutes(10), 5, policy, Now);
+
+        await store.CancelSendAsync(key, Hash(key, "777777"));
+        await store.CancelSendAsync(key, restart.CodeHash);
+
+        (await store.VerifyAsync(key, Hash(key, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.NotFound, "what the restart replaced was dropped once a later send replaced the restart's code");
+    }
+
+    [Fact]
+    public async Task CancelSend_EntryPastItsExpiry_GivesNoSlotBack()
+    {
+        var store = CreateStore(_clock);
+        var key = NewKey();
+        var registration = Create(key, Now, codeLifetime: TimeSpan.FromSeconds(20), lifetime: TimeSpan.FromSeconds(30));
+        await store.CreateOrReplaceAsync(registration, Policy, Now);
+        _clock.SetUtcNow(registration.ExpiresAt);
+
+        await store.CancelSendAsync(key, registration.CodeHash);
+
+        (await store.ReserveSendAsync(key, Policy, Now)).Should().Be(new SendGateResult(SendGateStatus.TooFrequent, TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task Redirect_EntryPastItsExpiry_MovesNothing()
+    {
+        var store = CreateStore(_clock);
+        var key = NewKey();
+        var registration = Create(key, Now, phone: "+14155550123");
+        await store.CreateOrReplaceAsync(registration, Policy, Now);
+        _clock.SetUtcNow(registration.ExpiresAt);
+
+        (await store.RedirectAsync(key, registration.CodeHash, Hash(key, "888888"), registration.Destinations[1])).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task Redirect_LiveEntry_MovesTheCodeAndRecordsTheDestination()
+    {
+        var store = CreateStore(_clock);
+        var key = NewKey();
+        var registration = Create(key, Now, phone: "+14155550123");
+        await store.CreateOrReplaceAsync(registration, Policy, Now);
+
+        (await store.RedirectAsync(key, registration.CodeHash, Hash(key, "888888"), registration.Destinations[1])).Should().BeTrue();
+
+        (await store.VerifyAsync(key, registration.CodeHash, null, Now)).Status.Should().Be(StoreVerifyStatus.Invalid, "the code that did not arrive stops working");
+        (await store.VerifyAsync(key, Hash(key, "888888"), null, Now)).Registration!.DeliveredTo.Should().Be(registration.Destinations[1]);
+    }
+
+    [Fact]
     public async Task Delete_Entry_RemovesItOnceAndKeepsTheLimits()
     {
         var store = CreateStore(_clock);

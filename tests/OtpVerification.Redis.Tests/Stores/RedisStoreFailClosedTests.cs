@@ -83,6 +83,23 @@ public sealed class RedisStoreFailClosedTests(RedisServerFixture redis) : IClass
     }
 
     [Fact]
+    public async Task PutBack_MaxMemoryReached_ThrowsAndWritesNothing()
+    {
+        var store = redis.CreateStore(out var prefix, _clock);
+        var key = NewKey();
+        var registration = Create(key, Now);
+
+        await WithTinyMaxMemoryAsync(async () =>
+        {
+            var act = async () => await store.PutBackAsync(registration, Now);
+
+            await act.Should().ThrowAsync<OtpStoreUnavailableException>();
+        });
+
+        (await ScanAsync(prefix)).Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task CancelSend_OfARestart_RestoresTheReplacedRegistrationWithItsOwnTtl()
     {
         var store = redis.CreateStore(out var prefix, _clock);
