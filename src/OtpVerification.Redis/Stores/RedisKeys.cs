@@ -13,7 +13,7 @@ namespace OtpVerification.Redis.Stores;
 /// <param name="Registration">The registration hash.</param>
 /// <param name="Payload">The sealed destinations and protected payload.</param>
 /// <param name="Limits">The send-limit sorted set; it outlives the registration.</param>
-/// <param name="ReplacedRegistration">The registration a restart replaced, kept until the restart's send is delivered or undone.</param>
+/// <param name="ReplacedRegistration">The registration a restart replaced, kept so that undoing the restart's send can put it back; dropped by the next send, a successful verify or a delete, and expiring with the registration it holds.</param>
 /// <param name="ReplacedPayload">Its payload.</param>
 internal readonly record struct RedisKeys(string Registration, string Payload, string Limits, string ReplacedRegistration, string ReplacedPayload)
 {

@@ -90,7 +90,7 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
             code.CodeHash, Instant(code.CodeExpiresAt), code.MaxAttempts, code.ProtectedCode ?? [],
             code.ReuseWhileRemaining is { } remaining ? remaining.Ticks.ToString(CultureInfo.InvariantCulture) : string.Empty,
         ];
-        var reply = await RunAsync(RedisStoreScripts.Resend, [keys.Registration, keys.Payload, keys.Limits], args, "resend", cancellationToken).ConfigureAwait(false);
+        var reply = await RunAsync(RedisStoreScripts.Resend, [keys.Registration, keys.Payload, keys.Limits, keys.ReplacedRegistration, keys.ReplacedPayload], args, "resend", cancellationToken).ConfigureAwait(false);
         if (reply.IsError)
         {
             return Refused(reply, "resend");
@@ -136,7 +136,7 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         ArgumentNullException.ThrowIfNull(codeHash);
         cancellationToken.ThrowIfCancellationRequested();
         var keys = RedisKeys.For(_keyPrefix, key, _hasher);
-        var reply = await RunAsync(RedisStoreScripts.Redirect, [keys.Registration], [expectedCodeHash, codeHash, RegistrationEnvelope.SealDestination(key, destination), protectedCode ?? []], "redirect", cancellationToken).ConfigureAwait(false);
+        var reply = await RunAsync(RedisStoreScripts.Redirect, [keys.Registration], [expectedCodeHash, codeHash, RegistrationEnvelope.SealDestination(key, destination), Instant(_time.GetUtcNow()), protectedCode ?? []], "redirect", cancellationToken).ConfigureAwait(false);
         ThrowIfError(reply, "redirect");
         return reply.Kind == RedisReplyKind.Integer ? reply.Integer == 1 : throw Malformed("redirect");
     }

@@ -40,7 +40,6 @@ internal static class RedisStoreScripts
         local function take(key, now, k, max, w)
           local keep = w
           if k > keep then keep = k end
-          redis.call('ZREMRANGEBYSCORE', key, '-inf', i(now - keep))
           if k > 0 then
             local last = redis.call('ZREVRANGE', key, 0, 0, 'WITHSCORES')
             if last[2] then
@@ -60,6 +59,7 @@ internal static class RedisStoreScripts
             m = i(now) .. ':' .. c
           end
           redis.call('ZADD', key, i(now), m)
+          redis.call('ZREMRANGEBYSCORE', key, '-inf', i(now - keep))
           local latest = tonumber(redis.call('ZREVRANGE', key, 0, 0, 'WITHSCORES')[2])
           redis.call('PEXPIRE', key, ms(latest + keep - now))
           return 0, 0
@@ -103,7 +103,7 @@ internal static class RedisStoreScripts
         return {st, retry}
         """);
 
-    /// <summary>KEYS reg, pay, lim. ARGV now, cooldown, max, window, hash, code expiry, attempts, protected code or '', reuse while remaining (ticks, or '' for never). Returns {status, retry[, code expiry, expiry, decoy, sealed payload, hash, attempts, sealed destination or '', protected code or '']}.</summary>
+    /// <summary>KEYS reg, pay, lim, oreg, opay. ARGV now, cooldown, max, window, hash, code expiry, attempts, protected code or '', reuse while remaining (ticks, or '' for never). Returns {status, retry[, code expiry, expiry, decoy, sealed payload, hash, attempts, sealed destination or '', protected code or '']}.</summary>
     public static readonly RedisScript Resend = new(Prelude + """
         local now = tonumber(ARGV[1])
         local st, retry = take(KEYS[3], now, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
@@ -121,6 +121,7 @@ internal static class RedisStoreScripts
           return {4, 0}
         end
         redis.call('HSET', KEYS[1], 'ph', r[1], 'pc', r[2], 'pa', r[4], 'pe', r[3], 'u', 'r')
+        redis.call('DEL', KEYS[4], KEYS[5])
         if r[5] then redis.call('HSET', KEYS[1], 'pw', r[5]) else redis.call('HDEL', KEYS[1], 'pw') end
         if r[7] then redis.call('HSET', KEYS[1], 'pk', r[7]) else redis.call('HDEL', KEYS[1], 'pk') end
         if ARGV[9] ~= '' and r[7] and tonumber(r[4]) > 0 and tonumber(r[2]) - now >= tonumber(ARGV[9]) then
@@ -139,11 +140,12 @@ internal static class RedisStoreScripts
         return {0, 0, ARGV[6], i(ne), r[6] or '', pay, ARGV[5], ARGV[7], '', ARGV[8]}
         """);
 
-    /// <summary>KEYS reg. ARGV expected hash, new hash, sealed destination, protected code or ''. Returns 1 when moved.</summary>
+    /// <summary>KEYS reg. ARGV expected hash, new hash, sealed destination, now, protected code or ''. Returns 1 when moved.</summary>
     public static readonly RedisScript Redirect = new(Prelude + """
+        if not live(KEYS[1], tonumber(ARGV[4])) then return 0 end
         if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
         redis.call('HSET', KEYS[1], 'h', ARGV[2], 'w', ARGV[3])
-        if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'k', ARGV[4]) else redis.call('HDEL', KEYS[1], 'k') end
+        if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'k', ARGV[5]) else redis.call('HDEL', KEYS[1], 'k') end
         return 1
         """);
 
@@ -180,9 +182,10 @@ internal static class RedisStoreScripts
 
     /// <summary>KEYS reg, pay, lim, oreg, opay. ARGV now, hash. Returns 1 when the send was undone.</summary>
     public static readonly RedisScript CancelSend = new(Prelude + """
+        local now = tonumber(ARGV[1])
+        if not live(KEYS[1], now) then return 0 end
         local r = redis.call('HMGET', KEYS[1], 'h', 'u', 'ph', 'pc', 'pa', 'pe', 'pw', 'pk')
         if not r[1] or r[1] ~= ARGV[2] then return 0 end
-        local now = tonumber(ARGV[1])
         redis.call('ZPOPMAX', KEYS[3])
         if r[2] == 'r' then
           local pe = tonumber(r[6])
@@ -202,6 +205,8 @@ internal static class RedisStoreScripts
         if live(KEYS[4], now) and redis.call('EXISTS', KEYS[5]) == 1 then
           redis.call('RENAME', KEYS[4], KEYS[1])
           redis.call('RENAME', KEYS[5], KEYS[2])
+          redis.call('HSET', KEYS[1], 'u', 's')
+          redis.call('HDEL', KEYS[1], 'ph', 'pc', 'pa', 'pe', 'pw', 'pk')
         else
           redis.call('DEL', KEYS[4], KEYS[5])
         end
@@ -214,7 +219,8 @@ internal static class RedisStoreScripts
         if live(KEYS[1], now) then return 0 end
         local life = tonumber(ARGV[4]) - now
         if life <= 0 then return 0 end
-        redis.call('DEL', KEYS[1], KEYS[2])
+        redis.call('SET', KEYS[2], ARGV[10], 'PX', ms(life))
+        redis.call('DEL', KEYS[1])
         local f = {'h', ARGV[2], 'c', ARGV[3], 'e', ARGV[4], 'a', ARGV[5], 'f', ARGV[7], 'u', 's'}
         if ARGV[6] ~= '' then f[#f + 1] = 'd'; f[#f + 1] = ARGV[6] end
         if ARGV[8] ~= '' then f[#f + 1] = 'w'; f[#f + 1] = ARGV[8] end
@@ -222,7 +228,6 @@ internal static class RedisStoreScripts
         if ARGV[11] ~= '' then f[#f + 1] = 'k'; f[#f + 1] = ARGV[11] end
         redis.call('HSET', KEYS[1], unpack(f))
         redis.call('PEXPIRE', KEYS[1], ms(life))
-        redis.call('SET', KEYS[2], ARGV[10], 'PX', ms(life))
         return 1
         """);
 

@@ -145,7 +145,7 @@ public sealed partial class RedisStoreRegistrationTests(RedisServerFixture redis
             Payload = [42, 43],
         });
         var code = SixDigits().Match(outbox.List(address).Single().Body).Value;
-        var verified = await engine.VerifyAsync(OtpPurpose.Signup, address, code, null);
+        var verified = await engine.VerifyAsync(OtpPurpose.Signup, address, started.FlowId!, code, null);
 
         started.Outcome.Should().Be(OtpOutcome.Accepted);
         verified.Outcome.Should().Be(OtpOutcome.Verified);

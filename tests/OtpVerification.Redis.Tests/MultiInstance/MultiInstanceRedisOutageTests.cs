@@ -31,7 +31,7 @@ public sealed class MultiInstanceRedisOutageTests(RedisServerFixture redis) : IC
         using var stop = new CancellationTokenSource();
 
         // Two workers per instance, each alternating a start for a new address (202 while Redis is
-        // up) and a verify for an address with nothing pending (400 invalid_code while up).
+        // up) and a verify for an address with nothing pending (400 flow_expired while up: no flow was issued).
         var workers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
         {
             var (instance, client) = apps.Pick(w);
@@ -56,7 +56,7 @@ public sealed class MultiInstanceRedisOutageTests(RedisServerFixture redis) : IC
 
             Volatile.Write(ref phase, (int)Phase.Restarted);
             await redis.Server.StartAsync();
-            await EventuallyAsync(() => BothInstancesAnswered(Phase.Restarted, "202") && BothInstancesAnswered(Phase.Restarted, "400 invalid_code"), "both instances recover by themselves once Redis is back");
+            await EventuallyAsync(() => BothInstancesAnswered(Phase.Restarted, "202") && BothInstancesAnswered(Phase.Restarted, "400 flow_expired"), "both instances recover by themselves once Redis is back");
         }
         finally
         {
@@ -66,7 +66,7 @@ public sealed class MultiInstanceRedisOutageTests(RedisServerFixture redis) : IC
 
         var all = answers.ToArray();
         all.Select(a => a.Answer).Should().NotContain(a => (int)a.Status >= 500 && a.Code != "unavailable", "a store outage is a 503 unavailable, never a 500");
-        all.Select(a => a.Answer.Kind).Distinct().Should().BeSubsetOf(["202", "400 invalid_code", "503 unavailable"]);
+        all.Select(a => a.Answer.Kind).Distinct().Should().BeSubsetOf(["202", "400 flow_expired", "503 unavailable"]);
         all.Where(a => a.Ended == Phase.Up).Should().NotContain(a => a.Answer.Status == HttpStatusCode.ServiceUnavailable, "Redis was up for the whole request");
 
         // And a whole signup across the instances works again, on the same app instances.

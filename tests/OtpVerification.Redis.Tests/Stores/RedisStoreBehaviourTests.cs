@@ -37,7 +37,7 @@ public abstract class StoreBehaviourTests
         var registration = Create(key, Now, deviceId: "device-\u00e9-1", phone: "+14155550123", payload: [.. Enumerable.Range(0, 300).Select(i => (byte)i)]);
         (await store.CreateOrReplaceAsync(registration, Policy, Now)).Status.Should().Be(SendGateStatus.Allowed);
 
-        var result = await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), "device-\u00e9-1", Now + TimeSpan.FromSeconds(5));
+        var result = await store.VerifyAsync(key, Hash(key, "123456"), "device-\u00e9-1", Now + TimeSpan.FromSeconds(5));
 
         result.Status.Should().Be(StoreVerifyStatus.Success);
         result.AttemptsLeft.Should().Be(4);
@@ -50,9 +50,9 @@ public abstract class StoreBehaviourTests
         var store = CreateStore(_clock);
         var key = NewKey();
         await store.CreateOrReplaceAsync(Create(key, Now), Policy, Now);
-        await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), null, Now);
+        await store.VerifyAsync(key, Hash(key, "123456"), null, Now);
 
-        (await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.NotFound);
+        (await store.VerifyAsync(key, Hash(key, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.NotFound);
     }
 
     [Fact]
@@ -61,7 +61,7 @@ public abstract class StoreBehaviourTests
         var store = CreateStore(_clock);
         var key = NewKey();
 
-        (await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), null, Now)).Should().Be(new StoreVerifyResult(StoreVerifyStatus.NotFound));
+        (await store.VerifyAsync(key, Hash(key, "123456"), null, Now)).Should().Be(new StoreVerifyResult(StoreVerifyStatus.NotFound));
     }
 
     [Fact]
@@ -74,12 +74,12 @@ public abstract class StoreBehaviourTests
         var results = new List<StoreVerifyResult>();
         for (var i = 0; i < 4; i++)
         {
-            results.Add(await store.VerifyAndConsumeAsync(key, Hash(key, "000000"), null, Now));
+            results.Add(await store.VerifyAsync(key, Hash(key, "000000"), null, Now));
         }
 
         results.Select(r => (r.Status, r.AttemptsLeft)).Should().Equal(
             (StoreVerifyStatus.Invalid, 2), (StoreVerifyStatus.Invalid, 1), (StoreVerifyStatus.Invalid, 0), (StoreVerifyStatus.MaxAttempts, 0));
-        (await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.MaxAttempts, "the right code no longer helps");
+        (await store.VerifyAsync(key, Hash(key, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.MaxAttempts, "the right code no longer helps");
     }
 
     [Fact]
@@ -90,7 +90,7 @@ public abstract class StoreBehaviourTests
         var registration = Create(key, Now);
         await store.CreateOrReplaceAsync(registration, Policy, Now);
 
-        (await store.VerifyAndConsumeAsync(key, registration.CodeHash, null, registration.CodeExpiresAt)).Status.Should().Be(StoreVerifyStatus.Expired);
+        (await store.VerifyAsync(key, registration.CodeHash, null, registration.CodeExpiresAt)).Status.Should().Be(StoreVerifyStatus.Expired);
     }
 
     [Fact]
@@ -101,7 +101,7 @@ public abstract class StoreBehaviourTests
         var registration = Create(key, Now);
         await store.CreateOrReplaceAsync(registration, Policy, Now);
 
-        (await store.VerifyAndConsumeAsync(key, registration.CodeHash, null, registration.CodeExpiresAt.AddTicks(-1))).Status.Should().Be(StoreVerifyStatus.Success);
+        (await store.VerifyAsync(key, registration.CodeHash, null, registration.CodeExpiresAt.AddTicks(-1))).Status.Should().Be(StoreVerifyStatus.Success);
     }
 
     [Fact]
@@ -111,9 +111,9 @@ public abstract class StoreBehaviourTests
         var key = NewKey();
         var registration = Create(key, Now, attempts: 2);
         await store.CreateOrReplaceAsync(registration, Policy, Now);
-        await store.VerifyAndConsumeAsync(key, Hash(key, "000000"), null, registration.CodeExpiresAt);
+        await store.VerifyAsync(key, Hash(key, "000000"), null, registration.CodeExpiresAt);
 
-        (await store.VerifyAndConsumeAsync(key, Hash(key, "000000"), null, Now)).AttemptsLeft.Should().Be(1);
+        (await store.VerifyAsync(key, Hash(key, "000000"), null, Now)).AttemptsLeft.Should().Be(1);
     }
 
     [Fact]
@@ -123,9 +123,9 @@ public abstract class StoreBehaviourTests
         var key = NewKey();
         var registration = Create(key, Now, attempts: 1);
         await store.CreateOrReplaceAsync(registration, Policy, Now);
-        await store.VerifyAndConsumeAsync(key, Hash(key, "000000"), null, Now);
+        await store.VerifyAsync(key, Hash(key, "000000"), null, Now);
 
-        (await store.VerifyAndConsumeAsync(key, registration.CodeHash, null, registration.CodeExpiresAt)).Status.Should().Be(StoreVerifyStatus.MaxAttempts);
+        (await store.VerifyAsync(key, registration.CodeHash, null, registration.CodeExpiresAt)).Status.Should().Be(StoreVerifyStatus.MaxAttempts);
     }
 
     [Fact]
@@ -136,7 +136,7 @@ public abstract class StoreBehaviourTests
         var registration = Create(key, Now, codeLifetime: TimeSpan.FromHours(1), lifetime: TimeSpan.FromMinutes(30));
         await store.CreateOrReplaceAsync(registration, Policy, Now);
 
-        (await store.VerifyAndConsumeAsync(key, registration.CodeHash, null, registration.ExpiresAt)).Status.Should().Be(StoreVerifyStatus.NotFound);
+        (await store.VerifyAsync(key, registration.CodeHash, null, registration.ExpiresAt)).Status.Should().Be(StoreVerifyStatus.NotFound);
     }
 
     [Fact]
@@ -146,9 +146,9 @@ public abstract class StoreBehaviourTests
         var key = NewKey();
         await store.CreateOrReplaceAsync(Create(key, Now, deviceId: "device-1", attempts: 3), Policy, Now);
 
-        (await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), "device-2", Now)).Status.Should().Be(StoreVerifyStatus.DeviceMismatch);
-        (await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.DeviceMismatch);
-        (await store.VerifyAndConsumeAsync(key, Hash(key, "000000"), "device-1", Now)).Should().Be(new StoreVerifyResult(StoreVerifyStatus.Invalid, 2));
+        (await store.VerifyAsync(key, Hash(key, "123456"), "device-2", Now)).Status.Should().Be(StoreVerifyStatus.DeviceMismatch);
+        (await store.VerifyAsync(key, Hash(key, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.DeviceMismatch);
+        (await store.VerifyAsync(key, Hash(key, "000000"), "device-1", Now)).Should().Be(new StoreVerifyResult(StoreVerifyStatus.Invalid, 2));
     }
 
     [Fact]
@@ -157,9 +157,9 @@ public abstract class StoreBehaviourTests
         var store = CreateStore(_clock);
         var key = NewKey();
         await store.CreateOrReplaceAsync(Create(key, Now, deviceId: "device-1", attempts: 1), Policy, Now);
-        await store.VerifyAndConsumeAsync(key, Hash(key, "000000"), "device-1", Now);
+        await store.VerifyAsync(key, Hash(key, "000000"), "device-1", Now);
 
-        (await store.VerifyAndConsumeAsync(key, Hash(key, "000000"), "device-2", Now)).Status.Should().Be(StoreVerifyStatus.DeviceMismatch);
+        (await store.VerifyAsync(key, Hash(key, "000000"), "device-2", Now)).Status.Should().Be(StoreVerifyStatus.DeviceMismatch);
     }
 
     [Fact]
@@ -169,8 +169,8 @@ public abstract class StoreBehaviourTests
         var key = NewKey();
         await store.CreateOrReplaceAsync(Create(key, Now, deviceId: string.Empty), Policy, Now);
 
-        (await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.DeviceMismatch);
-        (await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), string.Empty, Now)).Registration!.DeviceId.Should().BeEmpty();
+        (await store.VerifyAsync(key, Hash(key, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.DeviceMismatch);
+        (await store.VerifyAsync(key, Hash(key, "123456"), string.Empty, Now)).Registration!.DeviceId.Should().BeEmpty();
     }
 
     [Fact]
@@ -180,7 +180,7 @@ public abstract class StoreBehaviourTests
         var key = NewKey();
         await store.CreateOrReplaceAsync(Create(key, Now), Policy, Now);
 
-        (await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), "any-device", Now)).Status.Should().Be(StoreVerifyStatus.Success);
+        (await store.VerifyAsync(key, Hash(key, "123456"), "any-device", Now)).Status.Should().Be(StoreVerifyStatus.Success);
     }
 
     [Fact]
@@ -204,7 +204,7 @@ public abstract class StoreBehaviourTests
         await store.CreateOrReplaceAsync(Create(key, Now), Policy, Now);
         await store.CreateOrReplaceAsync(Create(key, Now, code: "654321"), Policy, Now);
 
-        (await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.Success);
+        (await store.VerifyAsync(key, Hash(key, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.Success);
     }
 
     [Fact]
@@ -217,8 +217,8 @@ public abstract class StoreBehaviourTests
 
         (await store.CreateOrReplaceAsync(Create(key, later, code: "654321"), Policy, later)).Status.Should().Be(SendGateStatus.Allowed);
 
-        (await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), null, later)).Should().Be(new StoreVerifyResult(StoreVerifyStatus.Invalid, 4));
-        var success = await store.VerifyAndConsumeAsync(key, Hash(key, "654321"), null, later);
+        (await store.VerifyAsync(key, Hash(key, "123456"), null, later)).Should().Be(new StoreVerifyResult(StoreVerifyStatus.Invalid, 4));
+        var success = await store.VerifyAsync(key, Hash(key, "654321"), null, later);
         success.Status.Should().Be(StoreVerifyStatus.Success);
         success.Registration!.DeviceId.Should().BeNull("the replacement carries no device");
     }
@@ -252,7 +252,7 @@ public abstract class StoreBehaviourTests
 
         (await store.ReserveSendAsync(key, Policy, Now + TimeSpan.FromSeconds(1))).Should().Be(new SendGateResult(SendGateStatus.TooFrequent, TimeSpan.FromSeconds(59)));
         (await store.CreateOrReplaceAsync(Create(key, Now), Policy, Now)).Status.Should().Be(SendGateStatus.TooFrequent);
-        (await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.NotFound);
+        (await store.VerifyAsync(key, Hash(key, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.NotFound);
     }
 
     [Fact]
@@ -262,7 +262,7 @@ public abstract class StoreBehaviourTests
         var key = NewKey();
         var registration = Create(key, Now, attempts: 3, deviceId: "device-1", phone: "+3312345678");
         await store.CreateOrReplaceAsync(registration, Policy, Now);
-        await store.VerifyAndConsumeAsync(key, Hash(key, "000000"), "device-1", Now);
+        await store.VerifyAsync(key, Hash(key, "000000"), "device-1", Now);
         var later = Now + Policy.Cooldown;
 
         var result = await store.ResendAsync(key, Hash(key, "777777"), later + TimeSpan.FromMinutes(10), 3, Policy, later);
@@ -274,8 +274,8 @@ public abstract class StoreBehaviourTests
             CodeExpiresAt = later + TimeSpan.FromMinutes(10),
             AttemptsLeft = 3,
         });
-        (await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), "device-1", later)).Should().Be(new StoreVerifyResult(StoreVerifyStatus.Invalid, 2), "the old code stops working");
-        (await store.VerifyAndConsumeAsync(key, Hash(key, "777777"), "device-1", later)).Status.Should().Be(StoreVerifyStatus.Success);
+        (await store.VerifyAsync(key, Hash(key, "123456"), "device-1", later)).Should().Be(new StoreVerifyResult(StoreVerifyStatus.Invalid, 2), "the old code stops working");
+        (await store.VerifyAsync(key, Hash(key, "777777"), "device-1", later)).Status.Should().Be(StoreVerifyStatus.Success);
     }
 
     [Fact]
@@ -292,7 +292,7 @@ public abstract class StoreBehaviourTests
 
         result.Registration!.CodeExpiresAt.Should().Be(codeExpiry);
         result.Registration.ExpiresAt.Should().Be(codeExpiry);
-        (await store.VerifyAndConsumeAsync(key, Hash(key, "777777"), null, registration.ExpiresAt + TimeSpan.FromMinutes(1))).Status.Should().Be(StoreVerifyStatus.Success);
+        (await store.VerifyAsync(key, Hash(key, "777777"), null, registration.ExpiresAt + TimeSpan.FromMinutes(1))).Status.Should().Be(StoreVerifyStatus.Success);
     }
 
     [Fact]
@@ -304,7 +304,7 @@ public abstract class StoreBehaviourTests
 
         (await store.ResendAsync(key, Hash(key, "777777"), Now + TimeSpan.FromMinutes(10), 5, Policy, Now + TimeSpan.FromSeconds(10)))
             .Should().Be(new SendGateResult(SendGateStatus.TooFrequent, TimeSpan.FromSeconds(50)));
-        (await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.Success);
+        (await store.VerifyAsync(key, Hash(key, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.Success);
     }
 
     [Fact]
@@ -336,24 +336,28 @@ public abstract class StoreBehaviourTests
         var registration = Create(key, Now);
         await store.CreateOrReplaceAsync(registration, Policy, Now);
 
-        await store.CancelSendAsync(key, registration.CodeHash, removeRegistration: true);
+        await store.CancelSendAsync(key, registration.CodeHash);
 
-        (await store.VerifyAndConsumeAsync(key, registration.CodeHash, null, Now)).Status.Should().Be(StoreVerifyStatus.NotFound);
+        (await store.VerifyAsync(key, registration.CodeHash, null, Now)).Status.Should().Be(StoreVerifyStatus.NotFound);
         (await store.CreateOrReplaceAsync(Create(key, Now), Policy, Now)).Status.Should().Be(SendGateStatus.Allowed, "the cooldown of the undelivered send is gone");
     }
 
     [Fact]
-    public async Task CancelSend_KeepRegistration_KeepsTheEntryAndGivesTheSlotBack()
+    public async Task CancelSend_AfterResend_PutsBackThePreviousCodeWithItsAttemptsAndGivesTheSlotBack()
     {
         var store = CreateStore(_clock);
         var key = NewKey();
-        var registration = Create(key, Now);
+        var registration = Create(key, Now, attempts: 3);
         await store.CreateOrReplaceAsync(registration, Policy, Now);
+        await store.VerifyAsync(key, Hash(key, "000000"), null, Now);
+        var later = Now + Policy.Cooldown;
+        await store.ResendAsync(key, Hash(key, "777777"), later + TimeSpan.FromMinutes(10), 3, Policy, later);
 
-        await store.CancelSendAsync(key, registration.CodeHash, removeRegistration: false);
+        await store.CancelSendAsync(key, Hash(key, "777777"));
 
-        (await store.ReserveSendAsync(key, Policy, Now)).Status.Should().Be(SendGateStatus.Allowed);
-        (await store.VerifyAndConsumeAsync(key, registration.CodeHash, null, Now)).Status.Should().Be(StoreVerifyStatus.Success);
+        (await store.ReserveSendAsync(key, Policy, later)).Status.Should().Be(SendGateStatus.Allowed, "the resend's slot was given back");
+        (await store.VerifyAsync(key, Hash(key, "777777"), null, later)).Should().Be(new StoreVerifyResult(StoreVerifyStatus.Invalid, 1), "the undelivered code never works and the earlier attempts stay spent");
+        (await store.VerifyAsync(key, registration.CodeHash, null, later)).Status.Should().Be(StoreVerifyStatus.Success);
     }
 
     [Fact]
@@ -364,10 +368,10 @@ public abstract class StoreBehaviourTests
         var registration = Create(key, Now);
         await store.CreateOrReplaceAsync(registration, Policy, Now);
 
-        await store.CancelSendAsync(key, Hash(key, "999999"), removeRegistration: true);
+        await store.CancelSendAsync(key, Hash(key, "999999"));
 
         (await store.ReserveSendAsync(key, Policy, Now)).Status.Should().Be(SendGateStatus.TooFrequent);
-        (await store.VerifyAndConsumeAsync(key, registration.CodeHash, null, Now)).Status.Should().Be(StoreVerifyStatus.Success);
+        (await store.VerifyAsync(key, registration.CodeHash, null, Now)).Status.Should().Be(StoreVerifyStatus.Success);
     }
 
     [Fact]
@@ -381,7 +385,7 @@ public abstract class StoreBehaviourTests
         _clock.SetUtcNow(resentAt + TimeSpan.FromSeconds(10));
         await store.ResendAsync(key, Hash(key, "777777"), resentAt + TimeSpan.FromMinutes(10), 5, Policy, resentAt);
 
-        await store.CancelSendAsync(key, Hash(key, "777777"), removeRegistration: false);
+        await store.CancelSendAsync(key, Hash(key, "777777"));
 
         (await store.ReserveSendAsync(key, Policy, Now)).Status.Should().Be(SendGateStatus.Allowed, "the last send is the first one again, long past its cooldown");
     }
@@ -397,7 +401,7 @@ public abstract class StoreBehaviourTests
         var restored = Create(key, restoreAt, code: "777777");
         (await store.CreateOrReplaceAsync(restored, new SendPolicy(TimeSpan.Zero, int.MaxValue, TimeSpan.FromHours(1)), restoreAt)).Status.Should().Be(SendGateStatus.Allowed);
 
-        await store.CancelSendAsync(key, restored.CodeHash, removeRegistration: false);
+        await store.CancelSendAsync(key, restored.CodeHash);
 
         (await store.ReserveSendAsync(key, Policy, start + TimeSpan.FromSeconds(20))).Should().Be(new SendGateResult(SendGateStatus.TooFrequent, TimeSpan.FromSeconds(40)));
     }
@@ -413,10 +417,84 @@ public abstract class StoreBehaviourTests
         await store.CreateOrReplaceAsync(registration, policy, Now);
         (await store.ReserveSendAsync(key, policy, Now)).Status.Should().Be(SendGateStatus.RateLimited);
 
-        await store.CancelSendAsync(key, registration.CodeHash, removeRegistration: true);
+        await store.CancelSendAsync(key, registration.CodeHash);
 
         (await store.ReserveSendAsync(key, policy, Now)).Status.Should().Be(SendGateStatus.Allowed);
         (await store.ReserveSendAsync(key, policy, Now)).Should().Be(new SendGateResult(SendGateStatus.RateLimited, TimeSpan.FromHours(1)));
+    }
+
+    [Fact]
+    public async Task CancelSend_TwiceAfterAResendThenARestart_NeverBringsBackAnOlderCode()
+    {
+        var store = CreateStore(_clock);
+        var key = NewKey();
+        var policy = new SendPolicy(TimeSpan.Zero, 10, TimeSpan.FromHours(1));
+        await store.CreateOrReplaceAsync(Create(key, Now), policy, Now);
+        await store.ResendAsync(key, Hash(key, "777777"), Now + TimeSpan.FromMinutes(10), 5, policy, Now);
+        var restart = Create(key, Now, code: "654321", flowId: "flow-2");
+        await store.CreateOrReplaceAsync(restart, policy, Now);
+
+        await store.CancelSendAsync(key, restart.CodeHash);
+        await store.CancelSendAsync(key, Hash(key, "777777"));
+
+        (await store.VerifyAsync(key, Hash(key, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.NotFound, "the restored entry had nothing more to undo");
+    }
+
+    [Fact]
+    public async Task CancelSend_AfterResendOfARestart_DoesNotBringBackTheRegistrationTheRestartReplaced()
+    {
+        var store = CreateStore(_clock);
+        var key = NewKey();
+        var policy = new SendPolicy(TimeSpan.Zero, 10, TimeSpan.FromHours(1));
+        await store.CreateOrReplaceAsync(Create(key, Now), policy, Now);
+        var restart = Create(key, Now, code: "654321", flowId: "flow-2");
+        await store.CreateOrReplaceAsync(restart, policy, Now);
+        await store.ResendAsync(key, Hash(key, "777777"), Now + TimeSpan.FromMinutes(10), 5, policy, Now);
+
+        await store.CancelSendAsync(key, Hash(key, "777777"));
+        await store.CancelSendAsync(key, restart.CodeHash);
+
+        (await store.VerifyAsync(key, Hash(key, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.NotFound, "what the restart replaced was dropped once a later send replaced the restart's code");
+    }
+
+    [Fact]
+    public async Task CancelSend_EntryPastItsExpiry_GivesNoSlotBack()
+    {
+        var store = CreateStore(_clock);
+        var key = NewKey();
+        var registration = Create(key, Now, codeLifetime: TimeSpan.FromSeconds(20), lifetime: TimeSpan.FromSeconds(30));
+        await store.CreateOrReplaceAsync(registration, Policy, Now);
+        _clock.SetUtcNow(registration.ExpiresAt);
+
+        await store.CancelSendAsync(key, registration.CodeHash);
+
+        (await store.ReserveSendAsync(key, Policy, Now)).Should().Be(new SendGateResult(SendGateStatus.TooFrequent, TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task Redirect_EntryPastItsExpiry_MovesNothing()
+    {
+        var store = CreateStore(_clock);
+        var key = NewKey();
+        var registration = Create(key, Now, phone: "+14155550123");
+        await store.CreateOrReplaceAsync(registration, Policy, Now);
+        _clock.SetUtcNow(registration.ExpiresAt);
+
+        (await store.RedirectAsync(key, registration.CodeHash, Hash(key, "888888"), registration.Destinations[1])).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task Redirect_LiveEntry_MovesTheCodeAndRecordsTheDestination()
+    {
+        var store = CreateStore(_clock);
+        var key = NewKey();
+        var registration = Create(key, Now, phone: "+14155550123");
+        await store.CreateOrReplaceAsync(registration, Policy, Now);
+
+        (await store.RedirectAsync(key, registration.CodeHash, Hash(key, "888888"), registration.Destinations[1])).Should().BeTrue();
+
+        (await store.VerifyAsync(key, registration.CodeHash, null, Now)).Status.Should().Be(StoreVerifyStatus.Invalid, "the code that did not arrive stops working");
+        (await store.VerifyAsync(key, Hash(key, "888888"), null, Now)).Registration!.DeliveredTo.Should().Be(registration.Destinations[1]);
     }
 
     [Fact]
@@ -449,7 +527,7 @@ public abstract class StoreBehaviourTests
         var store = CreateStore(_clock);
         var key = NewKey();
         await store.CreateOrReplaceAsync(Create(key, Now), Policy, Now);
-        await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), null, Now);
+        await store.VerifyAsync(key, Hash(key, "123456"), null, Now);
 
         (await store.CreateOrReplaceAsync(Create(key, Now), Policy, Now + TimeSpan.FromSeconds(1))).Status.Should().Be(SendGateStatus.TooFrequent);
     }
@@ -463,8 +541,8 @@ public abstract class StoreBehaviourTests
         await store.CreateOrReplaceAsync(Create(signup, Now), Policy, Now);
 
         (await store.CreateOrReplaceAsync(Create(reset, Now, code: "222222"), Policy, Now)).Status.Should().Be(SendGateStatus.Allowed);
-        (await store.VerifyAndConsumeAsync(reset, Hash(signup, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.Invalid);
-        (await store.VerifyAndConsumeAsync(signup, Hash(signup, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.Success);
+        (await store.VerifyAsync(reset, Hash(signup, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.Invalid);
+        (await store.VerifyAsync(signup, Hash(signup, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.Success);
     }
 
     [Fact]

@@ -17,7 +17,7 @@ public sealed class RedisStoreConcurrencyTests(RedisServerFixture redis) : IClas
         await first.CreateOrReplaceAsync(Create(key, Now, attempts: 5), Policy, Now);
 
         var results = await Task.WhenAll(Enumerable.Range(0, 500).Select(i => Task.Run(async () =>
-            await (i % 2 == 0 ? first : second).VerifyAndConsumeAsync(key, Hash(key, $"{i:000000}x"), null, Now))));
+            await (i % 2 == 0 ? first : second).VerifyAsync(key, Hash(key, $"{i:000000}x"), null, Now))));
 
         results.Where(r => r.Status == StoreVerifyStatus.Invalid).Select(r => r.AttemptsLeft).Should().BeEquivalentTo([4, 3, 2, 1, 0]);
         results.Count(r => r.Status == StoreVerifyStatus.MaxAttempts).Should().Be(495);
@@ -31,10 +31,26 @@ public sealed class RedisStoreConcurrencyTests(RedisServerFixture redis) : IClas
         await first.CreateOrReplaceAsync(Create(key, Now), Policy, Now);
 
         var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(async () =>
-            await (i % 2 == 0 ? first : second).VerifyAndConsumeAsync(key, Hash(key, "123456"), null, Now))));
+            await (i % 2 == 0 ? first : second).VerifyAsync(key, Hash(key, "123456"), null, Now))));
 
         results.Count(r => r.Status == StoreVerifyStatus.Success).Should().Be(1);
         results.Count(r => r.Status == StoreVerifyStatus.NotFound).Should().Be(199);
+    }
+
+    [Fact]
+    public async Task VerifyAndConsume_200ParallelRightCodesWithTwoHashesAndWrongFlows_SucceedsExactlyOnceAndCountsNoFlowMismatch()
+    {
+        var (first, second) = TwoInstances();
+        var key = NewKey();
+        await first.CreateOrReplaceAsync(Create(key, Now, attempts: 3), Policy, Now);
+
+        // Half of the callers hold an older flow: they are refused without an attempt counted.
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(async () =>
+            await (i % 2 == 0 ? first : second).VerifyAndConsumeAsync(key, i % 4 < 2 ? Flow : "flow-old", [Hash(key, "999999"), Hash(key, "123456")], null, Now))));
+
+        results.Count(r => r.Status == StoreVerifyStatus.Success).Should().Be(1);
+        results.Count(r => r.Status == StoreVerifyStatus.Success || r.Status == StoreVerifyStatus.NotFound).Should().Be(results.Count(r => r.Status != StoreVerifyStatus.FlowMismatch));
+        results.Where(r => r.Status == StoreVerifyStatus.Success).Single().AttemptsLeft.Should().Be(2);
     }
 
     [Fact]

@@ -33,7 +33,11 @@ public sealed class RedisStoreDifferentialTests(RedisServerFixture redis, ITestO
 
         output.WriteLine("4500 operations matched: " + string.Join(", ", outcomes.Select(o => $"{o.Key}={o.Value}")));
         outcomes.Keys.Should().Contain(
-            ["create:Allowed", "create:TooFrequent", "create:RateLimited", "resend:Allowed", "resend:NotFound", "verify:Success", "verify:Invalid", "verify:MaxAttempts", "verify:Expired", "verify:DeviceMismatch", "verify:NotFound"],
+            [
+                "create:Allowed", "create:TooFrequent", "create:RateLimited", "resend:Allowed", "resend:NotFound",
+                "verify:Success", "verify:Invalid", "verify:MaxAttempts", "verify:Expired", "verify:DeviceMismatch", "verify:NotFound", "verify:FlowMismatch",
+                "redirect:True", "redirect:False", "putback:True", "putback:False", "cancel:restored", "cancel:removed", "delete:True",
+            ],
             "the walk reaches every outcome");
     }
 
@@ -51,7 +55,13 @@ public sealed class RedisStoreDifferentialTests(RedisServerFixture redis, ITestO
             new(OtpPurpose.Signup, "bob@example.com"),
         ];
 
+        // One policy per key: a key's limits changing from call to call is a configuration change,
+        // which the stores need not answer alike (each prunes the sends the policy of its call forgets).
+        var policies = Policies.OrderBy(_ => random.Next()).ToArray();
         var lastCode = new Dictionary<PendingKey, string>();
+        var lastFlow = new Dictionary<PendingKey, string>();
+        var consumed = new Dictionary<PendingKey, PendingRegistration>();
+        var flows = 0;
         for (var step = 0; step < steps; step++)
         {
             clock.Advance(random.Next(50) switch
@@ -63,43 +73,53 @@ public sealed class RedisStoreDifferentialTests(RedisServerFixture redis, ITestO
                 _ => TimeSpan.FromMinutes(random.Next(15, 90)),
             });
             var now = clock.GetUtcNow();
-            var key = keys[random.Next(keys.Length)];
-            var policy = Policies[random.Next(Policies.Length)];
-            var operation = random.Next(6);
+            var index = random.Next(keys.Length);
+            var key = keys[index];
+            var policy = policies[index];
+            var operation = random.Next(10);
 
-            // Verify and cancel mostly with the code last sent, so that they often match.
-            var code = operation >= 3 && random.Next(10) < 5 && lastCode.TryGetValue(key, out var sent) ? sent : Codes[random.Next(Codes.Length)];
+            // Verify, cancel and redirect mostly with the code last sent, so that they often match.
+            var code = operation >= 3 && random.Next(10) < 6 && lastCode.TryGetValue(key, out var sent) ? sent : Codes[random.Next(Codes.Length)];
             var hash = Registrations.Hash(key, code);
             if (operation is 0 or 2)
             {
                 lastCode[key] = code;
             }
 
-            string expected, actual;
+            string name, expected, actual;
             switch (operation)
             {
                 case 0:
+                    name = "create";
+                    var flowId = $"flow-{seed}-{++flows}";
+                    lastFlow[key] = flowId;
+                    OtpDestination[] destinations = random.Next(2) == 0
+                        ? [new OtpDestination(OtpChannel.Email, key.Address)]
+                        : [new OtpDestination(OtpChannel.Sms, "+33123456789"), new OtpDestination(OtpChannel.Email, key.Address)];
                     var registration = new PendingRegistration
                     {
                         Key = key,
+                        FlowId = flowId,
                         CodeHash = hash,
                         CodeExpiresAt = now + TimeSpan.FromMinutes(random.Next(1, 20)) + TimeSpan.FromTicks(random.Next(10_000)),
                         ExpiresAt = now + TimeSpan.FromMinutes(random.Next(5, 40)),
                         AttemptsLeft = random.Next(1, 4),
-                        Destinations = random.Next(2) == 0
-                            ? [new OtpDestination(OtpChannel.Email, key.Address)]
-                            : [new OtpDestination(OtpChannel.Sms, "+33123456789"), new OtpDestination(OtpChannel.Email, key.Address)],
+                        Destinations = destinations,
+                        DeliveredTo = destinations[0],
                         DeviceId = Devices[random.Next(Devices.Length)],
+                        Decoy = key.Purpose == OtpPurpose.PasswordReset && random.Next(3) == 0,
                         Payload = [.. Enumerable.Range(0, random.Next(0, 64)).Select(_ => (byte)random.Next(256))],
                     };
                     expected = Describe(await reference.CreateOrReplaceAsync(registration, policy, now));
                     actual = Describe(await store.CreateOrReplaceAsync(registration, policy, now));
                     break;
                 case 1:
+                    name = "reserve";
                     expected = Describe(await reference.ReserveSendAsync(key, policy, now));
                     actual = Describe(await store.ReserveSendAsync(key, policy, now));
                     break;
                 case 2:
+                    name = "resend";
                     var codeExpiresAt = now + TimeSpan.FromMinutes(random.Next(1, 40));
                     var attempts = random.Next(1, 6);
                     expected = Describe(await reference.ResendAsync(key, hash, codeExpiresAt, attempts, policy, now));
@@ -107,32 +127,85 @@ public sealed class RedisStoreDifferentialTests(RedisServerFixture redis, ITestO
                     break;
                 case 3:
                 case 4:
+                    name = "verify";
                     var device = Devices[random.Next(Devices.Length)];
-                    expected = Describe(await reference.VerifyAndConsumeAsync(key, hash, device, now));
-                    actual = Describe(await store.VerifyAndConsumeAsync(key, hash, device, now));
-                    break;
-                default:
-                    if (random.Next(2) == 0)
+                    var flow = random.Next(8) > 0 && lastFlow.TryGetValue(key, out var held) ? held : "flow-stale";
+
+                    // One hash per hash key in use: sometimes a second one, in either order.
+                    byte[][] hashes = random.Next(3) switch
                     {
-                        var remove = random.Next(2) == 0;
-                        await reference.CancelSendAsync(key, hash, remove);
-                        await store.CancelSendAsync(key, hash, remove);
-                        expected = actual = "cancelled";
-                    }
-                    else
+                        0 => [hash],
+                        1 => [Registrations.Hash(key, Codes[random.Next(Codes.Length)]), hash],
+                        _ => [hash, Registrations.Hash(key, Codes[random.Next(Codes.Length)])],
+                    };
+                    var verified = await reference.VerifyAndConsumeAsync(key, flow, hashes, device, now);
+                    expected = Describe(verified);
+                    actual = Describe(await store.VerifyAndConsumeAsync(key, flow, hashes, device, now));
+                    if (verified.Registration is { } taken)
                     {
-                        expected = (await reference.DeleteAsync(key)).ToString();
-                        actual = (await store.DeleteAsync(key)).ToString();
+                        consumed[key] = taken;
                     }
 
+                    break;
+                case 5:
+                    name = "cancel";
+                    await reference.CancelSendAsync(key, hash);
+                    await store.CancelSendAsync(key, hash);
+
+                    // What the undo left is compared by the probe below.
+                    expected = await ProbeAsync(reference, key, lastFlow, now);
+                    actual = await ProbeAsync(store, key, lastFlow, now);
+                    break;
+                case 6:
+                    name = "redirect";
+                    var fallback = new OtpDestination(OtpChannel.Email, key.Address);
+                    var next = Codes[random.Next(Codes.Length)];
+                    var moved = await reference.RedirectAsync(key, hash, Registrations.Hash(key, next), fallback);
+                    expected = moved.ToString();
+                    actual = (await store.RedirectAsync(key, hash, Registrations.Hash(key, next), fallback)).ToString();
+                    if (moved)
+                    {
+                        lastCode[key] = next;
+                    }
+
+                    break;
+                case 7:
+                    name = "putback";
+                    if (!consumed.TryGetValue(key, out var back))
+                    {
+                        goto default;
+                    }
+
+                    expected = (await reference.PutBackAsync(back, now)).ToString();
+                    actual = (await store.PutBackAsync(back, now)).ToString();
+                    if (expected == bool.TrueString)
+                    {
+                        lastFlow[key] = back.FlowId;
+                    }
+
+                    break;
+                default:
+                    name = "delete";
+                    expected = (await reference.DeleteAsync(key)).ToString();
+                    actual = (await store.DeleteAsync(key)).ToString();
                     break;
             }
 
-            var outcome = $"{operation switch { 0 => "create", 1 => "reserve", 2 => "resend", 3 or 4 => "verify", _ => "cancel/delete" }}:{expected.Split(' ')[0]}";
+            var outcome = $"{name}:{expected.Split(' ')[0]}";
             outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
-            actual.Should().Be(expected, $"seed {seed} step {step} (operation {operation}, {key}, {policy}) must answer as the reference store");
+            actual.Should().Be(expected, $"seed {seed} step {step} ({name}, {key}, {policy}) must answer as the reference store");
         }
+    }
 
+    /// <summary>
+    /// What a cancel left, read without changing it: a verify with a flow no one holds is refused
+    /// (FlowMismatch) when a registration is there and NotFound otherwise, and counts nothing.
+    /// </summary>
+    private static async Task<string> ProbeAsync(IPendingRegistrationStore store, PendingKey key, Dictionary<PendingKey, string> lastFlow, DateTimeOffset now)
+    {
+        var status = (await store.VerifyAndConsumeAsync(key, "flow-probe", [[0]], null, now)).Status;
+        var flowOk = lastFlow.TryGetValue(key, out var flow) ? (await store.VerifyAndConsumeAsync(key, flow, [[0]], "probe-device", now)).Status.ToString() : "-";
+        return (status == StoreVerifyStatus.FlowMismatch ? "restored" : "removed") + " " + flowOk;
     }
 
     private static string Describe(SendGateResult result) =>
@@ -144,5 +217,5 @@ public sealed class RedisStoreDifferentialTests(RedisServerFixture redis, ITestO
     private static string Describe(PendingRegistration? r) => r is null
         ? "-"
         : $"[{r.Key} {Convert.ToHexString(r.CodeHash)} code-exp={r.CodeExpiresAt.UtcTicks} exp={r.ExpiresAt.UtcTicks} attempts={r.AttemptsLeft} "
-          + $"to={string.Join("|", r.Destinations)} device={r.DeviceId ?? "(null)"} payload={Convert.ToHexString(r.Payload)}]";
+          + $"to={string.Join("|", r.Destinations)} delivered={r.DeliveredTo} device={r.DeviceId ?? "(null)"} flow={r.FlowId} decoy={r.Decoy} payload={Convert.ToHexString(r.Payload)}]";
 }

@@ -17,7 +17,14 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
     private const string Code = "482913";
 
     // Commands the scripts call inside Redis; commandstats counts those too.
-    private static readonly HashSet<string> ScriptInternalCommands = ["hmget", "hget", "hset", "hdel", "del", "pexpire", "set", "get"];
+    private static readonly HashSet<string> ScriptInternalCommands =
+    [
+        "hmget", "hget", "hset", "hdel", "del", "pexpire", "set", "get", "exists", "rename",
+        "zadd", "zremrangebyscore", "zrevrange", "zcount", "zrangebyscore", "zcard", "zscore", "zpopmax",
+    ];
+
+    // A flow id as the engine makes them: 22 base64url characters (128 bits).
+    private const string FlowId = "Zk3vQ9xLm2PwT7aRb1cYdE";
 
     private readonly ManualTimeProvider _clock = StoreClock.Create();
 
@@ -32,6 +39,7 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
         var keys = await ScanAsync(prefix);
 
         keys.Should().HaveCountGreaterThan(10);
+        keys.Select(k => k[(k.LastIndexOf(':') + 1)..]).Distinct().Should().BeEquivalentTo(["reg", "pay", "lim", "oreg", "opay"], "every kind of key is checked");
         foreach (var key in keys)
         {
             (await redis.AdminAsync("PTTL", key)).Integer.Should().BePositive($"{key} must expire");
@@ -74,23 +82,35 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
     }
 
     [Fact]
-    public async Task StoredValues_HoldNoCodeAddressPhoneOrDevice()
+    public async Task StoredValues_HoldNoCodeAddressPhoneDeviceOrFlowId()
     {
         var store = redis.CreateStore(out var prefix, _clock);
         var key = NewKey();
-        await store.CreateOrReplaceAsync(Create(key, Now, code: Code, deviceId: Device, phone: Phone), Policy, Now);
-        await store.VerifyAndConsumeAsync(key, Hash(key, "000000"), Device, Now);
+        await store.CreateOrReplaceAsync(Create(key, Now, code: Code, deviceId: Device, phone: Phone, flowId: FlowId), Policy, Now);
+        await store.VerifyAsync(key, Hash(key, "000000"), Device, Now, FlowId);
+
+        // A restart keeps the first registration aside (:oreg, :opay), then its code is moved to the phone (w).
+        var later = Now + Policy.Cooldown;
+        var restart = Create(key, later, code: "555555", deviceId: Device, phone: Phone, flowId: FlowId + "2");
+        await store.CreateOrReplaceAsync(restart, Policy, later);
+        (await store.RedirectAsync(key, restart.CodeHash, Hash(key, Code), new OtpDestination(OtpChannel.Sms, Phone))).Should().BeTrue();
 
         var dumps = new List<byte[]>();
-        foreach (var k in await ScanAsync(prefix))
+        var keys = await ScanAsync(prefix);
+        keys.Select(k => k[(k.LastIndexOf(':') + 1)..]).Should().BeEquivalentTo(["reg", "pay", "lim", "oreg", "opay"]);
+        foreach (var k in keys)
         {
             dumps.Add((await redis.AdminAsync("DUMP", k)).Bytes!);
-            var type = (await redis.AdminAsync("TYPE", k)).AsString();
-            var value = type == "hash" ? await redis.AdminAsync("HGETALL", k) : await redis.AdminAsync("GET", k);
+            var value = (await redis.AdminAsync("TYPE", k)).AsString() switch
+            {
+                "hash" => await redis.AdminAsync("HGETALL", k),
+                "zset" => await redis.AdminAsync("ZRANGE", k, 0, -1, "WITHSCORES"),
+                _ => await redis.AdminAsync("GET", k),
+            };
             dumps.AddRange(value.Kind == RedisReplyKind.Array ? value.Elements!.Select(e => e.Bytes!) : [value.Bytes!]);
         }
 
-        string[] secrets = [Code, key.Address, key.Address.Split('@')[0], Phone, Phone[1..], Device];
+        string[] secrets = [Code, "555555", key.Address, key.Address.Split('@')[0], Phone, Phone[1..], Device, FlowId];
         foreach (var secret in secrets)
         {
             foreach (var encoded in new[] { Encoding.UTF8.GetBytes(secret), Encoding.Unicode.GetBytes(secret) })
@@ -98,6 +118,94 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
                 dumps.Should().AllSatisfy(d => d.AsSpan().IndexOf(encoded).Should().Be(-1, $"'{secret}' must not be stored in plaintext"));
             }
         }
+    }
+
+    [Fact]
+    public async Task Registration_IsAHashOfTheDocumentedFields()
+    {
+        var store = redis.CreateStore(out var prefix, _clock);
+        var key = NewKey();
+        await store.CreateOrReplaceAsync(Create(key, Now, deviceId: Device, phone: Phone, flowId: FlowId), Policy, Now);
+        var registrationKey = (await ScanAsync(prefix)).Single(k => k.EndsWith(":reg", StringComparison.Ordinal));
+
+        var fields = (await redis.AdminAsync("HKEYS", registrationKey)).Elements!.Select(e => e.AsString()).ToList();
+
+        fields.Should().BeEquivalentTo(["h", "c", "e", "a", "f", "d", "u"], "code hash, code expiry, expiry, attempts, flow hash, device hash, undo kind");
+        (await redis.AdminAsync("HGET", registrationKey, "a")).AsString().Should().Be("5");
+        (await redis.AdminAsync("HGET", registrationKey, "e")).AsString().Should().Be(RedisPendingRegistrationStore.Instant(Now + TimeSpan.FromMinutes(30)), "instants are ticks since 2020, to the tick");
+        (await redis.AdminAsync("HGET", registrationKey, "f")).Bytes.Should().HaveCount(16, "only a hash of the flow id is compared");
+    }
+
+    [Fact]
+    public async Task Resend_KeepsThePreviousCodeAsideAndRedirectRecordsTheDestination()
+    {
+        var store = redis.CreateStore(out var prefix, _clock);
+        var key = NewKey();
+        await store.CreateOrReplaceAsync(Create(key, Now, phone: Phone), Policy, Now);
+        var later = Now + Policy.Cooldown;
+        await store.ResendAsync(key, Hash(key, "777777"), later + TimeSpan.FromMinutes(10), 5, Policy, later);
+        await store.RedirectAsync(key, Hash(key, "777777"), Hash(key, "888888"), new OtpDestination(OtpChannel.Sms, Phone));
+        var registrationKey = (await ScanAsync(prefix)).Single(k => k.EndsWith(":reg", StringComparison.Ordinal));
+
+        var fields = (await redis.AdminAsync("HKEYS", registrationKey)).Elements!.Select(e => e.AsString()).ToList();
+
+        fields.Should().BeEquivalentTo(["h", "c", "e", "a", "f", "u", "ph", "pc", "pa", "pe", "w"]);
+        (await redis.AdminAsync("HGET", registrationKey, "u")).AsString().Should().Be("r", "a resend's undo puts back the previous code");
+        (await redis.AdminAsync("HGET", registrationKey, "ph")).Bytes.Should().Equal(Hash(key, "123456"));
+        (await redis.AdminAsync("HGET", registrationKey, "h")).Bytes.Should().Equal(Hash(key, "888888"));
+    }
+
+    [Fact]
+    public async Task Limits_AreASortedSetOfSendInstantsExpiringWithTheWindow()
+    {
+        var store = redis.CreateStore(out var prefix, _clock);
+        var key = NewKey();
+        var first = Now;
+        var second = Now + Policy.Cooldown + TimeSpan.FromTicks(7);
+        await store.ReserveSendAsync(key, Policy, first);
+        await store.ReserveSendAsync(key, Policy, second);
+        var limitKey = (await ScanAsync(prefix)).Single();
+
+        var members = (await redis.AdminAsync("ZRANGE", limitKey, 0, -1, "WITHSCORES")).Elements!.Select(e => e.AsString()).ToList();
+
+        limitKey.Should().EndWith(":lim");
+        (await redis.AdminAsync("TYPE", limitKey)).AsString().Should().Be("zset");
+        members.Where((_, i) => i % 2 == 1).Should().Equal(RedisPendingRegistrationStore.Instant(first), RedisPendingRegistrationStore.Instant(second));
+        var ttl = (await redis.AdminAsync("PTTL", limitKey)).Integer;
+        ttl.Should().BeInRange((long)(Policy.Window - Policy.Cooldown).TotalMilliseconds, (long)Policy.Window.TotalMilliseconds + 1, "the set lives until its latest send leaves the window");
+    }
+
+    [Fact]
+    public async Task Restart_KeepsTheReplacedRegistrationAsideWithATtl()
+    {
+        var store = redis.CreateStore(out var prefix, _clock);
+        var key = NewKey();
+        await store.CreateOrReplaceAsync(Create(key, Now, lifetime: TimeSpan.FromMinutes(30)), Policy, Now);
+        var later = Now + TimeSpan.FromMinutes(5);
+
+        await store.CreateOrReplaceAsync(Create(key, later, code: "654321", lifetime: TimeSpan.FromMinutes(10), flowId: "flow-2"), Policy, later);
+
+        var keys = await ScanAsync(prefix);
+        keys.Select(k => k[(k.LastIndexOf(':') + 1)..]).Should().BeEquivalentTo(["reg", "pay", "lim", "oreg", "opay"]);
+        foreach (var name in keys.Where(k => k.EndsWith(":oreg", StringComparison.Ordinal) || k.EndsWith(":opay", StringComparison.Ordinal)))
+        {
+            // The replaced entry keeps its own TTL (30 minutes from the start), not the restart's ten.
+            (await redis.AdminAsync("PTTL", name)).Integer.Should().BeGreaterThan((long)TimeSpan.FromMinutes(20).TotalMilliseconds, name);
+        }
+    }
+
+    [Fact]
+    public async Task Restart_DeliveredThenVerified_LeavesNoReplacedRegistration()
+    {
+        var store = redis.CreateStore(out var prefix, _clock);
+        var key = NewKey();
+        await store.CreateOrReplaceAsync(Create(key, Now), Policy, Now);
+        var later = Now + Policy.Cooldown;
+        await store.CreateOrReplaceAsync(Create(key, later, code: "654321", flowId: "flow-2"), Policy, later);
+
+        (await store.VerifyAsync(key, Hash(key, "654321"), null, later, "flow-2")).Status.Should().Be(StoreVerifyStatus.Success);
+
+        (await ScanAsync(prefix)).Should().ContainSingle().Which.Should().EndWith(":lim", "verify removes the registration and what the restart kept aside");
     }
 
     [Theory]
@@ -111,7 +219,7 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
         var key = new PendingKey(OtpPurpose.Signup, "ana.maria.rodrigues@example.com");
         var payload = new byte[payloadLength];
         Random.Shared.NextBytes(payload);
-        await store.CreateOrReplaceAsync(Create(key, Now, deviceId: Guid.NewGuid().ToString(), payload: payload), Policy, Now);
+        await store.CreateOrReplaceAsync(Create(key, Now, deviceId: Guid.NewGuid().ToString(), payload: payload, flowId: FlowId), Policy, Now);
 
         var usage = new Dictionary<string, long>();
         foreach (var k in await ScanAsync(prefix))
@@ -123,9 +231,10 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
         var overhead = usage["reg"] + usage["pay"] - payload.Length;
         output.WriteLine($"payload {payload.Length} B: MEMORY USAGE reg={usage["reg"]} ({encoding}), pay={usage["pay"]}, lim={usage["lim"]}; registration beyond the payload = {overhead} B");
         encoding.Should().Be("listpack", "small fields keep the registration hash compact");
-        // At most 400 bytes of fixed cost, plus jemalloc rounding the payload's allocation up to its
-        // size class (classes are at most a quarter of the size apart).
-        overhead.Should().BeLessThanOrEqualTo(400 + (payloadLength / 4));
+        // At most 460 bytes of fixed cost (400 before flow binding added the flow hash field, the
+        // undo marker and the sealed flow id), plus jemalloc rounding the payload's allocation up to
+        // its size class (classes are at most a quarter of the size apart).
+        overhead.Should().BeLessThanOrEqualTo(460 + (payloadLength / 4));
         usage["lim"].Should().BeLessThanOrEqualTo(200);
     }
 
@@ -141,9 +250,11 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
             async () => await store.CreateOrReplaceAsync(registration, Policy, Now),
             async () => await store.ReserveSendAsync(key, Policy, Now),
             async () => await store.ResendAsync(key, Hash(key, "777777"), Now + TimeSpan.FromMinutes(5), 5, Policy, Now + TimeSpan.FromMinutes(1)),
-            async () => await store.VerifyAndConsumeAsync(key, Hash(key, "000000"), null, Now),
-            async () => await store.CancelSendAsync(key, Hash(key, "777777"), false),
-            async () => await store.VerifyAndConsumeAsync(key, Hash(key, "777777"), null, Now),
+            async () => await store.VerifyAsync(key, Hash(key, "000000"), null, Now),
+            async () => await store.CancelSendAsync(key, Hash(key, "777777")),
+            async () => await store.VerifyAsync(key, Hash(key, "777777"), null, Now),
+            async () => await store.RedirectAsync(key, Hash(key, "123456"), Hash(key, "888888"), new OtpDestination(OtpChannel.Email, key.Address)),
+            async () => await store.PutBackAsync(registration, Now),
             async () => await store.DeleteAsync(key),
         ];
 
@@ -176,10 +287,17 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
             await store.CreateOrReplaceAsync(Create(key, Now, deviceId: "d", phone: Phone), Policy, Now);
             await store.ReserveSendAsync(NewKey(), Policy, Now);
             await store.ResendAsync(NewKey(), Hash(key, "1"), Now + TimeSpan.FromMinutes(5), 5, Policy, Now);
-            await store.VerifyAndConsumeAsync(key, Hash(key, "000000"), "d", Now);
+            await store.VerifyAsync(key, Hash(key, "000000"), "d", Now);
             var later = Now + TimeSpan.FromMinutes(2);
             await store.ResendAsync(key, Hash(key, "777777"), later + TimeSpan.FromMinutes(10), 5, Policy, later);
-            await store.CancelSendAsync(key, Hash(key, "777777"), removeRegistration: false);
+            await store.RedirectAsync(key, Hash(key, "777777"), Hash(key, "888888"), new OtpDestination(OtpChannel.Sms, Phone));
+            await store.CancelSendAsync(key, Hash(key, "888888"));
+
+            // A restart keeps the registration it replaced aside (:oreg, :opay).
+            var restartAt = Now + TimeSpan.FromMinutes(4);
+            await store.CreateOrReplaceAsync(Create(key, restartAt, code: "654321", deviceId: "d", phone: Phone, flowId: "flow-2"), Policy, restartAt);
+            var other = NewKey();
+            await store.PutBackAsync(Create(other, Now, flowId: "flow-3"), Now);
         }
     }
 

@@ -24,7 +24,7 @@ public sealed class RedisStoreResilienceTests(RedisServerFixture redis) : IClass
                 {
                     var key = NewKey();
                     await store.CreateOrReplaceAsync(Create(key, Now), Policy, Now);
-                    (await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.Success);
+                    (await store.VerifyAsync(key, Hash(key, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.Success);
                     Interlocked.Increment(ref completed);
                 }
                 catch (OtpStoreUnavailableException)
@@ -78,7 +78,7 @@ public sealed class RedisStoreResilienceTests(RedisServerFixture redis) : IClass
         await redis.AdminAsync("DEL", registrationKey);
         await redis.AdminAsync("SET", registrationKey, "not a hash");
 
-        var act = async () => await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), null, Now);
+        var act = async () => await store.VerifyAsync(key, Hash(key, "123456"), null, Now);
 
         (await act.Should().ThrowAsync<OtpStoreUnavailableException>()).Which.Message.Should().Contain("WRONGTYPE");
     }
