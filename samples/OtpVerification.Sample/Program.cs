@@ -23,7 +23,9 @@ builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c => c.Probl
     >= 500 => "server_error",
     _ => "error",
 }));
-builder.Services.AddIdentityApiEndpoints<AppUser>(o => o.User.RequireUniqueEmail = true)
+// Accounts are unique by user name: the email when an emailed code proved it, the phone when a
+// texted code did (then the account has no email: an unproven address is never stored).
+builder.Services.AddIdentityApiEndpoints<AppUser>(o => o.User.RequireUniqueEmail = false)
     .AddEntityFrameworkStores<AppDbContext>();
 
 // Instances that share a pending store must share the Data Protection key ring (the pending form
@@ -78,7 +80,7 @@ app.MapOtpDevOutbox("/dev/outbox");
 
 app.MapGet("/api/me", async Task<Results<Ok<MeResponse>, UnauthorizedHttpResult>> (ClaimsPrincipal principal, UserManager<AppUser> users) =>
     await users.GetUserAsync(principal) is { } user
-        ? TypedResults.Ok(new MeResponse(user.Email!, user.EmailConfirmed, user.PhoneNumber, user.PhoneNumberConfirmed, user.DisplayName))
+        ? TypedResults.Ok(new MeResponse(user.Email, user.EmailConfirmed, user.PhoneNumber, user.PhoneNumberConfirmed, user.DisplayName))
         : TypedResults.Unauthorized())
     .RequireAuthorization();
 
@@ -150,12 +152,12 @@ static async Task<byte[]?> ReadBodyAsync(HttpRequest request)
 }
 
 /// <summary>The answer of <c>GET /api/me</c>.</summary>
-/// <param name="Email">The signed-in user's email.</param>
+/// <param name="Email">The signed-in user's email; null for an account a texted code created (its email was never proven).</param>
 /// <param name="EmailVerified">Whether the email was verified (a code sent to it was entered).</param>
 /// <param name="Phone">The phone number, if the form had one.</param>
 /// <param name="PhoneVerified">Whether the phone was verified (a code texted to it was entered).</param>
 /// <param name="Name">The display name.</param>
-internal sealed record MeResponse(string Email, bool EmailVerified, string? Phone, bool PhoneVerified, string? Name);
+internal sealed record MeResponse(string? Email, bool EmailVerified, string? Phone, bool PhoneVerified, string? Name);
 
 /// <summary>The sample's entry point (public for WebApplicationFactory).</summary>
 public partial class Program;

@@ -131,7 +131,10 @@ public static partial class OtpEndpointRouteBuilderExtensions
         bool done;
         try
         {
-            done = await reset.ResetAsync(email!, request.NewPassword!, CancellationToken.None).ConfigureAwait(false);
+            // The address the code was mailed to, never the address of this request: another alias
+            // of the mailbox reaches the same entry, but only the recipient has been proven.
+            done = registration.DeliveredTo.Channel == OtpChannel.Email
+                && await reset.ResetAsync(registration.DeliveredTo.Address, request.NewPassword!, CancellationToken.None).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // A fault of the user database is a 503; the code is put back so the user can retry.
         catch (Exception ex) when (ex is not OperationCanceledException)

@@ -183,8 +183,10 @@ public static partial class OtpEndpointRouteBuilderExtensions
         {
             // Resolved only now: the completion is scoped and usually drags in the user database
             // (Identity's UserManager, an EF Core DbContext), which a wrong code never needs.
+            // The form as it was started, never the address of this request: an entry is found by
+            // its canonical mailbox, so another alias of it (ana@ for ana+m@) reaches the same
+            // entry, but only the address the code went to has been proven.
             var completion = context.RequestServices.GetRequiredService<IOtpSignupCompletion<TForm>>();
-            form.Email = email;
             completed = await completion.CompleteAsync(form, registration.DeliveredTo, CancellationToken.None).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // A fault of the user database is a 503; the code is put back so the user can retry.
@@ -206,13 +208,13 @@ public static partial class OtpEndpointRouteBuilderExtensions
             return OtpProblems.Validation(completed.Errors);
         }
 
-        var response = new OtpVerifyResponse { UserId = completed.UserId!, Email = email! };
+        var response = new OtpVerifyResponse { UserId = completed.UserId!, Email = form.Email! };
         if (completed.Principal is { } principal)
         {
             var tokens = await signIn.SignInAsync(context, principal, cookies).ConfigureAwait(false);
             if (tokens is { } t)
             {
-                response = new OtpVerifyResponse { UserId = completed.UserId!, Email = email!, TokenType = t.TokenType, AccessToken = t.AccessToken, ExpiresIn = t.ExpiresIn, RefreshToken = t.RefreshToken };
+                response = new OtpVerifyResponse { UserId = completed.UserId!, Email = form.Email!, TokenType = t.TokenType, AccessToken = t.AccessToken, ExpiresIn = t.ExpiresIn, RefreshToken = t.RefreshToken };
             }
         }
 

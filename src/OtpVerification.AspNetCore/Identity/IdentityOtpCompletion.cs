@@ -43,9 +43,28 @@ internal sealed class IdentityOtpSignupCompletion<TUser, TForm>(
     {
         var user = NewUser(form);
 
-        // Only the destination that received the right code is proven.
-        user.EmailConfirmed = verified.Channel == OtpChannel.Email && string.Equals(verified.Address, form.Email, StringComparison.Ordinal);
-        user.PhoneNumberConfirmed = verified.Channel == OtpChannel.Sms && user.PhoneNumber is not null && string.Equals(verified.Address, form.Phone, StringComparison.Ordinal);
+        // Only the destination that received the right code is proven, and only a proven address
+        // becomes the account's identity. A texted code proves the phone: the account is the
+        // phone's (user name = the E.164 number) and the form's email, never proven, is not
+        // stored, so nobody can squat someone's email by texting themselves a code, and a taken
+        // email is never revealed to the holder of a phone.
+        if (verified.Channel == OtpChannel.Sms && string.Equals(verified.Address, form.Phone, StringComparison.Ordinal))
+        {
+            user.UserName = form.Phone;
+            user.Email = null;
+            user.EmailConfirmed = false;
+            user.PhoneNumberConfirmed = true;
+        }
+        else if (verified.Channel == OtpChannel.Email && string.Equals(verified.Address, form.Email, StringComparison.Ordinal))
+        {
+            user.EmailConfirmed = true;
+            user.PhoneNumberConfirmed = false;
+        }
+        else
+        {
+            // The destination is neither address of the form: nothing was proven about this form.
+            throw new InvalidOperationException("The verified destination is not an address of the signup form.");
+        }
         var result = await users.CreateAsync(user, form.Password!).ConfigureAwait(false);
         if (!result.Succeeded)
         {

@@ -58,6 +58,7 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
             {
                 slot.Replaced = slot.Registration;
                 slot.Registration = registration;
+                slot.IssuedAttempts = registration.AttemptsLeft;
             }
 
             return gate;
@@ -93,6 +94,7 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
             slot.Replaced = current;
             if (code.ReuseWhileRemaining is { } remaining && current.ProtectedCode is not null && current.AttemptsLeft > 0 && current.CodeExpiresAt - now >= remaining)
             {
+                slot.IssuedAttempts = current.AttemptsLeft;
                 // The same code again: its expiry and the attempts it has left stay.
                 return new SendGateResult(SendGateStatus.Allowed, Registration: current);
             }
@@ -107,6 +109,7 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
                 DeliveredTo = current.Destinations.Count > 0 ? current.Destinations[0] : current.DeliveredTo,
             };
             slot.Registration = updated;
+            slot.IssuedAttempts = updated.AttemptsLeft;
             return new SendGateResult(SendGateStatus.Allowed, Registration: updated);
         }, new SendGateResult(SendGateStatus.CapacityExceeded)));
     }
@@ -199,8 +202,18 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
         {
             if (slot.Registration is { } current && CryptographicOperations.FixedTimeEquals(current.CodeHash, codeHash))
             {
-                slot.ReleaseSendSlot();
-                slot.Registration = slot.Replaced;
+                // Guesses made on the undone code while its delivery was failing still count: they
+                // come off what is put back, and the send slot is given back only when there were
+                // none (or a failing sender would let anyone guess past MaxAttempts x MaxPerHour).
+                var guesses = Math.Max(0, slot.IssuedAttempts - current.AttemptsLeft);
+                if (guesses == 0)
+                {
+                    slot.ReleaseSendSlot();
+                }
+
+                slot.Registration = slot.Replaced is { } previous && guesses > 0
+                    ? previous with { AttemptsLeft = Math.Max(0, previous.AttemptsLeft - guesses) }
+                    : slot.Replaced;
                 slot.Replaced = null;
             }
 
@@ -359,6 +372,9 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
 
         /// <summary>What the last send replaced (the previous code, or the registration a restart replaced), for <see cref="CancelSendAsync"/>.</summary>
         public PendingRegistration? Replaced;
+
+        /// <summary>The attempts the current code had when it was sent: the guesses made on it since are this less its attempts left.</summary>
+        public int IssuedAttempts;
 
         /// <summary>When each send still inside the rolling window (or the cooldown) was made, in ticks; unordered (concurrent sends arrive out of order).</summary>
         public List<long>? Sends;

@@ -9,7 +9,8 @@ namespace OtpVerification.Redis.Stores;
 /// <remarks>
 /// <para>
 /// Keys: <c>…:reg</c> is a hash with <c>h</c> (code hash), <c>c</c> (code expiry), <c>e</c>
-/// (entry expiry), <c>a</c> (attempts left), <c>k</c> (the code, protected by the app, for a
+/// (entry expiry), <c>a</c> (attempts left), <c>ia</c> (the attempts the code had when it was
+/// sent: an undone send keeps the guesses made on it), <c>k</c> (the code, protected by the app, for a
 /// same-code resend), <c>f</c> (hash of the flow id), <c>d</c> (device
 /// hash, when bound to a device), <c>w</c> (the sealed destination the code went to, when it is
 /// not the first one), <c>x</c> (a decoy) and <c>u</c> (how to undo the last send: <c>r</c>, put
@@ -85,7 +86,7 @@ internal static class RedisStoreScripts
         end
         local life = tonumber(ARGV[7]) - now
         if life > 0 then
-          local f = {'h', ARGV[5], 'c', ARGV[6], 'e', ARGV[7], 'a', ARGV[8], 'f', ARGV[10], 'u', 's'}
+          local f = {'h', ARGV[5], 'c', ARGV[6], 'e', ARGV[7], 'a', ARGV[8], 'ia', ARGV[8], 'f', ARGV[10], 'u', 's'}
           if ARGV[9] ~= '' then f[#f + 1] = 'd'; f[#f + 1] = ARGV[9] end
           if ARGV[11] ~= '' then f[#f + 1] = 'w'; f[#f + 1] = ARGV[11] end
           if ARGV[12] == '1' then f[#f + 1] = 'x'; f[#f + 1] = '1' end
@@ -125,6 +126,7 @@ internal static class RedisStoreScripts
         if r[5] then redis.call('HSET', KEYS[1], 'pw', r[5]) else redis.call('HDEL', KEYS[1], 'pw') end
         if r[7] then redis.call('HSET', KEYS[1], 'pk', r[7]) else redis.call('HDEL', KEYS[1], 'pk') end
         if ARGV[9] ~= '' and r[7] and tonumber(r[4]) > 0 and tonumber(r[2]) - now >= tonumber(ARGV[9]) then
+          redis.call('HSET', KEYS[1], 'ia', r[4])
           return {0, 0, r[2], r[3], r[6] or '', pay, r[1], r[4], r[5] or '', r[7]}
         end
         local c = tonumber(ARGV[6])
@@ -134,7 +136,7 @@ internal static class RedisStoreScripts
           redis.call('PEXPIRE', KEYS[1], ms(ne - now))
           redis.call('PEXPIRE', KEYS[2], ms(ne - now))
         end
-        redis.call('HSET', KEYS[1], 'h', ARGV[5], 'c', ARGV[6], 'a', ARGV[7], 'e', i(ne))
+        redis.call('HSET', KEYS[1], 'h', ARGV[5], 'c', ARGV[6], 'a', ARGV[7], 'ia', ARGV[7], 'e', i(ne))
         redis.call('HDEL', KEYS[1], 'w')
         if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'k', ARGV[8]) else redis.call('HDEL', KEYS[1], 'k') end
         return {0, 0, ARGV[6], i(ne), r[6] or '', pay, ARGV[5], ARGV[7], '', ARGV[8]}
@@ -184,16 +186,18 @@ internal static class RedisStoreScripts
     public static readonly RedisScript CancelSend = new(Prelude + """
         local now = tonumber(ARGV[1])
         if not live(KEYS[1], now) then return 0 end
-        local r = redis.call('HMGET', KEYS[1], 'h', 'u', 'ph', 'pc', 'pa', 'pe', 'pw', 'pk')
+        local r = redis.call('HMGET', KEYS[1], 'h', 'u', 'ph', 'pc', 'pa', 'pe', 'pw', 'pk', 'a', 'ia')
         if not r[1] or r[1] ~= ARGV[2] then return 0 end
-        redis.call('ZPOPMAX', KEYS[3])
+        local guesses = 0
+        if r[10] then guesses = math.max(0, tonumber(r[10]) - tonumber(r[9])) end
+        if guesses == 0 then redis.call('ZPOPMAX', KEYS[3]) end
         if r[2] == 'r' then
           local pe = tonumber(r[6])
           if pe <= now then
             redis.call('DEL', KEYS[1], KEYS[2])
             return 1
           end
-          redis.call('HSET', KEYS[1], 'h', r[3], 'c', r[4], 'a', r[5], 'e', r[6], 'u', 's')
+          redis.call('HSET', KEYS[1], 'h', r[3], 'c', r[4], 'a', i(math.max(0, tonumber(r[5]) - guesses)), 'e', r[6], 'u', 's')
           redis.call('HDEL', KEYS[1], 'ph', 'pc', 'pa', 'pe', 'pw', 'pk', 'w', 'k')
           if r[7] then redis.call('HSET', KEYS[1], 'w', r[7]) end
           if r[8] then redis.call('HSET', KEYS[1], 'k', r[8]) end
@@ -207,6 +211,10 @@ internal static class RedisStoreScripts
           redis.call('RENAME', KEYS[5], KEYS[2])
           redis.call('HSET', KEYS[1], 'u', 's')
           redis.call('HDEL', KEYS[1], 'ph', 'pc', 'pa', 'pe', 'pw', 'pk')
+          if guesses > 0 then
+            local left = tonumber(redis.call('HGET', KEYS[1], 'a')) or 0
+            redis.call('HSET', KEYS[1], 'a', i(math.max(0, left - guesses)))
+          end
         else
           redis.call('DEL', KEYS[4], KEYS[5])
         end

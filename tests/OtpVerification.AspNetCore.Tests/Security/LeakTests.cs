@@ -290,7 +290,7 @@ public sealed partial class LeakTests(LeakTests.Journey journey) : IClassFixture
             _email.Succeed();
 
             Codes = [.. _email.Messages.Select(m => m.Code), .. _sms.Messages.Select(m => m.Code), .. _failedCodes];
-            PasswordHashes = await ReadPasswordHashesAsync(EmailUser, smsUser);
+            PasswordHashes = await ReadPasswordHashesAsync([EmailUser], [Phone]); // the SMS signup's account is its phone's
             _secrets = [.. Codes, Password, SmsPassword, FailedPassword, NewPassword, WeakPassword, WrongLoginPassword, .. PasswordHashes];
             _hashes = [.. CodeHashes(Codes, [EmailUser, smsUser, failedUser, resendFailedUser, smsFallbackUser, Phone, FallbackPhone])];
         }
@@ -314,12 +314,13 @@ public sealed partial class LeakTests(LeakTests.Journey journey) : IClassFixture
             }
         }
 
-        private async Task<string[]> ReadPasswordHashesAsync(params string[] emails)
+        private async Task<string[]> ReadPasswordHashesAsync(string[] emails, string[] userNames)
         {
             await using var scope = _app.Services.CreateAsyncScope();
             var normalized = emails.Select(e => e.ToUpperInvariant()).ToArray();
+            var names = userNames.Select(n => n.ToUpperInvariant()).ToArray();
             return await scope.ServiceProvider.GetRequiredService<AppDbContext>().Users
-                .Where(u => normalized.Contains(u.NormalizedEmail!))
+                .Where(u => normalized.Contains(u.NormalizedEmail!) || names.Contains(u.NormalizedUserName!))
                 .Select(u => u.PasswordHash!)
                 .ToArrayAsync();
         }

@@ -28,6 +28,7 @@ public sealed class SecurityHoleTests(SampleAppFactory app) : IClassFixture<Samp
 
         var me = await MeAsync(await verify.ShouldHaveJsonAsync(HttpStatusCode.OK));
         me.GetProperty("emailVerified").GetBoolean().Should().BeFalse("nobody proved they read this mailbox");
+        me.GetProperty("email").ValueKind.Should().Be(JsonValueKind.Null, "an unproven email is not stored: nobody can squat it by texting themselves a code");
         me.GetProperty("phone").GetString().Should().Be(phone);
         me.GetProperty("phoneVerified").GetBoolean().Should().BeTrue();
     }

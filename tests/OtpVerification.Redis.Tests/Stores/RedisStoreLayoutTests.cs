@@ -130,7 +130,7 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
 
         var fields = (await redis.AdminAsync("HKEYS", registrationKey)).Elements!.Select(e => e.AsString()).ToList();
 
-        fields.Should().BeEquivalentTo(["h", "c", "e", "a", "f", "d", "u"], "code hash, code expiry, expiry, attempts, flow hash, device hash, undo kind");
+        fields.Should().BeEquivalentTo(["h", "c", "e", "a", "ia", "f", "d", "u"], "code hash, code expiry, expiry, attempts, attempts when sent, flow hash, device hash, undo kind");
         (await redis.AdminAsync("HGET", registrationKey, "a")).AsString().Should().Be("5");
         (await redis.AdminAsync("HGET", registrationKey, "e")).AsString().Should().Be(RedisPendingRegistrationStore.Instant(Now + TimeSpan.FromMinutes(30)), "instants are ticks since 2020, to the tick");
         (await redis.AdminAsync("HGET", registrationKey, "f")).Bytes.Should().HaveCount(16, "only a hash of the flow id is compared");
@@ -149,7 +149,7 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
 
         var fields = (await redis.AdminAsync("HKEYS", registrationKey)).Elements!.Select(e => e.AsString()).ToList();
 
-        fields.Should().BeEquivalentTo(["h", "c", "e", "a", "f", "u", "ph", "pc", "pa", "pe", "w"]);
+        fields.Should().BeEquivalentTo(["h", "c", "e", "a", "ia", "f", "u", "ph", "pc", "pa", "pe", "w"]);
         (await redis.AdminAsync("HGET", registrationKey, "u")).AsString().Should().Be("r", "a resend's undo puts back the previous code");
         (await redis.AdminAsync("HGET", registrationKey, "ph")).Bytes.Should().Equal(Hash(key, "123456"));
         (await redis.AdminAsync("HGET", registrationKey, "h")).Bytes.Should().Equal(Hash(key, "888888"));
@@ -231,10 +231,10 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
         var overhead = usage["reg"] + usage["pay"] - payload.Length;
         output.WriteLine($"payload {payload.Length} B: MEMORY USAGE reg={usage["reg"]} ({encoding}), pay={usage["pay"]}, lim={usage["lim"]}; registration beyond the payload = {overhead} B");
         encoding.Should().Be("listpack", "small fields keep the registration hash compact");
-        // At most 460 bytes of fixed cost (400 before flow binding added the flow hash field, the
-        // undo marker and the sealed flow id), plus jemalloc rounding the payload's allocation up to
+        // At most 480 bytes of fixed cost (400 before flow binding added the flow hash field, the
+        // undo marker, the sealed flow id and the attempts-when-sent field), plus jemalloc rounding the payload's allocation up to
         // its size class (classes are at most a quarter of the size apart).
-        overhead.Should().BeLessThanOrEqualTo(460 + (payloadLength / 4));
+        overhead.Should().BeLessThanOrEqualTo(480 + (payloadLength / 4));
         usage["lim"].Should().BeLessThanOrEqualTo(200);
     }
 
