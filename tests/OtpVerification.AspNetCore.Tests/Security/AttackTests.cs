@@ -102,6 +102,34 @@ public sealed class AttackTests(SampleAppFactory app) : IClassFixture<SampleAppF
             .Should().BeFalse("the owner's account must not carry a verified phone the attacker holds");
     }
 
+    [Fact]
+    public async Task SignupVerify_SmsCodeWithSomeoneElsesRegisteredEmail_DoesNotTellTheAttackerTheEmailIsRegistered()
+    {
+        // Anyone with a phone learns whether any email has an account: 409 here, 200 for a new one.
+        var registered = TestData.Email("sms-enum-registered");
+        await app.CreateUserAsync(registered, TestData.Password);
+        var mallorysPhone = UniquePhone();
+
+        await (await _client.StartSignupAsync(registered, "Mall0ry-Owns-It!", phone: mallorysPhone, channel: "sms")).ShouldBeAcceptedAsync();
+        var verify = await _client.VerifySignupAsync(registered, await app.ReadCodeAsync(mallorysPhone));
+
+        verify.StatusCode.Should().NotBe(HttpStatusCode.Conflict, "only the owner of the mailbox may learn that its account exists");
+    }
+
+    // ---- Contract: a Content-Type other than JSON is 415 ----
+
+    [Theory]
+    [InlineData("/signup/start")]
+    [InlineData("/signup/verify")]
+    [InlineData("/password-reset/start")]
+    [InlineData("/password-reset/complete")]
+    public async Task Post_TextPlainBody_Returns415(string path)
+    {
+        var response = await _client.PostRawAsync(path, System.Text.Encoding.UTF8.GetBytes("{\"email\":\"a@example.com\"}"), "text/plain");
+
+        response.StatusCode.Should().Be(HttpStatusCode.UnsupportedMediaType);
+    }
+
     // ---- Finding: duplicate JSON properties are accepted (parser differential) ----
 
     [Theory]
