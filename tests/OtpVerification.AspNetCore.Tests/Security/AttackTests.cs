@@ -116,6 +116,32 @@ public sealed class AttackTests(SampleAppFactory app) : IClassFixture<SampleAppF
         verify.StatusCode.Should().NotBe(HttpStatusCode.Conflict, "only the owner of the mailbox may learn that its account exists");
     }
 
+    // ---- Contract: answers that carry tokens have Cache-Control: no-store ----
+
+    [Fact]
+    public async Task SignupVerify_AnswerCarryingBearerTokens_HasCacheControlNoStore()
+    {
+        var email = TestData.Email("no-store-verify");
+        await (await _client.StartSignupAsync(email)).ShouldBeAcceptedAsync();
+
+        var verify = await _client.VerifySignupAsync(email, await app.ReadCodeAsync(email));
+
+        (await verify.ShouldHaveJsonAsync(HttpStatusCode.OK)).TryGetProperty("accessToken", out _).Should().BeTrue();
+        (verify.Headers.CacheControl?.NoStore ?? false).Should().BeTrue("a shared or browser cache must never keep an access or refresh token");
+    }
+
+    [Fact]
+    public async Task Login_AnswerCarryingBearerTokens_HasCacheControlNoStore()
+    {
+        var email = TestData.Email("no-store-login");
+        await app.CreateUserAsync(email, TestData.Password);
+
+        var login = await _client.LoginAsync(email, TestData.Password);
+
+        (await login.ShouldHaveJsonAsync(HttpStatusCode.OK)).TryGetProperty("accessToken", out _).Should().BeTrue();
+        (login.Headers.CacheControl?.NoStore ?? false).Should().BeTrue("a shared or browser cache must never keep an access or refresh token");
+    }
+
     // ---- Contract: a Content-Type other than JSON is 415 ----
 
     [Theory]
