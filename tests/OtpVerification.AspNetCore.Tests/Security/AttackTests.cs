@@ -142,6 +142,19 @@ public sealed class AttackTests(SampleAppFactory app) : IClassFixture<SampleAppF
         (login.Headers.CacheControl?.NoStore ?? false).Should().BeTrue("a shared or browser cache must never keep an access or refresh token");
     }
 
+    // ---- Finding: phone numbers are checked for shape only (libphonenumber is never asked) ----
+
+    [Theory]
+    [InlineData("+1 000 000 0000")] // NANP area codes never start with 0
+    [InlineData("+999 1234 5678")] // 999 is no country calling code
+    [InlineData("+44 07700 900123")] // the UK trunk 0 inside an international number
+    public async Task Start_ImpossiblePhoneNumber_Returns400ValidationOnPhone(string phone)
+    {
+        var response = await _client.StartSignupAsync(TestData.Email("bad-phone"), phone: phone, channel: "sms");
+
+        await response.ShouldBeValidationProblemAsync("phone");
+    }
+
     // ---- Contract: a Content-Type other than JSON is 415 ----
 
     [Theory]
