@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using OtpVerification.Senders;
 using static OtpVerification.Core.Tests.Engine.EngineHarness;
 
@@ -34,5 +35,69 @@ public sealed class AttackTests : IDisposable
         var result = await _h.Engine.VerifyAsync(purpose, Address, started.FlowId!, code, deviceId: null);
 
         result.Outcome.Should().NotBe(OtpOutcome.Verified, "the caller then completes for {0}, an address that never received the code", Address);
+    }
+
+    [Fact]
+    public async Task VerifyAsync_WhileFailedResendsAreInFlight_EvaluatesAtMostMaxAttemptsTimesMaxPerHourGuesses()
+    {
+        // A resend whose message hangs in a failing relay holds a fresh code with fresh attempts;
+        // the failure then gives its send slot back, so the next resend can go at once.
+        var relay = new HangingRelay();
+        using var h = new EngineHarness(services: s => s.AddSingleton<IOtpSender>(relay));
+        await h.StartAsync();
+        relay.Hang = true;
+        h.Time.Advance(TimeSpan.FromSeconds(61));
+
+        var evaluated = 0;
+        for (var round = 0; round < 8; round++)
+        {
+            var resend = h.ResendAsync().AsTask();
+            var code = await relay.Held.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            for (var guess = 0; guess < 5; guess++)
+            {
+                if ((await h.VerifyAsync(WrongCode(code))).Outcome == OtpOutcome.InvalidCode)
+                {
+                    evaluated++;
+                }
+            }
+
+            relay.Fail();
+            (await resend.WaitAsync(TimeSpan.FromSeconds(30))).Outcome.Should().Be(OtpOutcome.Unavailable);
+        }
+
+        evaluated.Should().BeLessThanOrEqualTo(5 * 5, "MaxAttempts x MaxPerHour per address per hour, also while a sender is down");
+    }
+
+    /// <summary>An email sender that delivers at once until <see cref="Hang"/>; then each message hangs until <see cref="Fail"/>.</summary>
+    private sealed class HangingRelay : IOtpSender
+    {
+        private TaskCompletionSource _fail = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public OtpChannel Channel => OtpChannel.Email;
+
+        public bool Hang { get; set; }
+
+        public TaskCompletionSource<string> Held { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Fail()
+        {
+            Held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            var fail = _fail;
+            _fail = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            fail.SetResult();
+        }
+
+        public async ValueTask SendAsync(OtpMessage message, CancellationToken cancellationToken = default)
+        {
+            if (!Hang)
+            {
+                return;
+            }
+
+            var fail = _fail.Task;
+            Held.TrySetResult(message.Code);
+            await fail.ConfigureAwait(false);
+            throw new OtpDeliveryException("The relay timed out.");
+        }
     }
 }
