@@ -261,6 +261,46 @@ public sealed class AttackTests(SampleAppFactory app) : IClassFixture<SampleAppF
         (await host.CountUsersAsync(email)).Should().Be(1, $"the code was right: a user, or a signup the retry completes (retry answered {(int)retry.StatusCode})");
     }
 
+    // ---- Probes that held (kept as regression tests) ----
+
+    [Fact]
+    public async Task Verify_FlowIdOfAnotherAddress_Returns400FlowExpired()
+    {
+        var mallorys = TestData.Email("flow-mallory");
+        var victim = TestData.Email("flow-victim");
+        await (await _client.StartSignupAsync(mallorys)).ShouldBeAcceptedAsync();
+        await (await _client.StartSignupAsync(victim)).ShouldBeAcceptedAsync();
+
+        var verify = await _client.VerifySignupAsync(victim, await app.ReadCodeAsync(mallorys), flowId: Api.FlowOf("/signup", mallorys));
+
+        await verify.ShouldBeProblemAsync(HttpStatusCode.BadRequest, "flow_expired");
+    }
+
+    [Fact]
+    public async Task PasswordResetComplete_WithASignupFlowAndItsCode_Returns400FlowExpired()
+    {
+        var email = TestData.Email("flow-purpose");
+        await app.CreateUserAsync(email, TestData.Password);
+        await (await _client.StartSignupAsync(email)).ShouldBeAcceptedAsync();
+
+        var complete = await _client.CompletePasswordResetAsync(email, await app.ReadCodeAsync(email), TestData.NewPassword, flowId: Api.FlowOf("/signup", email));
+
+        await complete.ShouldBeProblemAsync(HttpStatusCode.BadRequest, "flow_expired");
+    }
+
+    [Fact]
+    public async Task Verify_ReplayedAfterSuccess_Returns400FlowExpiredAndCreatesNoSecondUser()
+    {
+        var email = TestData.Email("flow-replay");
+        await (await _client.StartSignupAsync(email)).ShouldBeAcceptedAsync();
+        var code = await app.ReadCodeAsync(email);
+        (await _client.VerifySignupAsync(email, code)).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        var replay = await _client.VerifySignupAsync(email, code);
+
+        await replay.ShouldBeProblemAsync(HttpStatusCode.BadRequest, "flow_expired");
+    }
+
     private static StringContent JsonContent(object body) => new(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json");
 
     private static string UniquePhone() => "+1415" + Random.Shared.Next(2_000_000, 9_999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
