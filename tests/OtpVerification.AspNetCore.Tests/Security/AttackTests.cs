@@ -355,9 +355,9 @@ public sealed class AttackTests(SampleAppFactory app) : IClassFixture<SampleAppF
 
         public ValueTask<SendGateResult> ReserveSendAsync(PendingKey key, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default) => Inner.ReserveSendAsync(key, policy, now, cancellationToken);
 
-        public ValueTask<SendGateResult> ResendAsync(PendingKey key, byte[] codeHash, DateTimeOffset codeExpiresAt, int maxAttempts, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default) => Inner.ResendAsync(key, codeHash, codeExpiresAt, maxAttempts, policy, now, cancellationToken);
+        public ValueTask<SendGateResult> ResendAsync(PendingKey key, ResendCode code, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default) => Inner.ResendAsync(key, code, policy, now, cancellationToken);
 
-        public ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, OtpDestination destination, CancellationToken cancellationToken = default) => Inner.RedirectAsync(key, expectedCodeHash, codeHash, destination, cancellationToken);
+        public ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, byte[]? protectedCode, OtpDestination destination, CancellationToken cancellationToken = default) => Inner.RedirectAsync(key, expectedCodeHash, codeHash, protectedCode, destination, cancellationToken);
 
         public async ValueTask<StoreVerifyResult> VerifyAndConsumeAsync(PendingKey key, string flowId, IReadOnlyList<byte[]> codeHashes, string? deviceId, DateTimeOffset now, CancellationToken cancellationToken = default)
         {
