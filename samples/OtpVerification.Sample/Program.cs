@@ -84,7 +84,7 @@ app.MapGet("/api/me", async Task<Results<Ok<MeResponse>, UnauthorizedHttpResult>
         : TypedResults.Unauthorized())
     .RequireAuthorization();
 
-app.MapPost("/login", async Task<Results<EmptyHttpResult, ProblemHttpResult>> (HttpContext context, string? useCookies, SignInManager<AppUser> signIn) =>
+app.MapPost("/login", async Task<Results<EmptyHttpResult, ProblemHttpResult>> (HttpContext context, string? useCookies, SignInManager<AppUser> signIn, UserManager<AppUser> users, AppDbContext db) =>
 {
     // Parsed here, not bound as bool?: a bad value must be a 400 validation, not a framework binding failure.
     var cookies = false;
@@ -116,10 +116,28 @@ app.MapPost("/login", async Task<Results<EmptyHttpResult, ProblemHttpResult>> (H
         return TypedResults.Problem(statusCode: 400, title: "Email and password are required.", extensions: new Dictionary<string, object?> { ["code"] = "validation", ["errors"] = new Dictionary<string, string[]> { ["body"] = ["Send { \"email\", \"password\" } as JSON."] } });
     }
 
+    // One lookup, one password hash check and one write whether or not the account exists.
+    var user = await users.FindByNameAsync(email);
+    if (user is null)
+    {
+        // An unknown address costs a password hash check too, or the answer's time tells which
+        // emails have accounts.
+        // A wrong password for a real account also writes its failed-attempt count (lockout): an
+        // update that matches no row costs about the same.
+        users.PasswordHasher.VerifyHashedPassword(new AppUser(), UnknownUserHash.Hash.Value, login.Password);
+        await db.Users.Where(u => u.Id == "no-such-user").ExecuteUpdateAsync(u => u.SetProperty(x => x.AccessFailedCount, x => x.AccessFailedCount + 1));
+        return TypedResults.Problem(statusCode: 401, title: "The email or password is wrong.", extensions: new Dictionary<string, object?> { ["code"] = "invalid_credentials" });
+    }
+
     signIn.AuthenticationScheme = cookies ? IdentityConstants.ApplicationScheme : IdentityConstants.BearerScheme;
     context.Response.Headers.CacheControl = "no-store"; // an answer that carries tokens is never cached (RFC 6749 §5.1)
     context.Response.Headers.Pragma = "no-cache";
-    var result = await signIn.PasswordSignInAsync(email, login.Password, isPersistent: false, lockoutOnFailure: true);
+    var result = await signIn.CheckPasswordSignInAsync(user, login.Password, lockoutOnFailure: true);
+    if (result.Succeeded)
+    {
+        await signIn.SignInAsync(user, isPersistent: false);
+    }
+
     return result.Succeeded
         ? TypedResults.Empty // the bearer handler has written { tokenType, accessToken, expiresIn, refreshToken }, or the cookie is set
         : TypedResults.Problem(statusCode: 401, title: "The email or password is wrong.", extensions: new Dictionary<string, object?> { ["code"] = "invalid_credentials" });
@@ -158,6 +176,12 @@ static async Task<byte[]?> ReadBodyAsync(HttpRequest request)
 /// <param name="PhoneVerified">Whether the phone was verified (a code texted to it was entered).</param>
 /// <param name="Name">The display name.</param>
 internal sealed record MeResponse(string? Email, bool EmailVerified, string? Phone, bool PhoneVerified, string? Name);
+
+/// <summary>A password hash of the same cost as real ones, checked for addresses that have no account.</summary>
+internal static class UnknownUserHash
+{
+    public static readonly Lazy<string> Hash = new(() => new PasswordHasher<AppUser>().HashPassword(new AppUser(), Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24))));
+}
 
 /// <summary>The sample's entry point (public for WebApplicationFactory).</summary>
 public partial class Program;

@@ -123,7 +123,7 @@ public sealed partial class OtpEngine
         var registration = new PendingRegistration
         {
             Key = key,
-            FlowId = flowId,
+            FlowId = BoundFlow(flowId, request.Address),
             CodeHash = hash,
             ProtectedCode = protectedCode,
             CodeExpiresAt = now + options.Code.Lifetime,
@@ -311,7 +311,7 @@ public sealed partial class OtpEngine
         StoreVerifyResult result;
         try
         {
-            result = await _store.VerifyAndConsumeAsync(key, flowId, hashes, string.IsNullOrEmpty(deviceId) ? null : deviceId, _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+            result = await _store.VerifyAndConsumeAsync(key, BoundFlow(flowId, address), hashes, string.IsNullOrEmpty(deviceId) ? null : deviceId, _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
         }
         catch (OtpStoreUnavailableException ex)
         {
@@ -363,6 +363,14 @@ public sealed partial class OtpEngine
     /// address as typed stays the destination and the address the completion sees.
     /// </summary>
     private static PendingKey EntryKey(OtpPurpose purpose, string address) => new(purpose, OtpAddress.CanonicalMailbox(address));
+
+    /// <summary>
+    /// What the store keeps of a flow: its id bound to the exact address it was started for. An
+    /// entry is found by its canonical mailbox, so another alias of it reaches the same entry; a
+    /// verify for any address but the one started (the one the code went to) is then a flow
+    /// mismatch, refused before anything is evaluated.
+    /// </summary>
+    private static string BoundFlow(string flowId, string address) => string.Concat(flowId, "|", address);
 
     /// <summary>A new flow id: 128 random bits, base64url.</summary>
     private static string NewFlowId()

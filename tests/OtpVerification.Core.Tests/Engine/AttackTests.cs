@@ -37,25 +37,34 @@ public sealed class AttackTests : IDisposable
         result.Outcome.Should().NotBe(OtpOutcome.Verified, "the caller then completes for {0}, an address that never received the code", Address);
     }
 
-    [Fact]
-    public async Task VerifyAsync_WhileFailedResendsAreInFlight_EvaluatesAtMostMaxAttemptsTimesMaxPerHourGuesses()
+    [Theory]
+    [InlineData(OtpResendStrategy.SameCode)]
+    [InlineData(OtpResendStrategy.NewCode)]
+    public async Task VerifyAsync_WhileFailedResendsAreInFlight_EvaluatesAtMostMaxAttemptsTimesMaxPerHourGuesses(OtpResendStrategy strategy)
     {
-        // A resend whose message hangs in a failing relay holds a fresh code with fresh attempts;
-        // the failure then gives its send slot back, so the next resend can go at once.
+        // A resend whose message hangs in a failing relay holds a code; the failure used to give
+        // its send slot back (and put back the previous code with its attempts), so the next
+        // resend could go at once with fresh guesses.
         var relay = new HangingRelay();
-        using var h = new EngineHarness(services: s => s.AddSingleton<IOtpSender>(relay));
+        using var h = new EngineHarness(o => o.Resend.Strategy = strategy, s => s.AddSingleton<IOtpSender>(relay));
         await h.StartAsync();
         relay.Hang = true;
-        h.Time.Advance(TimeSpan.FromSeconds(61));
 
         var evaluated = 0;
         for (var round = 0; round < 8; round++)
         {
+            h.Time.Advance(TimeSpan.FromSeconds(61));
             var resend = h.ResendAsync().AsTask();
-            var code = await relay.Held.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            for (var guess = 0; guess < 5; guess++)
+            if (await Task.WhenAny(relay.Held.Task, resend).WaitAsync(TimeSpan.FromSeconds(30)) == resend)
             {
-                if ((await h.VerifyAsync(WrongCode(code))).Outcome == OtpOutcome.InvalidCode)
+                (await resend).Outcome.Should().BeOneOf(OtpOutcome.TooFrequent, OtpOutcome.RateLimited);
+                continue;
+            }
+
+            var code = await relay.Held.Task;
+            for (var guess = 1; guess <= 5; guess++)
+            {
+                if ((await h.VerifyAsync(WrongCode(code, guess))).Outcome == OtpOutcome.InvalidCode)
                 {
                     evaluated++;
                 }
