@@ -3,6 +3,7 @@
 using System.Collections.Concurrent;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication.BearerToken;
+using OtpVerification;
 using OtpVerification.AspNetCore;
 
 var builder = WebApplication.CreateBuilder(args);

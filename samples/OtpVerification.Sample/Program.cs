@@ -2,9 +2,11 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.EntityFrameworkCore;
 using OtpVerification;
 using OtpVerification.Sample.Data;
+using Scalar.AspNetCore;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -61,6 +63,12 @@ if (!string.IsNullOrEmpty(builder.Configuration["Sms:Twilio:AccountSid"]))
     otp.AddTwilioSmsSender(builder.Configuration.GetSection("Sms:Twilio"));
 }
 
+// GET /healthz: 200 while the pending-registration store answers (Redis: PING), 503 when it does not.
+builder.Services.AddHealthChecks().AddOtpStoreHealthCheck();
+
+// GET /openapi/v1.json: every endpoint, its bodies and the problem codes it can answer; /scalar in Development.
+builder.Services.AddOpenApi(o => o.AddOtpProblemCodes());
+
 var app = builder.Build();
 
 using (var scope = app.Services.CreateScope())
@@ -77,12 +85,33 @@ app.UseAuthorization();
 app.MapOtpSignup("/signup");
 app.MapOtpPasswordReset("/password-reset");
 app.MapOtpDevOutbox("/dev/outbox");
+app.MapOpenApi();
+if (app.Environment.IsDevelopment())
+{
+    app.MapScalarApiReference();
+}
+
+// A route handler rather than MapHealthChecks, so that the OpenAPI document describes it too.
+app.MapGet("/healthz", async Task<Results<Ok<HealthResponse>, JsonHttpResult<HealthResponse>>> (HealthCheckService health, HttpContext context) =>
+{
+    var report = await health.CheckHealthAsync(context.RequestAborted);
+    var body = new HealthResponse(report.Status.ToString(), report.Entries.ToDictionary(e => e.Key, e => new HealthEntry(e.Value.Status.ToString(), e.Value.Description)));
+    context.Response.Headers.CacheControl = "no-store";
+    if (report.Status == HealthStatus.Unhealthy)
+    {
+        context.Response.Headers.RetryAfter = "5";
+        return TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
+
+    return TypedResults.Ok(body);
+}).Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable).WithTags("Health");
 
 app.MapGet("/api/me", async Task<Results<Ok<MeResponse>, UnauthorizedHttpResult>> (ClaimsPrincipal principal, UserManager<AppUser> users) =>
     await users.GetUserAsync(principal) is { } user
         ? TypedResults.Ok(new MeResponse(user.Email, user.EmailConfirmed, user.PhoneNumber, user.PhoneNumberConfirmed, user.DisplayName))
         : TypedResults.Unauthorized())
-    .RequireAuthorization();
+    .RequireAuthorization()
+    .WithProblemCodes(StatusCodes.Status401Unauthorized, "unauthorized");
 
 app.MapPost("/login", async Task<Results<EmptyHttpResult, ProblemHttpResult>> (HttpContext context, string? useCookies, SignInManager<AppUser> signIn, UserManager<AppUser> users, AppDbContext db) =>
 {
@@ -141,7 +170,12 @@ app.MapPost("/login", async Task<Results<EmptyHttpResult, ProblemHttpResult>> (H
     return result.Succeeded
         ? TypedResults.Empty // the bearer handler has written { tokenType, accessToken, expiresIn, refreshToken }, or the cookie is set
         : TypedResults.Problem(statusCode: 401, title: "The email or password is wrong.", extensions: new Dictionary<string, object?> { ["code"] = "invalid_credentials" });
-});
+})
+    .Accepts<LoginRequest>("application/json")
+    .Produces<Microsoft.AspNetCore.Authentication.BearerToken.AccessTokenResponse>()
+    .WithProblemCodes(StatusCodes.Status400BadRequest, "validation")
+    .WithProblemCodes(StatusCodes.Status401Unauthorized, "invalid_credentials")
+    .WithProblemCodes(StatusCodes.Status413PayloadTooLarge, "payload_too_large");
 
 app.Run();
 
@@ -182,6 +216,16 @@ internal static class UnknownUserHash
 {
     public static readonly Lazy<string> Hash = new(() => new PasswordHasher<AppUser>().HashPassword(new AppUser(), Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24))));
 }
+
+/// <summary>The answer of <c>GET /healthz</c>.</summary>
+/// <param name="Status"><c>Healthy</c>, <c>Degraded</c> (still 200) or <c>Unhealthy</c> (503).</param>
+/// <param name="Checks">Each check by name.</param>
+internal sealed record HealthResponse(string Status, IReadOnlyDictionary<string, HealthEntry> Checks);
+
+/// <summary>One health check's result.</summary>
+/// <param name="Status">Its status.</param>
+/// <param name="Description">What it found.</param>
+internal sealed record HealthEntry(string Status, string? Description);
 
 /// <summary>The sample's entry point (public for WebApplicationFactory).</summary>
 public partial class Program;

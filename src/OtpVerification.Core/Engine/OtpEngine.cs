@@ -52,7 +52,8 @@ public sealed partial class OtpEngine
         IOtpPhoneNumbers? phoneNumbers = null,
         IOtpCodeProtector? codeProtector = null)
     {
-        _store = store ?? throw new ArgumentNullException(nameof(store));
+        // Every store call and every send is a span of the OtpVerification activity source (OtpTracing).
+        _store = new TracedPendingRegistrationStore(store ?? throw new ArgumentNullException(nameof(store)));
         _generator = generator ?? throw new ArgumentNullException(nameof(generator));
         _hasher = hasher ?? throw new ArgumentNullException(nameof(hasher));
         _options = options ?? throw new ArgumentNullException(nameof(options));
@@ -68,7 +69,7 @@ public sealed partial class OtpEngine
             // A null is a sender switched off in this environment (the development outbox outside Development).
             if (sender is not null)
             {
-                _senders[(int)sender.Channel] = sender;
+                _senders[(int)sender.Channel] = new TracedOtpSender(sender);
             }
         }
     }
@@ -90,6 +91,14 @@ public sealed partial class OtpEngine
     /// <returns>Accepted with the flow id, TooFrequent, RateLimited or Unavailable.</returns>
     /// <exception cref="ArgumentException">The request has no address, or no destination.</exception>
     public async ValueTask<OtpSendResult> StartAsync(OtpStartRequest request, CancellationToken cancellationToken = default)
+    {
+        using var activity = OtpTracing.StartEngine("start", request?.Purpose ?? default, request is { Destinations.Count: > 0 } ? request.Destinations[0].Channel : null);
+        var result = await StartCoreAsync(request!, cancellationToken).ConfigureAwait(false);
+        OtpTracing.Finish(activity, result.Outcome);
+        return result;
+    }
+
+    private async ValueTask<OtpSendResult> StartCoreAsync(OtpStartRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentException.ThrowIfNullOrEmpty(request.Address);
@@ -194,6 +203,14 @@ public sealed partial class OtpEngine
     /// <param name="cancellationToken">Cancels the call before anything is written.</param>
     /// <returns>Accepted, TooFrequent, RateLimited or Unavailable.</returns>
     public async ValueTask<OtpSendResult> ResendAsync(OtpPurpose purpose, string address, string? clientKey = null, CancellationToken cancellationToken = default)
+    {
+        using var activity = OtpTracing.StartEngine("resend", purpose);
+        var result = await ResendCoreAsync(purpose, address, clientKey, cancellationToken).ConfigureAwait(false);
+        OtpTracing.Finish(activity, result.Outcome);
+        return result;
+    }
+
+    private async ValueTask<OtpSendResult> ResendCoreAsync(OtpPurpose purpose, string address, string? clientKey, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(address);
         var options = _options.CurrentValue;
@@ -300,6 +317,14 @@ public sealed partial class OtpEngine
     /// <param name="cancellationToken">Cancels the call before the store is reached.</param>
     /// <returns>Verified with the consumed entry, or the refusal.</returns>
     public async ValueTask<OtpVerifyResult> VerifyAsync(OtpPurpose purpose, string address, string flowId, string code, string? deviceId, CancellationToken cancellationToken = default)
+    {
+        using var activity = OtpTracing.StartEngine("verify", purpose);
+        var result = await VerifyCoreAsync(purpose, address, flowId, code, deviceId, cancellationToken).ConfigureAwait(false);
+        OtpTracing.Finish(activity, result.Outcome);
+        return result;
+    }
+
+    private async ValueTask<OtpVerifyResult> VerifyCoreAsync(OtpPurpose purpose, string address, string flowId, string code, string? deviceId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(address);
         ArgumentNullException.ThrowIfNull(flowId);

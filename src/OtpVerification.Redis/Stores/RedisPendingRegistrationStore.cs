@@ -27,7 +27,7 @@ namespace OtpVerification.Redis;
 /// Cancellation stops the wait for the reply; a script already sent may still run.
 /// </para>
 /// </remarks>
-public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrationStore
+public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrationStore, IOtpStoreHealth
 {
     private readonly IRedisConnection _connection;
     private readonly string _keyPrefix;
@@ -274,6 +274,28 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(MemoryMarshal.AsBytes(deviceId.AsSpan()), hash);
         return hash[..16].ToArray();
+    }
+
+    /// <summary>Sends <c>PING</c> on the store's connection (health checks): one round trip, nothing changed.</summary>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>A task that completes when Redis answered.</returns>
+    /// <exception cref="OtpStoreUnavailableException">Redis cannot be reached or answered with an error.</exception>
+    public async ValueTask PingAsync(CancellationToken cancellationToken = default)
+    {
+        RedisReply reply;
+        try
+        {
+            reply = await _connection.ExecuteAsync(["PING"], cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException ex)
+        {
+            throw new OtpStoreUnavailableException("The Redis store's connection is closed (ping).", ex);
+        }
+
+        if (reply.IsError)
+        {
+            throw new OtpStoreUnavailableException($"Redis answered PING with an error: {reply.ErrorMessage}");
+        }
     }
 
     private async ValueTask<RedisReply> RunAsync(RedisScript script, RedisArg[] keys, RedisArg[] args, string operation, CancellationToken cancellationToken)
