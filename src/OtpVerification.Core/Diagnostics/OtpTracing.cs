@@ -103,12 +103,12 @@ internal sealed class TracedPendingRegistrationStore(IPendingRegistrationStore i
         }
     }
 
-    public async ValueTask<SendGateResult> ResendAsync(PendingKey key, byte[] codeHash, DateTimeOffset codeExpiresAt, int maxAttempts, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public async ValueTask<SendGateResult> ResendAsync(PendingKey key, ResendCode code, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         using var activity = Start("resend", key.Purpose);
         try
         {
-            return Done(activity, await inner.ResendAsync(key, codeHash, codeExpiresAt, maxAttempts, policy, now, cancellationToken).ConfigureAwait(false));
+            return Done(activity, await inner.ResendAsync(key, code, policy, now, cancellationToken).ConfigureAwait(false));
         }
         catch (Exception ex)
         {
@@ -117,12 +117,12 @@ internal sealed class TracedPendingRegistrationStore(IPendingRegistrationStore i
         }
     }
 
-    public async ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, OtpDestination destination, CancellationToken cancellationToken = default)
+    public async ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, byte[]? protectedCode, OtpDestination destination, CancellationToken cancellationToken = default)
     {
         using var activity = Start("redirect", key.Purpose);
         try
         {
-            return Done(activity, await inner.RedirectAsync(key, expectedCodeHash, codeHash, destination, cancellationToken).ConfigureAwait(false));
+            return Done(activity, await inner.RedirectAsync(key, expectedCodeHash, codeHash, protectedCode, destination, cancellationToken).ConfigureAwait(false));
         }
         catch (Exception ex)
         {

@@ -102,9 +102,9 @@ public sealed class HealthzTests
 
         public ValueTask<SendGateResult> ReserveSendAsync(PendingKey key, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default) => _down.ReserveSendAsync(key, policy, now, cancellationToken);
 
-        public ValueTask<SendGateResult> ResendAsync(PendingKey key, byte[] codeHash, DateTimeOffset codeExpiresAt, int maxAttempts, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default) => _down.ResendAsync(key, codeHash, codeExpiresAt, maxAttempts, policy, now, cancellationToken);
+        public ValueTask<SendGateResult> ResendAsync(PendingKey key, ResendCode code, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default) => _down.ResendAsync(key, code, policy, now, cancellationToken);
 
-        public ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, OtpDestination destination, CancellationToken cancellationToken = default) => _down.RedirectAsync(key, expectedCodeHash, codeHash, destination, cancellationToken);
+        public ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, byte[]? protectedCode, OtpDestination destination, CancellationToken cancellationToken = default) => _down.RedirectAsync(key, expectedCodeHash, codeHash, protectedCode, destination, cancellationToken);
 
         public ValueTask<StoreVerifyResult> VerifyAndConsumeAsync(PendingKey key, string flowId, IReadOnlyList<byte[]> codeHashes, string? deviceId, DateTimeOffset now, CancellationToken cancellationToken = default) => _down.VerifyAndConsumeAsync(key, flowId, codeHashes, deviceId, now, cancellationToken);
 
