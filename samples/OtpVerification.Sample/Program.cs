@@ -113,7 +113,7 @@ app.MapGet("/api/me", async Task<Results<Ok<MeResponse>, UnauthorizedHttpResult>
     .RequireAuthorization()
     .WithProblemCodes(StatusCodes.Status401Unauthorized, "unauthorized");
 
-app.MapPost("/login", async Task<Results<EmptyHttpResult, ProblemHttpResult>> (HttpContext context, string? useCookies, SignInManager<AppUser> signIn, UserManager<AppUser> users, AppDbContext db) =>
+app.MapPost("/login", async Task<Results<EmptyHttpResult, ProblemHttpResult>> (HttpContext context, string? useCookies, SignInManager<AppUser> signIn, UserManager<AppUser> users) =>
 {
     // Parsed here, not bound as bool?: a bad value must be a 400 validation, not a framework binding failure.
     var cookies = false;
@@ -154,7 +154,9 @@ app.MapPost("/login", async Task<Results<EmptyHttpResult, ProblemHttpResult>> (H
         // A wrong password for a real account also writes its failed-attempt count (lockout): an
         // update that matches no row costs about the same.
         users.PasswordHasher.VerifyHashedPassword(new AppUser(), UnknownUserHash.Hash.Value, login.Password);
-        await db.Users.Where(u => u.Id == "no-such-user").ExecuteUpdateAsync(u => u.SetProperty(x => x.AccessFailedCount, x => x.AccessFailedCount + 1));
+        // Identity's own failed-attempt update, on a user that is not in the table: the same work,
+        // answered by the store as a concurrency failure (no row matched).
+        await users.AccessFailedAsync(new AppUser { UserName = email, LockoutEnabled = true });
         return TypedResults.Problem(statusCode: 401, title: "The email or password is wrong.", extensions: new Dictionary<string, object?> { ["code"] = "invalid_credentials" });
     }
 
