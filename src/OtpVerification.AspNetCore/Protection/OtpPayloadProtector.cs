@@ -5,29 +5,20 @@ using Microsoft.AspNetCore.DataProtection;
 namespace OtpVerification.AspNetCore;
 
 /// <summary>
-/// Protects pending forms at rest with ASP.NET Core Data Protection (authenticated encryption
-/// with the app's key ring). Every instance that shares a store must share the key ring
-/// (<c>PersistKeysTo…</c> and the same application name); rotated keys keep decrypting payloads
-/// they protected for as long as they are in the ring.
+/// Protects pending forms at rest: envelope encryption under ASP.NET Core Data Protection
+/// (<see cref="EnvelopeProtector"/>: AES-256-GCM with a data key wrapped by the app's key ring),
+/// bound to the purpose. Every instance that shares a store must share the key ring
+/// (<c>PersistKeysTo…</c> and the same application name); rotated keys keep opening payloads they
+/// sealed for as long as they are in the ring.
 /// </summary>
 internal sealed class OtpPayloadProtector
 {
-    private readonly IDataProtector _protector;
+    private readonly EnvelopeProtector _envelope;
 
-    // One sub-protector per purpose, made once: creating it per call cost an allocation chain and
-    // a fresh additional-authenticated-data template on every protect and unprotect.
-    private readonly IDataProtector[] _purposeProtectors;
-
-    public OtpPayloadProtector(IDataProtectionProvider provider)
+    public OtpPayloadProtector(IDataProtectionProvider provider, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(provider);
-        _protector = provider.CreateProtector("OtpVerification.PendingPayload.v1");
-        var purposes = Enum.GetValues<OtpPurpose>();
-        _purposeProtectors = new IDataProtector[purposes.Max(p => (int)p) + 1];
-        foreach (var purpose in purposes)
-        {
-            _purposeProtectors[(int)purpose] = _protector.CreateProtector(OtpVerification.Senders.OtpNames.Purpose(purpose));
-        }
+        _envelope = new EnvelopeProtector(provider, "OtpVerification.PendingPayload.v2", time);
     }
 
     public byte[] Protect<T>(OtpPurpose purpose, T value)
@@ -35,7 +26,7 @@ internal sealed class OtpPayloadProtector
         var json = JsonSerializer.SerializeToUtf8Bytes(value, OtpJson.Options);
         try
         {
-            return For(purpose).Protect(json);
+            return _envelope.Protect(json, Associated(purpose));
         }
         finally
         {
@@ -46,12 +37,7 @@ internal sealed class OtpPayloadProtector
     /// <summary>Returns the value, or default when the payload cannot be decrypted (key ring lost or not shared).</summary>
     public T? Unprotect<T>(OtpPurpose purpose, byte[] payload)
     {
-        byte[] json;
-        try
-        {
-            json = For(purpose).Unprotect(payload);
-        }
-        catch (CryptographicException)
+        if (!_envelope.TryUnprotect(payload, Associated(purpose), out var json))
         {
             return default;
         }
@@ -60,15 +46,17 @@ internal sealed class OtpPayloadProtector
         {
             return JsonSerializer.Deserialize<T>(json, OtpJson.Options);
         }
+        catch (JsonException)
+        {
+            return default;
+        }
         finally
         {
             CryptographicOperations.ZeroMemory(json);
         }
     }
 
-    private IDataProtector For(OtpPurpose purpose) => (uint)purpose < (uint)_purposeProtectors.Length
-        ? _purposeProtectors[(int)purpose]
-        : _protector.CreateProtector(OtpVerification.Senders.OtpNames.Purpose(purpose));
+    private static byte[] Associated(OtpPurpose purpose) => [(byte)purpose];
 }
 
 internal static class OtpJson
