@@ -36,16 +36,20 @@ public sealed class AesGcmOtpCodeProtector : IOtpCodeProtector
     private const int NonceSize = 12;
     private const int TagSize = 16;
     private readonly byte[] _key;
+    private readonly byte[]? _previousKey;
 
-    /// <summary>Creates the protector from <c>OtpSignup:Code:HashKey</c>, or a random per-process key when it is unset.</summary>
+    /// <summary>
+    /// Creates the protector from <c>OtpSignup:Code:HashKey</c> (a random per-process key when it
+    /// is unset); during a rotation, codes protected under <c>OtpSignup:Code:PreviousHashKey</c>
+    /// still open.
+    /// </summary>
     /// <param name="options">The options.</param>
     public AesGcmOtpCodeProtector(IOptions<OtpSignupOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var configured = options.Value.Code.HashKey;
-        var secret = string.IsNullOrWhiteSpace(configured) ? RandomNumberGenerator.GetBytes(32) : Convert.FromBase64String(configured);
-        _key = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, salt: null, info: "OtpVerification code protection"u8.ToArray());
-        CryptographicOperations.ZeroMemory(secret);
+        var code = options.Value.Code;
+        _key = Derive(string.IsNullOrWhiteSpace(code.HashKey) ? RandomNumberGenerator.GetBytes(32) : Convert.FromBase64String(code.HashKey));
+        _previousKey = string.IsNullOrWhiteSpace(code.PreviousHashKey) ? null : Derive(Convert.FromBase64String(code.PreviousHashKey));
     }
 
     /// <inheritdoc />
@@ -72,10 +76,24 @@ public sealed class AesGcmOtpCodeProtector : IOtpCodeProtector
             return false;
         }
 
+        return TryOpen(_key, purpose, address, protectedCode, out code)
+            || (_previousKey is not null && TryOpen(_previousKey, purpose, address, protectedCode, out code));
+    }
+
+    private static byte[] Derive(byte[] secret)
+    {
+        var key = HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, salt: null, info: "OtpVerification code protection"u8.ToArray());
+        CryptographicOperations.ZeroMemory(secret);
+        return key;
+    }
+
+    private static bool TryOpen(byte[] key, OtpPurpose purpose, string address, byte[] protectedCode, [NotNullWhen(true)] out string? code)
+    {
+        code = null;
         var plain = new byte[protectedCode.Length - NonceSize - TagSize];
         try
         {
-            using var aes = new AesGcm(_key, TagSize);
+            using var aes = new AesGcm(key, TagSize);
             aes.Decrypt(protectedCode.AsSpan(0, NonceSize), protectedCode.AsSpan(NonceSize + TagSize), protectedCode.AsSpan(NonceSize, TagSize), plain, Associated(purpose, address));
             code = Encoding.UTF8.GetString(plain);
             return true;

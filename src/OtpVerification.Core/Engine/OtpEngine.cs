@@ -266,17 +266,37 @@ public sealed partial class OtpEngine
         var isRepeat = !CryptographicOperations.FixedTimeEquals(registration.CodeHash, hash);
         if (isRepeat)
         {
-            if (registration.ProtectedCode is null || !_codes.TryUnprotect(purpose, key.Address, registration.ProtectedCode, out var current))
+            if (registration.ProtectedCode is not null && _codes.TryUnprotect(purpose, key.Address, registration.ProtectedCode, out var current))
             {
-                // Not readable here (a key ring not shared, say): undo the send; the user asks again.
-                Log.StoreUnavailable(_logger, "resend", nameof(System.Security.Cryptography.CryptographicException), "the kept code cannot be decrypted");
-                await CompensateAsync(key, registration.CodeHash).ConfigureAwait(false);
-                return ConcealsAccounts(purpose) ? Accepted(options, lifetime: lifetime) : Unavailable(purpose);
+                code = current;
+                hash = registration.CodeHash;
+                destinations = [registration.DeliveredTo, .. registration.Destinations.Where(d => d != registration.DeliveredTo)];
             }
+            else
+            {
+                // The kept code cannot be read here (a key rotated away, a key ring not shared):
+                // undo this send and make it a new code instead.
+                Log.StoreUnavailable(_logger, "resend", nameof(System.Security.Cryptography.CryptographicException), "the kept code cannot be decrypted; a new code is sent");
+                await CompensateAsync(key, registration.CodeHash).ConfigureAwait(false);
+                try
+                {
+                    gate = await _store.ResendAsync(key, offer with { ReuseWhileRemaining = null }, Policy(options), now, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (OtpStoreUnavailableException ex)
+                {
+                    Log.StoreUnavailable(_logger, "resend", ex.GetType().Name, ex.Message);
+                    return Unavailable(purpose);
+                }
 
-            code = current;
-            hash = registration.CodeHash;
-            destinations = [registration.DeliveredTo, .. registration.Destinations.Where(d => d != registration.DeliveredTo)];
+                if (gate.Status != SendGateStatus.Allowed || gate.Registration is null)
+                {
+                    return Refused(purpose, key, gate);
+                }
+
+                registration = gate.Registration;
+                lifetime = registration.CodeExpiresAt - now;
+                isRepeat = false;
+            }
         }
 
         if (DeliversAfterAnswering(purpose, options))
