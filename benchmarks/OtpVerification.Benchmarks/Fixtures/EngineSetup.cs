@@ -70,6 +70,8 @@ internal sealed class PayloadProtection : IDisposable
 
     public OtpPayloadProtector Protector { get; }
 
+    public Microsoft.AspNetCore.DataProtection.IDataProtectionProvider Provider => _services.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>();
+
     public static PayloadProtection Create()
     {
         var directory = Path.Combine(Path.GetTempPath(), "otp-bench-keys-" + Guid.NewGuid().ToString("N"));
