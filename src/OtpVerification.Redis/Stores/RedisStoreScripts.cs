@@ -1,5 +1,3 @@
-using OtpVerification.Redis.Connection;
-
 namespace OtpVerification.Redis.Stores;
 
 /// <summary>
@@ -23,13 +21,29 @@ namespace OtpVerification.Redis.Stores;
 /// <c>%d</c>, never Lua's default 14-digit format.
 /// </para>
 /// <para>
-/// Every write path starts with a write that Redis refuses when <c>maxmemory</c> is reached (so an
-/// out-of-memory refusal leaves nothing half-written), and every key gets a TTL: the registration
-/// until its expiry, the limits until the later of the window's end and the cooldown's end.
+/// Every script begins with a shebang (<c>#!lua</c>, Redis 7.0 or newer) that declares its flags.
+/// Without <c>no-writes</c> a script counts as a write, and Redis refuses it <em>whole</em>, before
+/// it runs, when <c>maxmemory</c> is reached with <c>noeviction</c>: a verify that cannot count
+/// its attempt never compares the code (fail closed), and a send never leaves anything
+/// half-written. Only <see cref="CancelSend"/> and <see cref="Delete"/> declare
+/// <c>allow-oom</c>: they give back a send slot or remove an entry, and must work when memory is
+/// short. Every key gets a TTL: the registration until its expiry, the limits until the later of
+/// the window's end and the cooldown's end.
+/// </para>
+/// <para>
+/// The store runs them with StackExchange.Redis's <c>ScriptEvaluateAsync</c>: it sends
+/// <c>EVALSHA</c> once the server knows the script, sends it again after <c>NOSCRIPT</c> (a
+/// restart, a failover, <c>SCRIPT FLUSH</c>), and routes each call by its keys' hash slot.
 /// </para>
 /// </remarks>
 internal static class RedisStoreScripts
 {
+    /// <summary>Scripts that write: refused whole by Redis when memory is full.</summary>
+    private const string Writes = "#!lua\n";
+
+    /// <summary>Scripts that only remove or give back: they run when memory is full.</summary>
+    private const string WritesUnderOom = "#!lua flags=allow-oom\n";
+
     private const string Prelude = """
         local function t(s) return {tonumber(string.sub(s, 1, -5)), tonumber(string.sub(s, -4))} end
         local function d(a, b) return (a[1] - b[1]) * 10000 + (a[2] - b[2]) end
@@ -80,7 +94,7 @@ internal static class RedisStoreScripts
         """;
 
     /// <summary>KEYS reg, pay, lim. ARGV now, cooldown, max, window, hash, code expiry, expiry, attempts, device hash or '', sealed payload. Returns {status, retry}.</summary>
-    public static readonly RedisScript Create = new(Prelude + """
+    public static readonly string Create = Writes + Prelude + """
         local now = t(ARGV[1])
         local m = lim_load(KEYS[3], now)
         local st, retry = lim_take(m, now, ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
@@ -98,19 +112,19 @@ internal static class RedisStoreScripts
           redis.call('SET', KEYS[2], ARGV[10], 'PX', ms(life))
         end
         return {0, 0}
-        """);
+        """;
 
     /// <summary>KEYS lim. ARGV now, cooldown, max, window. Returns {status, retry}.</summary>
-    public static readonly RedisScript Reserve = new(Prelude + """
+    public static readonly string Reserve = Writes + Prelude + """
         local now = t(ARGV[1])
         local m = lim_load(KEYS[1], now)
         local st, retry = lim_take(m, now, ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
         if st == 0 then lim_save(KEYS[1], m, now) end
         return {st, retry}
-        """);
+        """;
 
     /// <summary>KEYS reg, pay, lim. ARGV now, cooldown, max, window, hash, code expiry, attempts. Returns {status, retry[, code expiry, expiry, sealed payload]}.</summary>
-    public static readonly RedisScript Resend = new(Prelude + """
+    public static readonly string Resend = Writes + Prelude + """
         local now = t(ARGV[1])
         local m = lim_load(KEYS[3], now)
         local st, retry = lim_take(m, now, ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
@@ -136,10 +150,10 @@ internal static class RedisStoreScripts
         end
         redis.call('HSET', KEYS[1], 'h', ARGV[5], 'c', c, 'a', ARGV[7], 'e', e)
         return {0, 0, c, e, pay}
-        """);
+        """;
 
     /// <summary>KEYS reg, pay. ARGV now, hash, device hash or ''. Returns {status[, attempts left[, code expiry, expiry, attempts, sealed payload]]}.</summary>
-    public static readonly RedisScript Verify = new(Prelude + """
+    public static readonly string Verify = Writes + Prelude + """
         local r = redis.call('HMGET', KEYS[1], 'h', 'c', 'e', 'a', 'd')
         if not r[1] then return {1} end
         local now = t(ARGV[1])
@@ -160,10 +174,10 @@ internal static class RedisStoreScripts
         end
         redis.call('HSET', KEYS[1], 'a', i(left))
         return {2, left}
-        """);
+        """;
 
     /// <summary>KEYS reg, pay, lim. ARGV now, hash, '1' to remove the registration. Returns 1 when the slot was given back.</summary>
-    public static readonly RedisScript CancelSend = new(Prelude + """
+    public static readonly string CancelSend = WritesUnderOom + Prelude + """
         local r = redis.call('HMGET', KEYS[1], 'h', 'e')
         if not r[1] then return 0 end
         local now = t(ARGV[1])
@@ -179,14 +193,14 @@ internal static class RedisStoreScripts
         lim_save(KEYS[3], m, now)
         if ARGV[3] == '1' then redis.call('DEL', KEYS[1], KEYS[2]) end
         return 1
-        """);
+        """;
 
     /// <summary>KEYS reg, pay. ARGV now. Returns 1 when a live registration was removed.</summary>
-    public static readonly RedisScript Delete = new(Prelude + """
+    public static readonly string Delete = WritesUnderOom + Prelude + """
         local e = redis.call('HGET', KEYS[1], 'e')
         if not e then return 0 end
         redis.call('DEL', KEYS[1], KEYS[2])
         if d(t(ARGV[1]), t(e)) >= 0 then return 0 end
         return 1
-        """);
+        """;
 }
