@@ -16,7 +16,7 @@ public sealed class TwoInstances : IAsyncDisposable
     private readonly string _directory;
     private readonly string _usersConnectionString;
 
-    private TwoInstances(RedisServerFixture redis, IReadOnlyDictionary<string, string?>? overrides)
+    private TwoInstances(IRedisTarget redis, IReadOnlyDictionary<string, string?>? overrides)
     {
         _directory = Path.Combine(Path.GetTempPath(), "otp-multi-" + Guid.NewGuid().ToString("N"));
         var keysPath = Path.Combine(_directory, "keys");
@@ -63,7 +63,7 @@ public sealed class TwoInstances : IAsyncDisposable
     /// <param name="redis">The shared server.</param>
     /// <param name="overrides">More settings, the same for both instances.</param>
     /// <returns>The running pair.</returns>
-    public static TwoInstances Start(RedisServerFixture redis, IReadOnlyDictionary<string, string?>? overrides = null)
+    public static TwoInstances Start(IRedisTarget redis, IReadOnlyDictionary<string, string?>? overrides = null)
     {
         ArgumentNullException.ThrowIfNull(redis);
         var pair = new TwoInstances(redis, overrides);

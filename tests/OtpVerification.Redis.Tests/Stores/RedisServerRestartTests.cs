@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using OtpVerification.Redis.Tests.Connection;
 using OtpVerification.Redis.Tests.Infrastructure;
 using OtpVerification.Stores;
 using static OtpVerification.Redis.Tests.Infrastructure.Registrations;
@@ -14,14 +13,14 @@ public sealed class RedisServerRestartTests(RedisServerFixture redis) : IClassFi
     [Fact]
     public async Task Store_ServerStoppedThenRestarted_FailsFastWhileDownAndRecoversByItself()
     {
-        var connection = redis.CreateConnection();
-        var store = RedisServerFixture.CreateStore(connection, "restart:");
+        // Commands wait for a reconnect at most asyncTimeout (StackExchange.Redis's backlog), then fail.
+        var store = RedisTargetExtensions.CreateStore(await redis.ConnectAsync("asyncTimeout=1000,connectTimeout=1000"), "restart:");
         (await store.ReserveSendAsync(NewKey(), Policy, Now)).Status.Should().Be(SendGateStatus.Allowed);
 
         await redis.Server.StopAsync();
         await ConnectionWentDownAsync(store);
         var slowest = TimeSpan.Zero;
-        for (var i = 0; i < 10; i++)
+        for (var i = 0; i < 5; i++)
         {
             var watch = Stopwatch.StartNew();
             var act = async () => await store.ReserveSendAsync(NewKey(), Policy, Now);
@@ -30,10 +29,10 @@ public sealed class RedisServerRestartTests(RedisServerFixture redis) : IClassFi
             await Task.Delay(20);
         }
 
-        slowest.Should().BeLessThan(TimeSpan.FromMilliseconds(500), "calls fail fast while Redis is down, never waiting out a timeout");
+        slowest.Should().BeLessThan(TimeSpan.FromMilliseconds(2500), "calls fail within the configured asyncTimeout while Redis is down, never hang");
 
         await redis.Server.StartAsync();
-        var recovered = await RedisConnectionTests.EventuallyAsync(async () => await store.ReserveSendAsync(NewKey(), Policy, Now));
+        var recovered = await Eventually.SucceedsAsync(async () => await store.ReserveSendAsync(NewKey(), Policy, Now));
         recovered.Status.Should().Be(SendGateStatus.Allowed, "the same store recovers without being recreated (and reloads its scripts)");
     }
 

@@ -12,7 +12,7 @@ public sealed class RedisStoreConcurrencyTests(RedisServerFixture redis) : IClas
     [Fact]
     public async Task VerifyAndConsume_500ParallelWrongGuesses_EvaluatesExactlyMaxAttempts()
     {
-        var (first, second) = TwoInstances();
+        var (first, second) = await TwoInstancesAsync();
         var key = NewKey();
         await first.CreateOrReplaceAsync(Create(key, Now, attempts: 5), Policy, Now);
 
@@ -26,7 +26,7 @@ public sealed class RedisStoreConcurrencyTests(RedisServerFixture redis) : IClas
     [Fact]
     public async Task VerifyAndConsume_200ParallelRightCodes_SucceedsExactlyOnce()
     {
-        var (first, second) = TwoInstances();
+        var (first, second) = await TwoInstancesAsync();
         var key = NewKey();
         await first.CreateOrReplaceAsync(Create(key, Now), Policy, Now);
 
@@ -40,7 +40,7 @@ public sealed class RedisStoreConcurrencyTests(RedisServerFixture redis) : IClas
     [Fact]
     public async Task CreateOrReplace_200ParallelStartsWithinCooldown_AllowsExactlyOne()
     {
-        var (first, second) = TwoInstances();
+        var (first, second) = await TwoInstancesAsync();
         var key = NewKey();
 
         var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(async () =>
@@ -53,7 +53,7 @@ public sealed class RedisStoreConcurrencyTests(RedisServerFixture redis) : IClas
     [Fact]
     public async Task ReserveSend_300ParallelWithoutCooldown_AllowsExactlyTheWindowAllowance()
     {
-        var (first, second) = TwoInstances();
+        var (first, second) = await TwoInstancesAsync();
         var key = NewKey();
         var policy = new SendPolicy(TimeSpan.Zero, 7, TimeSpan.FromHours(1));
 
@@ -64,9 +64,9 @@ public sealed class RedisStoreConcurrencyTests(RedisServerFixture redis) : IClas
         results.Count(r => r.Status == SendGateStatus.RateLimited).Should().Be(293);
     }
 
-    private (IPendingRegistrationStore First, IPendingRegistrationStore Second) TwoInstances()
+    private async Task<(IPendingRegistrationStore First, IPendingRegistrationStore Second)> TwoInstancesAsync()
     {
         var prefix = "c" + Guid.NewGuid().ToString("N")[..8] + ":";
-        return (RedisServerFixture.CreateStore(redis.CreateConnection(), prefix), RedisServerFixture.CreateStore(redis.CreateConnection(), prefix));
+        return (RedisTargetExtensions.CreateStore(await redis.ConnectAsync(), prefix), RedisTargetExtensions.CreateStore(await redis.ConnectAsync(), prefix));
     }
 }

@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.RegularExpressions;
-using OtpVerification.Redis.Connection;
 using OtpVerification.Redis.Tests.Infrastructure;
 using OtpVerification.Stores;
 using OtpVerification.Testing;
@@ -34,7 +33,7 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
         keys.Should().HaveCountGreaterThan(10);
         foreach (var key in keys)
         {
-            (await redis.AdminAsync("PTTL", key)).Integer.Should().BePositive($"{key} must expire");
+            ((long)await redis.AdminAsync("PTTL", key)).Should().BePositive($"{key} must expire");
         }
     }
 
@@ -52,7 +51,7 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
         foreach (var name in keys.Where(k => k.EndsWith(":reg", StringComparison.Ordinal) || k.EndsWith(":pay", StringComparison.Ordinal)))
         {
             // Ten minutes from the resend, not the five of the entry it replaced.
-            (await redis.AdminAsync("PTTL", name)).Integer.Should().BeGreaterThan((long)TimeSpan.FromMinutes(9).TotalMilliseconds, name);
+            ((long)await redis.AdminAsync("PTTL", name)).Should().BeGreaterThan((long)TimeSpan.FromMinutes(9).TotalMilliseconds, name);
         }
 
         keys.Should().HaveCount(3);
@@ -84,10 +83,10 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
         var dumps = new List<byte[]>();
         foreach (var k in await ScanAsync(prefix))
         {
-            dumps.Add((await redis.AdminAsync("DUMP", k)).Bytes!);
-            var type = (await redis.AdminAsync("TYPE", k)).AsString();
+            dumps.Add((byte[])(await redis.AdminAsync("DUMP", k))!);
+            var type = (string?)await redis.AdminAsync("TYPE", k);
             var value = type == "hash" ? await redis.AdminAsync("HGETALL", k) : await redis.AdminAsync("GET", k);
-            dumps.AddRange(value.Kind == RedisReplyKind.Array ? value.Elements!.Select(e => e.Bytes!) : [value.Bytes!]);
+            dumps.AddRange(value.Resp2Type == StackExchange.Redis.ResultType.Array ? ((StackExchange.Redis.RedisResult[])value!).Select(e => (byte[])e!) : [(byte[])value!]);
         }
 
         string[] secrets = [Code, key.Address, key.Address.Split('@')[0], Phone, Phone[1..], Device];
@@ -116,10 +115,10 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
         var usage = new Dictionary<string, long>();
         foreach (var k in await ScanAsync(prefix))
         {
-            usage[k[(k.LastIndexOf(':') + 1)..]] = (await redis.AdminAsync("MEMORY", "USAGE", k, "SAMPLES", 0)).Integer;
+            usage[k[(k.LastIndexOf(':') + 1)..]] = (long)await redis.AdminAsync("MEMORY", "USAGE", k, "SAMPLES", 0);
         }
 
-        var encoding = (await redis.AdminAsync("OBJECT", "ENCODING", (await ScanAsync(prefix)).Single(k => k.EndsWith(":reg", StringComparison.Ordinal)))).AsString();
+        var encoding = (string?)await redis.AdminAsync("OBJECT", "ENCODING", (await ScanAsync(prefix)).Single(k => k.EndsWith(":reg", StringComparison.Ordinal)));
         var overhead = usage["reg"] + usage["pay"] - payload.Length;
         output.WriteLine($"payload {payload.Length} B: MEMORY USAGE reg={usage["reg"]} ({encoding}), pay={usage["pay"]}, lim={usage["lim"]}; registration beyond the payload = {overhead} B");
         encoding.Should().Be("listpack", "small fields keep the registration hash compact");
@@ -132,8 +131,7 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
     [Fact]
     public async Task EachOperation_IsOneEvalshaRoundTrip()
     {
-        var counting = new CountingConnection(redis.CreateConnection());
-        var store = RedisServerFixture.CreateStore(counting, "rt:", _clock);
+        var store = RedisTargetExtensions.CreateStore(await redis.ConnectAsync(), "rt:", _clock);
         var key = NewKey();
         var registration = Create(key, Now);
         Func<Task>[] operations =
@@ -147,24 +145,21 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
             async () => await store.DeleteAsync(key),
         ];
 
-        // Warm up: the first call of each script loads it (NOSCRIPT, then EVAL).
+        // Warm up: the first call of each script sends it whole (EVAL); StackExchange.Redis then knows its SHA.
         foreach (var operation in operations)
         {
             await operation();
         }
 
-        await redis.AdminAsync("DEL", "rt:" + key.Address);
         foreach (var operation in operations)
         {
-            counting.Clear();
             var before = await CommandStatsAsync();
             await operation();
             var after = await CommandStatsAsync();
 
-            counting.Commands.Should().Equal(["EVALSHA"], "the store sends one command per operation");
             var delta = after.Where(a => a.Value != before.GetValueOrDefault(a.Key)).ToDictionary(a => a.Key, a => a.Value - before.GetValueOrDefault(a.Key));
-            delta.Should().Contain("evalsha", 1);
-            delta.Keys.Except(["evalsha", "info"]).Should().BeSubsetOf(ScriptInternalCommands, "nothing but the script's own calls run besides the one EVALSHA");
+            delta.Should().Contain("evalsha", 1, "the store sends one EVALSHA per operation");
+            delta.Keys.Except(["evalsha", "info", "ping", "echo"]).Should().BeSubsetOf(ScriptInternalCommands, "nothing but the script's own calls run besides the one EVALSHA (and the admin connection's INFO, the multiplexers' heartbeats)");
         }
     }
 
@@ -189,9 +184,9 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
         var cursor = "0";
         do
         {
-            var reply = (await redis.AdminAsync("SCAN", cursor, "MATCH", prefix + "*", "COUNT", 1000)).Elements!;
-            cursor = reply[0].AsString()!;
-            keys.AddRange(reply[1].Elements!.Select(e => e.AsString()!));
+            var reply = (StackExchange.Redis.RedisResult[])(await redis.AdminAsync("SCAN", cursor, "MATCH", prefix + "*", "COUNT", 1000))!;
+            cursor = (string)reply[0]!;
+            keys.AddRange(((StackExchange.Redis.RedisResult[])reply[1]!).Select(e => (string)e!));
         }
         while (cursor != "0");
         return keys;
@@ -199,7 +194,7 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
 
     private async Task<Dictionary<string, long>> CommandStatsAsync()
     {
-        var info = (await redis.AdminAsync("INFO", "commandstats")).AsString()!;
+        var info = (string)(await redis.AdminAsync("INFO", "commandstats"))!;
         return CommandStatLine().Matches(info).ToDictionary(m => m.Groups[1].Value, m => long.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
     }
 

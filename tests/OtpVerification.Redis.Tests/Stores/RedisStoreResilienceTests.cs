@@ -64,7 +64,7 @@ public sealed class RedisStoreResilienceTests(RedisServerFixture redis) : IClass
             await redis.AdminAsync("CONFIG", "SET", "maxmemory", "0");
         }
 
-        (await redis.AdminAsync("KEYS", prefix + "*")).Elements.Should().BeEmpty();
+        ((StackExchange.Redis.RedisResult[])(await redis.AdminAsync("KEYS", prefix + "*"))!).Should().BeEmpty();
         (await store.CreateOrReplaceAsync(Create(key, Now), Policy, Now)).Status.Should().Be(SendGateStatus.Allowed);
     }
 
@@ -74,7 +74,7 @@ public sealed class RedisStoreResilienceTests(RedisServerFixture redis) : IClass
         var store = redis.CreateStore(out var prefix);
         var key = NewKey();
         await store.CreateOrReplaceAsync(Create(key, Now), Policy, Now);
-        var registrationKey = (await redis.AdminAsync("KEYS", prefix + "*:reg")).Elements!.Single().AsString()!;
+        var registrationKey = (string)((StackExchange.Redis.RedisResult[])(await redis.AdminAsync("KEYS", prefix + "*:reg"))!).Single()!;
         await redis.AdminAsync("DEL", registrationKey);
         await redis.AdminAsync("SET", registrationKey, "not a hash");
 
@@ -85,7 +85,7 @@ public sealed class RedisStoreResilienceTests(RedisServerFixture redis) : IClass
 
     private async Task<long> EvalCallsAsync()
     {
-        var info = (await redis.AdminAsync("INFO", "commandstats")).AsString()!;
+        var info = (string)(await redis.AdminAsync("INFO", "commandstats"))!;
         var line = info.Split("\r\n").FirstOrDefault(l => l.StartsWith("cmdstat_eval:", StringComparison.Ordinal));
         return line is null ? 0 : long.Parse(line.Split(',')[0]["cmdstat_eval:calls=".Length..], System.Globalization.CultureInfo.InvariantCulture);
     }
