@@ -34,13 +34,21 @@ internal sealed class RedisMultiplexerSource : IAsyncDisposable, IDisposable
     /// <summary>
     /// Connects to <paramref name="options"/> in the background: the store starts even while Redis
     /// is down and reconnects by itself (<see cref="ConfigurationOptions.AbortOnConnectFail"/> is
-    /// turned off on a copy; the caller's options are not changed).
+    /// turned off). While disconnected, operations fail at once (503 with <c>Retry-After</c>)
+    /// rather than wait in StackExchange.Redis's backlog for up to the async timeout:
+    /// <see cref="BacklogPolicy.FailFast"/>, unless the options name another policy. Changes a
+    /// copy; the caller's options are left as they are.
     /// </summary>
     public static RedisMultiplexerSource Owned(ConfigurationOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var copy = options.Clone();
         copy.AbortOnConnectFail = false;
+        if (ReferenceEquals(copy.BacklogPolicy, BacklogPolicy.Default))
+        {
+            copy.BacklogPolicy = BacklogPolicy.FailFast;
+        }
+
         return Owned(async () => await ConnectionMultiplexer.ConnectAsync(copy).ConfigureAwait(false));
     }
 

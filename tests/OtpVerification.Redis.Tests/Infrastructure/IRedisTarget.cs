@@ -15,7 +15,8 @@ public interface IRedisTarget
 
     /// <summary>A new multiplexer of its own, disposed with the fixture.</summary>
     /// <param name="options">Appended to the configuration string.</param>
-    Task<IConnectionMultiplexer> ConnectAsync(string options = "");
+    /// <param name="configure">Changes the parsed options before connecting.</param>
+    Task<IConnectionMultiplexer> ConnectAsync(string options = "", Action<ConfigurationOptions>? configure = null);
 }
 
 /// <summary>Stores over a target.</summary>

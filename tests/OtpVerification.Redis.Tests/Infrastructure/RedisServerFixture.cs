@@ -36,9 +36,10 @@ public sealed class RedisServerFixture : IAsyncLifetime, IRedisTarget
     }
 
     /// <inheritdoc />
-    public async Task<IConnectionMultiplexer> ConnectAsync(string options = "")
+    public async Task<IConnectionMultiplexer> ConnectAsync(string options = "", Action<ConfigurationOptions>? configure = null)
     {
         var configuration = ConfigurationOptions.Parse(ConnectionString + ",abortConnect=false" + (options.Length > 0 ? "," + options : string.Empty));
+        configure?.Invoke(configuration);
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration);
         lock (_multiplexers)
         {
