@@ -69,6 +69,75 @@ public sealed class RedisStoreResilienceTests(RedisServerFixture redis) : IClass
     }
 
     [Fact]
+    public async Task Verify_MaxMemoryReached_RefusesGuessesUnevaluatedAndUncounted()
+    {
+        var store = redis.CreateStore();
+        var key = NewKey();
+        await store.CreateOrReplaceAsync(Create(key, Now, attempts: 3), Policy, Now);
+
+        await using (await OutOfMemoryAsync())
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                var wrong = async () => await store.VerifyAndConsumeAsync(key, Hash(key, $"{i:D6}"), null, Now);
+                await wrong.Should().ThrowAsync<OtpStoreUnavailableException>("a guess that cannot be counted is not evaluated");
+            }
+
+            var right = async () => await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), null, Now);
+            await right.Should().ThrowAsync<OtpStoreUnavailableException>("not even the right code is evaluated when the attempt cannot be counted");
+        }
+
+        var after = await store.VerifyAndConsumeAsync(key, Hash(key, "000000"), null, Now);
+        after.Should().Be(new StoreVerifyResult(StoreVerifyStatus.Invalid, 2), "the refused guesses used no attempt");
+    }
+
+    [Fact]
+    public async Task Verify_MaxMemoryComingAndGoing_RightCodeNotAcceptedAfterMaxAttemptsWrongGuesses()
+    {
+        var store = redis.CreateStore();
+        var key = NewKey();
+        await store.CreateOrReplaceAsync(Create(key, Now, attempts: 3), Policy, Now);
+        var evaluated = 0;
+
+        for (var round = 0; round < 3; round++)
+        {
+            await using (await OutOfMemoryAsync())
+            {
+                for (var i = 0; i < 5; i++)
+                {
+                    try
+                    {
+                        await store.VerifyAndConsumeAsync(key, Hash(key, $"9{round}{i}000"), null, Now);
+                        evaluated++;
+                    }
+                    catch (OtpStoreUnavailableException)
+                    {
+                    }
+                }
+            }
+
+            (await store.VerifyAndConsumeAsync(key, Hash(key, $"8{round}0000"), null, Now)).Status.Should().Be(StoreVerifyStatus.Invalid);
+            evaluated++;
+        }
+
+        evaluated.Should().Be(3, "only the guesses made with memory to count them were evaluated");
+        (await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.MaxAttempts);
+    }
+
+    /// <summary>Sets <c>maxmemory</c> to 1 byte with <c>noeviction</c> until disposed.</summary>
+    private async Task<IAsyncDisposable> OutOfMemoryAsync()
+    {
+        await redis.AdminAsync("CONFIG", "SET", "maxmemory-policy", "noeviction");
+        await redis.AdminAsync("CONFIG", "SET", "maxmemory", "1");
+        return new Restore(redis);
+    }
+
+    private sealed class Restore(RedisServerFixture redis) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await redis.AdminAsync("CONFIG", "SET", "maxmemory", "0");
+    }
+
+    [Fact]
     public async Task Store_ScriptError_ThrowsUnavailable()
     {
         var store = redis.CreateStore(out var prefix);
