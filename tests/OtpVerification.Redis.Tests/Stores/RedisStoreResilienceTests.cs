@@ -92,14 +92,14 @@ public sealed class RedisStoreResilienceTests(RedisServerFixture redis) : IClass
     }
 
     [Fact]
-    public async Task Verify_MaxMemoryComingAndGoing_RightCodeNotAcceptedAfterMaxAttemptsWrongGuesses()
+    public async Task Verify_MaxMemoryComingAndGoing_RightCodeNotAcceptedWhileFullAfterMoreThanMaxAttemptsWrongGuesses()
     {
         var store = redis.CreateStore();
         var key = NewKey();
         await store.CreateOrReplaceAsync(Create(key, Now, attempts: 3), Policy, Now);
         var evaluated = 0;
 
-        for (var round = 0; round < 3; round++)
+        for (var round = 0; round < 2; round++)
         {
             await using (await OutOfMemoryAsync())
             {
@@ -120,8 +120,21 @@ public sealed class RedisStoreResilienceTests(RedisServerFixture redis) : IClass
             evaluated++;
         }
 
-        evaluated.Should().Be(3, "only the guesses made with memory to count them were evaluated");
-        (await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), null, Now)).Status.Should().Be(StoreVerifyStatus.MaxAttempts);
+        evaluated.Should().Be(2, "only the guesses made with memory to count them were evaluated");
+        StoreVerifyResult? whileFull = null;
+        await using (await OutOfMemoryAsync())
+        {
+            try
+            {
+                whileFull = await store.VerifyAndConsumeAsync(key, Hash(key, "123456"), null, Now);
+            }
+            catch (OtpStoreUnavailableException)
+            {
+            }
+        }
+
+        whileFull.Should().BeNull("12 wrong guesses were made, more than MaxAttempts: while full, not even the right code is evaluated");
+        (await store.VerifyAndConsumeAsync(key, Hash(key, "000000"), null, Now)).Should().Be(new StoreVerifyResult(StoreVerifyStatus.Invalid, 0), "exactly the two evaluated guesses were counted");
     }
 
     /// <summary>Sets <c>maxmemory</c> to 1 byte with <c>noeviction</c> until disposed.</summary>
