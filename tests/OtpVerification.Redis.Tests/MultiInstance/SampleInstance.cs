@@ -22,14 +22,17 @@ public sealed partial class SampleInstance : WebApplicationFactory<Program>
 {
     private readonly IReadOnlyDictionary<string, string?> _settings;
     private readonly Lazy<HttpClient> _outboxClient;
+    private readonly Action<IServiceCollection>? _configureServices;
 
     /// <summary>Creates an instance; the host starts with the first client.</summary>
     /// <param name="name">A readable name (A, B) for assertion messages.</param>
     /// <param name="settings">The configuration overrides.</param>
-    public SampleInstance(string name, IReadOnlyDictionary<string, string?> settings)
+    /// <param name="configureServices">Registers more services, as the app's own code would (an <c>IConnectionMultiplexer</c>).</param>
+    public SampleInstance(string name, IReadOnlyDictionary<string, string?> settings, Action<IServiceCollection>? configureServices = null)
     {
         Name = name;
         _settings = settings;
+        _configureServices = configureServices;
         _outboxClient = new Lazy<HttpClient>(() => CreateClient(new WebApplicationFactoryClientOptions { HandleCookies = false }));
     }
 
@@ -92,7 +95,11 @@ public sealed partial class SampleInstance : WebApplicationFactory<Program>
             builder.UseSetting(key, value);
         }
 
-        builder.ConfigureTestServices(services => services.Replace(ServiceDescriptor.Singleton(new DevOutbox { WriteToConsole = false })));
+        builder.ConfigureTestServices(services =>
+        {
+            services.Replace(ServiceDescriptor.Singleton(new DevOutbox { WriteToConsole = false }));
+            _configureServices?.Invoke(services);
+        });
     }
 
     [GeneratedRegex(@"\b\d{4,10}\b")]
