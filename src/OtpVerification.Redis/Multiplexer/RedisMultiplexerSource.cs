@@ -73,8 +73,10 @@ internal sealed class RedisMultiplexerSource : IAsyncDisposable, IDisposable
                 {
                     connected = await _connect!().ConfigureAwait(false) ?? throw new InvalidOperationException("RedisStoreOptions.ConnectionMultiplexerFactory returned null.");
                 }
-                catch (Exception ex) when (ex is RedisException or RedisTimeoutException or InvalidOperationException or TimeoutException)
+                catch (Exception ex) when (ex is not OperationCanceledException)
                 {
+                    // Whatever the factory throws (a socket error, a bad certificate, null), the
+                    // store is unavailable: a 503 now, another attempt on the next operation.
                     throw new OtpStoreUnavailableException("The Redis store could not connect.", ex);
                 }
 

@@ -211,7 +211,7 @@ public sealed class RedisPendingRegistrationStore : IPendingRegistrationStore
         {
             throw new OtpStoreUnavailableException($"Redis failed the {operation} script: {ex.Message}", ex);
         }
-        catch (Exception ex) when (ex is RedisException or RedisTimeoutException or ObjectDisposedException)
+        catch (Exception ex) when (ex is RedisException or RedisTimeoutException or RedisCommandException or ObjectDisposedException)
         {
             throw new OtpStoreUnavailableException($"The Redis store is unavailable ({operation}): {ex.GetType().Name}.", ex);
         }

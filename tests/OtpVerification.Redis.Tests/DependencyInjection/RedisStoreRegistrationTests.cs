@@ -168,6 +168,21 @@ public sealed partial class RedisStoreRegistrationTests(RedisServerFixture redis
     }
 
     [Fact]
+    public async Task Store_FactoryThrows_ThrowsUnavailableAndTriesAgainNextTime()
+    {
+        var calls = 0;
+        await using var provider = Build(b => b.AddRedisStore(o => o.ConnectionMultiplexerFactory = async () =>
+            ++calls == 1 ? throw new System.Net.Sockets.SocketException() : await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString)));
+        var store = provider.GetRequiredService<IPendingRegistrationStore>();
+
+        var first = async () => await store.ReserveSendAsync(Registrations.NewKey(), Registrations.Policy, DateTimeOffset.UtcNow);
+        await first.Should().ThrowAsync<OtpStoreUnavailableException>();
+        var second = await store.ReserveSendAsync(Registrations.NewKey(), Registrations.Policy, DateTimeOffset.UtcNow);
+
+        second.Status.Should().Be(SendGateStatus.Allowed);
+    }
+
+    [Fact]
     public async Task Engine_WithRedisStore_StartsAndVerifiesASignup()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection([new("ConnectionStrings:Redis", redis.ConnectionString)]).Build();
