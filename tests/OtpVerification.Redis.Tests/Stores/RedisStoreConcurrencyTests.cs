@@ -4,8 +4,9 @@ using static OtpVerification.Redis.Tests.Infrastructure.Registrations;
 
 namespace OtpVerification.Redis.Tests.Stores;
 
-/// <summary>The atomicity claims, under hundreds of parallel calls from two "app instances" (two connections).</summary>
-public sealed class RedisStoreConcurrencyTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
+/// <summary>The atomicity claims, under hundreds of parallel calls from two "app instances" (two multiplexers).</summary>
+/// <param name="redis">The standalone server or the cluster.</param>
+public abstract class RedisStoreConcurrencySuite(IRedisTarget redis)
 {
     private static readonly DateTimeOffset Now = StoreClock.Start;
 
@@ -70,3 +71,10 @@ public sealed class RedisStoreConcurrencyTests(RedisServerFixture redis) : IClas
         return (RedisTargetExtensions.CreateStore(await redis.ConnectAsync(), prefix), RedisTargetExtensions.CreateStore(await redis.ConnectAsync(), prefix));
     }
 }
+
+/// <summary>The atomicity claims on a standalone redis-server.</summary>
+public sealed class RedisStoreConcurrencyTests(RedisServerFixture redis) : RedisStoreConcurrencySuite(redis), IClassFixture<RedisServerFixture>;
+
+/// <summary>The atomicity claims on a local Redis Cluster (3 masters, 3 replicas).</summary>
+[Collection(RedisClusterCollection.Name)]
+public sealed class RedisClusterStoreConcurrencyTests(RedisClusterFixture cluster) : RedisStoreConcurrencySuite(cluster);
