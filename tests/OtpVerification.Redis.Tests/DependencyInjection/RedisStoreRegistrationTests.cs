@@ -134,7 +134,7 @@ public sealed partial class RedisStoreRegistrationTests(RedisServerFixture redis
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddSingleton(shared);
-        services.AddOtpVerification().AddRedisStore(o => o.KeyPrefix = "shared:");
+        services.AddOtpVerification(WithHashKey).AddRedisStore(o => o.KeyPrefix = "shared:");
         var provider = services.BuildServiceProvider();
         provider.GetRequiredService<IStartupValidator>().Validate();
         await provider.GetRequiredService<IPendingRegistrationStore>().ReserveSendAsync(Registrations.NewKey(), Registrations.Policy, DateTimeOffset.UtcNow);
@@ -152,7 +152,7 @@ public sealed partial class RedisStoreRegistrationTests(RedisServerFixture redis
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddSingleton<IConnectionMultiplexer>(shared);
-        services.AddOtpVerification().AddRedisStore((string?)null).AddRedisStore(o => o.KeyPrefix = prefix);
+        services.AddOtpVerification(WithHashKey).AddRedisStore((string?)null).AddRedisStore(o => o.KeyPrefix = prefix);
         await using var provider = services.BuildServiceProvider();
         provider.GetRequiredService<IStartupValidator>().Validate();
 
@@ -165,7 +165,7 @@ public sealed partial class RedisStoreRegistrationTests(RedisServerFixture redis
     public async Task AddRedisStore_ConfigurationOptions_ConnectsWithThem()
     {
         var options = ConfigurationOptions.Parse(redis.ConnectionString);
-        await using var provider = Build(b => b.AddRedisStore(o => o.ConfigurationOptions = options));
+        await using var provider = Build(b => b.AddRedisStore(o => o.ConfigurationOptions = options), WithHashKey);
         provider.GetRequiredService<IStartupValidator>().Validate();
 
         var result = await provider.GetRequiredService<IPendingRegistrationStore>().ReserveSendAsync(Registrations.NewKey(), Registrations.Policy, DateTimeOffset.UtcNow);
@@ -222,6 +222,9 @@ public sealed partial class RedisStoreRegistrationTests(RedisServerFixture redis
         verified.Outcome.Should().Be(OtpOutcome.Verified);
         verified.Registration!.Payload.Should().Equal(42, 43);
     }
+
+    /// <summary>A shared store needs the hash key to pass start-up validation.</summary>
+    private static void WithHashKey(OtpSignupOptions options) => options.Code.HashKey = Convert.ToBase64String(new byte[32]);
 
     private static ServiceProvider Build(Action<OtpVerificationBuilder> configure, Action<OtpSignupOptions>? options = null)
     {

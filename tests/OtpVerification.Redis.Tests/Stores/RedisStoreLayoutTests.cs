@@ -106,7 +106,7 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
                 "zset" => await redis.AdminAsync("ZRANGE", k, 0, -1, "WITHSCORES"),
                 _ => await redis.AdminAsync("GET", k),
             };
-            dumps.AddRange(value.Resp2Type == StackExchange.Redis.ResultType.Array ? ((StackExchange.Redis.RedisResult[])value!).Select(e => (byte[])e!) : [(byte[])value!]);
+            dumps.AddRange(Flatten(value).Select(e => (byte[])e!));
         }
 
         string[] secrets = [Code, "555555", key.Address, key.Address.Split('@')[0], Phone, Phone[1..], Device, FlowId];
@@ -165,7 +165,7 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
         await store.ReserveSendAsync(key, Policy, second);
         var limitKey = (await ScanAsync(prefix)).Single();
 
-        var members = ((StackExchange.Redis.RedisResult[])(await redis.AdminAsync("ZRANGE", limitKey, 0, -1, "WITHSCORES"))!).Select(e => (string?)e).ToList();
+        var members = Flatten(await redis.AdminAsync("ZRANGE", limitKey, 0, -1, "WITHSCORES")).Select(e => (string?)e).ToList();
 
         limitKey.Should().EndWith(":lim");
         ((string?)await redis.AdminAsync("TYPE", limitKey)).Should().Be("zset");
@@ -295,6 +295,12 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
             await store.PutBackAsync(Create(other, Now, flowId: "flow-3"), Now);
         }
     }
+
+    /// <summary>The scalar values of a reply, in order: RESP3 answers ZRANGE WITHSCORES and HGETALL with nested pairs.</summary>
+    private static IEnumerable<StackExchange.Redis.RedisResult> Flatten(StackExchange.Redis.RedisResult reply) =>
+        reply.Resp2Type == StackExchange.Redis.ResultType.Array && !reply.IsNull
+            ? ((StackExchange.Redis.RedisResult[])reply!).SelectMany(Flatten)
+            : [reply];
 
     private async Task<List<string>> ScanAsync(string prefix)
     {
