@@ -43,8 +43,9 @@ if (builder.Configuration["DataProtection:KeysPath"] is { Length: > 0 } keysPath
 var otp = builder.Services.AddOtpSignup<SignupForm>(builder.Configuration.GetSection("OtpSignup"))
     .AddIdentityUsers<AppUser>((user, form) => user.DisplayName = form.Name?.Trim());
 
-// OtpSignup:Store=Redis keeps pending registrations in Redis (ConnectionStrings:Redis), shared by
-// every instance; the default is this process's memory. A shared store needs OtpSignup:Code:HashKey
+// OtpSignup:Store=Redis keeps pending registrations in Redis (ConnectionStrings:Redis: a server,
+// Cluster nodes or Sentinel; unset, an IConnectionMultiplexer the app registers), shared by every
+// instance; the default is this process's memory. A shared store needs OtpSignup:Code:HashKey
 // (the app refuses to start without it) and warns at start-up without DataProtection:KeysPath.
 if (string.Equals(builder.Configuration["OtpSignup:Store"], "Redis", StringComparison.OrdinalIgnoreCase))
 {

@@ -1,6 +1,7 @@
 using OtpVerification.Benchmarks.Fixtures;
 using OtpVerification.Redis;
-using OtpVerification.Redis.Connection;
+using OtpVerification.Redis.Multiplexer;
+using StackExchange.Redis;
 using OtpVerification.Stores;
 
 namespace OtpVerification.Benchmarks.Micro;
@@ -12,16 +13,15 @@ namespace OtpVerification.Benchmarks.Micro;
 public class RedisEngineBenchmarks : EngineBenchmarks
 {
     private RedisServerProcess? _server;
-    private RedisConnection? _connection;
+    private ConnectionMultiplexer? _connection;
 
     protected override int StartPoolSize => 1 << 14;
 
     protected override async Task<IPendingRegistrationStore> CreateStoreAsync(TimeProvider clock)
     {
         _server = await RedisServerProcess.StartAsync();
-        _connection = new RedisConnection(RedisConnectionSettings.Parse(_server.ConnectionString));
-        await _connection.ConnectAsync();
-        return new RedisPendingRegistrationStore(_connection, RedisStoreOptions.DefaultKeyPrefix, clock);
+        _connection = await ConnectionMultiplexer.ConnectAsync(_server.ConnectionString);
+        return new RedisPendingRegistrationStore(RedisMultiplexerSource.Shared(_connection), new HmacOtpCodeHasher(new byte[32]), RedisStoreOptions.DefaultKeyPrefix, clock);
     }
 
     protected override async ValueTask DisposeStoreAsync()

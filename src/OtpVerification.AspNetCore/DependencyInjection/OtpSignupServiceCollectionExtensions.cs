@@ -64,7 +64,6 @@ public sealed class OtpSignupBuilder<TForm> : IOtpVerificationBuilder
 }
 
 /// <summary>Registers OtpVerification's signup flow in an ASP.NET Core app.</summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The two AddOtpSignup overloads differ by their first required parameter; the 1.0 API review (issue 20) settles them before the API is shipped.")]
 public static class OtpSignupServiceCollectionExtensions
 {
     /// <summary>

@@ -1,10 +1,10 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OtpVerification;
 using OtpVerification.Redis;
-using OtpVerification.Redis.Connection;
+using OtpVerification.Redis.Multiplexer;
 using OtpVerification.Stores;
+using StackExchange.Redis;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -13,28 +13,33 @@ public static class OtpVerificationRedisBuilderExtensions
 {
     /// <summary>
     /// Keeps pending registrations in Redis, replacing the store registered before (the in-memory
-    /// one by default). Safe to call more than once; the last connection string wins. A missing or
-    /// malformed connection string stops the app at start-up with a message naming
-    /// <c>ConnectionStrings:Redis</c>.
+    /// one by default). Safe to call more than once; the last configuration wins. With a null or
+    /// empty <paramref name="configuration"/> the store uses the <see cref="IConnectionMultiplexer"/>
+    /// the app registered; with neither, the app stops at start-up with a message naming
+    /// <c>ConnectionStrings:Redis</c>. A malformed string stops it likewise.
     /// </summary>
     /// <typeparam name="TBuilder">The builder type.</typeparam>
     /// <param name="builder">The builder.</param>
-    /// <param name="connectionString">A StackExchange.Redis-style connection string, usually <c>Configuration.GetConnectionString("Redis")</c>.</param>
+    /// <param name="configuration">A StackExchange.Redis configuration string (standalone, several Cluster endpoints, or Sentinel with <c>serviceName=</c>), usually <c>Configuration.GetConnectionString("Redis")</c>.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="builder"/> is null.</exception>
-    public static TBuilder AddRedisStore<TBuilder>(this TBuilder builder, string? connectionString)
+    public static TBuilder AddRedisStore<TBuilder>(this TBuilder builder, string? configuration)
         where TBuilder : IOtpVerificationBuilder
-        => builder.AddRedisStore(options => options.Configuration = connectionString);
+        => builder.AddRedisStore(options => options.Configuration = configuration);
 
     /// <summary>
     /// Keeps pending registrations in Redis, replacing the store registered before (the in-memory
     /// one by default). Safe to call more than once; the configurations apply in order. The options
-    /// are validated at start-up. One multiplexed connection is shared by the app and closed when
-    /// the service provider is disposed; it connects on first use and reconnects by itself.
+    /// are validated at start-up. The store connects on first use with
+    /// <see cref="RedisStoreOptions.ConnectionMultiplexerFactory"/>,
+    /// <see cref="RedisStoreOptions.ConfigurationOptions"/> or <see cref="RedisStoreOptions.Configuration"/>
+    /// (the first one set), and disposes that connection with the service provider; with none set it
+    /// shares the <see cref="IConnectionMultiplexer"/> registered in the service collection and never
+    /// disposes it.
     /// </summary>
     /// <typeparam name="TBuilder">The builder type.</typeparam>
     /// <param name="builder">The builder.</param>
-    /// <param name="configure">Sets the connection string and, optionally, the key prefix and certificate check.</param>
+    /// <param name="configure">Sets the connection and, optionally, the key prefix.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="builder"/> or <paramref name="configure"/> is null.</exception>
     public static TBuilder AddRedisStore<TBuilder>(this TBuilder builder, Action<RedisStoreOptions> configure)
@@ -45,20 +50,32 @@ public static class OtpVerificationRedisBuilderExtensions
         var services = builder.Services;
         services.AddOptions<RedisStoreOptions>().Configure(configure).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisStoreOptions>, RedisStoreOptionsValidator>());
-        services.TryAddSingleton(static sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<RedisStoreOptions>>().Value;
-            var settings = RedisConnectionSettings.Parse(options.Configuration!).With(certificateValidation: options.CertificateValidation);
-
-            // Network timeouts and reconnect delays run on the wall clock, whatever clock the app
-            // registered (a test's manual clock must not freeze reconnection).
-            return new RedisConnection(settings, TimeProvider.System, sp.GetService<ILogger<RedisConnection>>());
-        });
+        services.TryAddSingleton(static sp => CreateSource(sp, sp.GetRequiredService<IOptions<RedisStoreOptions>>().Value));
         services.Replace(ServiceDescriptor.Singleton<IPendingRegistrationStore>(static sp => new RedisPendingRegistrationStore(
-            sp.GetRequiredService<RedisConnection>(),
+            sp.GetRequiredService<RedisMultiplexerSource>(),
+            sp.GetRequiredService<IOtpCodeHasher>(),
             sp.GetRequiredService<IOptions<RedisStoreOptions>>().Value.KeyPrefix,
-            sp.GetService<TimeProvider>(),
-            sp.GetRequiredService<IOtpCodeHasher>())));
+            sp.GetService<TimeProvider>())));
         return builder;
+    }
+
+    private static RedisMultiplexerSource CreateSource(IServiceProvider services, RedisStoreOptions options)
+    {
+        if (options.ConnectionMultiplexerFactory is { } factory)
+        {
+            return RedisMultiplexerSource.Owned(factory);
+        }
+
+        if (options.ConfigurationOptions is { } configurationOptions)
+        {
+            return RedisMultiplexerSource.Owned(configurationOptions);
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.Configuration))
+        {
+            return RedisMultiplexerSource.Owned(ConfigurationOptions.Parse(options.Configuration));
+        }
+
+        return RedisMultiplexerSource.Shared(services.GetRequiredService<IConnectionMultiplexer>());
     }
 }

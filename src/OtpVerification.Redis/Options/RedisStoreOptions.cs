@@ -1,10 +1,13 @@
-using System.Net.Security;
+using StackExchange.Redis;
 
 namespace OtpVerification.Redis;
 
 /// <summary>
-/// The Redis store's settings: where Redis is (<c>ConnectionStrings:Redis</c>) and the prefix of
-/// its keys. Validated at start-up.
+/// The Redis store's settings: how it gets its StackExchange.Redis connection and the prefix of
+/// its keys. Set at most one of <see cref="Configuration"/>, <see cref="ConfigurationOptions"/>
+/// and <see cref="ConnectionMultiplexerFactory"/>; with none of them, the store uses the
+/// <see cref="IConnectionMultiplexer"/> registered in the service collection (the app's own). A
+/// multiplexer the store did not create is never disposed by it. Validated at start-up.
 /// </summary>
 public sealed class RedisStoreOptions
 {
@@ -12,12 +15,29 @@ public sealed class RedisStoreOptions
     public const string DefaultKeyPrefix = "otp:";
 
     /// <summary>
-    /// The connection string, in StackExchange.Redis syntax: comma-separated endpoints (the first
-    /// reachable one is used) and options, for example
-    /// <c>redis:6379,user=app,password=…,ssl=true,defaultDatabase=2,connectTimeout=5000,syncTimeout=5000</c>.
-    /// Usually bound from <c>ConnectionStrings:Redis</c>. Required.
+    /// A StackExchange.Redis configuration string, usually bound from <c>ConnectionStrings:Redis</c>:
+    /// <c>127.0.0.1:6379</c>; <c>redis:6380,user=app,password=…,ssl=true</c>; several endpoints of a
+    /// Redis Cluster (<c>n1:7000,n2:7001,n3:7002</c>); or Sentinel
+    /// (<c>sentinel1:26379,serviceName=mymaster</c>). The store connects on first use and keeps
+    /// reconnecting in the background (<c>abortConnect=false</c>), and disposes the connection with
+    /// the service provider.
     /// </summary>
     public string? Configuration { get; set; }
+
+    /// <summary>
+    /// The configuration as an object, for what a string cannot say (a certificate validation
+    /// callback, a token-based password provider). Takes precedence over <see cref="Configuration"/>.
+    /// The store connects, owns and disposes the connection, as for <see cref="Configuration"/>.
+    /// </summary>
+    public ConfigurationOptions? ConfigurationOptions { get; set; }
+
+    /// <summary>
+    /// Creates the connection the store uses, called once on first use (again after a failure).
+    /// Takes precedence over the two settings above. The store disposes what it returns with the
+    /// service provider; to share a multiplexer the app keeps, register it as
+    /// <see cref="IConnectionMultiplexer"/> and set none of these three settings instead.
+    /// </summary>
+    public Func<Task<IConnectionMultiplexer>>? ConnectionMultiplexerFactory { get; set; }
 
     /// <summary>
     /// Put in front of every key (default <c>otp:</c>), so several apps can share a database and an
@@ -25,10 +45,4 @@ public sealed class RedisStoreOptions
     /// would break the keys' Redis Cluster hash tags.
     /// </summary>
     public string KeyPrefix { get; set; } = DefaultKeyPrefix;
-
-    /// <summary>
-    /// Checks the server's TLS certificate in place of the operating system's validation, for a
-    /// private certificate authority or certificate pinning. Unset: the system's validation applies.
-    /// </summary>
-    public RemoteCertificateValidationCallback? CertificateValidation { get; set; }
 }

@@ -1,27 +1,35 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using OtpVerification.Redis.Connection;
+using OtpVerification.Redis.Multiplexer;
 using OtpVerification.Redis.Stores;
 using OtpVerification.Stores;
+using StackExchange.Redis;
 
 namespace OtpVerification.Redis;
 
 /// <summary>
 /// A pending-registration store in Redis, shared by every app instance: each operation is one
-/// atomic Lua script (one round trip, <c>EVALSHA</c>), so the cooldown, the hourly limit, the
-/// attempt cap and single use hold across processes. It behaves exactly as
+/// atomic Lua script (one round trip, <c>EVALSHA</c> through StackExchange.Redis), so the cooldown,
+/// the rolling limit, the attempt cap and single use hold across processes, on a standalone server,
+/// behind Sentinel or on a Redis Cluster. It behaves exactly as
 /// <see cref="InMemoryPendingRegistrationStore"/>, except that it has no entry cap of its own:
 /// when Redis refuses writes for lack of memory (<c>maxmemory</c>), sends are refused with
-/// <see cref="SendGateStatus.CapacityExceeded"/>.
+/// <see cref="SendGateStatus.CapacityExceeded"/> and verifies throw
+/// <see cref="OtpStoreUnavailableException"/> without comparing the code (a guess that cannot be
+/// counted is not evaluated).
 /// </summary>
 /// <remarks>
 /// <para>
 /// The keys of one address share a Redis Cluster hash tag and hold no plaintext: the address
-/// appears only as a hash in key names, the code only as its keyed hash, the destinations
-/// and device id sealed, the payload as the protected bytes the app gave. Every key expires (the
-/// registration with the entry, the send limits at the end of the window and the cooldown).
-/// Registered by <c>AddRedisStore</c>; it uses the connection registered with it.
+/// appears only as a keyed hash in key names (<see cref="IOtpCodeHasher.KeyName"/>), the code only
+/// as its keyed hash, the destinations, device id and flow id sealed, the payload as the protected
+/// bytes the app gave. Every key expires (the registration with the entry, the send limits at the
+/// end of the window and the cooldown). Registered by <c>AddRedisStore</c>.
+/// </para>
+/// <para>
+/// Every fault of Redis or of the connection (unreachable, timed out, failing over, out of memory,
+/// disposed) surfaces as <see cref="OtpStoreUnavailableException"/>.
 /// </para>
 /// <para>
 /// Cancellation stops the wait for the reply; a script already sent may still run.
@@ -29,16 +37,15 @@ namespace OtpVerification.Redis;
 /// </remarks>
 public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrationStore, IOtpStoreHealth
 {
-    private readonly IRedisConnection _connection;
+    private readonly RedisMultiplexerSource _source;
+    private readonly IOtpCodeHasher _hasher;
     private readonly string _keyPrefix;
     private readonly TimeProvider _time;
-    private readonly IOtpCodeHasher _hasher;
 
-    internal RedisPendingRegistrationStore(IRedisConnection connection, string keyPrefix, TimeProvider? timeProvider = null, IOtpCodeHasher? hasher = null)
+    internal RedisPendingRegistrationStore(RedisMultiplexerSource source, IOtpCodeHasher hasher, string keyPrefix, TimeProvider? timeProvider = null)
     {
-        // Tests and benchmarks may leave the hasher out: a fixed key, so that stores on one server share names.
-        _hasher = hasher ?? new HmacOtpCodeHasher(new byte[32]);
-        _connection = connection ?? throw new ArgumentNullException(nameof(connection));
+        _source = source ?? throw new ArgumentNullException(nameof(source));
+        _hasher = hasher ?? throw new ArgumentNullException(nameof(hasher));
         _keyPrefix = keyPrefix ?? throw new ArgumentNullException(nameof(keyPrefix));
         _time = timeProvider ?? TimeProvider.System;
     }
@@ -54,13 +61,13 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         ArgumentNullException.ThrowIfNull(registration.FlowId);
         cancellationToken.ThrowIfCancellationRequested();
         var keys = RedisKeys.For(_keyPrefix, registration.Key, _hasher);
-        RedisArg[] args =
+        RedisValue[] args =
         [
             Instant(now), policy.Cooldown.Ticks, policy.MaxPerWindow, policy.Window.Ticks,
             .. RegistrationFields(registration),
         ];
-        var reply = await RunAsync(RedisStoreScripts.Create, [keys.Registration, keys.Payload, keys.Limits, keys.ReplacedRegistration, keys.ReplacedPayload], args, "create", cancellationToken).ConfigureAwait(false);
-        return reply.IsError ? Refused(reply, "create") : Gate(reply);
+        var reply = await RunAsync(RedisStoreScripts.Create, [keys.Registration, keys.Payload, keys.Limits, keys.ReplacedRegistration, keys.ReplacedPayload], args, "create", cancellationToken, oomIsAnswer: true).ConfigureAwait(false);
+        return Gate(reply);
     }
 
     /// <inheritdoc />
@@ -68,9 +75,9 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
     {
         cancellationToken.ThrowIfCancellationRequested();
         var keys = RedisKeys.For(_keyPrefix, key, _hasher);
-        RedisArg[] args = [Instant(now), policy.Cooldown.Ticks, policy.MaxPerWindow, policy.Window.Ticks];
-        var reply = await RunAsync(RedisStoreScripts.Reserve, [keys.Limits], args, "reserve", cancellationToken).ConfigureAwait(false);
-        return reply.IsError ? Refused(reply, "reserve") : Gate(reply);
+        RedisValue[] args = [Instant(now), policy.Cooldown.Ticks, policy.MaxPerWindow, policy.Window.Ticks];
+        var reply = await RunAsync(RedisStoreScripts.Reserve, [keys.Limits], args, "reserve", cancellationToken, oomIsAnswer: true).ConfigureAwait(false);
+        return Gate(reply);
     }
 
     /// <inheritdoc />
@@ -84,42 +91,42 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         ArgumentNullException.ThrowIfNull(code.CodeHash);
         cancellationToken.ThrowIfCancellationRequested();
         var keys = RedisKeys.For(_keyPrefix, key, _hasher);
-        RedisArg[] args =
+        RedisValue[] args =
         [
             Instant(now), policy.Cooldown.Ticks, policy.MaxPerWindow, policy.Window.Ticks,
             code.CodeHash, Instant(code.CodeExpiresAt), code.MaxAttempts, code.ProtectedCode ?? [],
             code.ReuseWhileRemaining is { } remaining ? remaining.Ticks.ToString(CultureInfo.InvariantCulture) : string.Empty,
         ];
-        var reply = await RunAsync(RedisStoreScripts.Resend, [keys.Registration, keys.Payload, keys.Limits, keys.ReplacedRegistration, keys.ReplacedPayload], args, "resend", cancellationToken).ConfigureAwait(false);
-        if (reply.IsError)
-        {
-            return Refused(reply, "resend");
-        }
-
+        var reply = await RunAsync(RedisStoreScripts.Resend, [keys.Registration, keys.Payload, keys.Limits, keys.ReplacedRegistration, keys.ReplacedPayload], args, "resend", cancellationToken, oomIsAnswer: true).ConfigureAwait(false);
         var gate = Gate(reply);
         if (gate.Status != SendGateStatus.Allowed)
         {
             return gate;
         }
 
-        var values = reply.Elements!;
+        var values = Elements(reply!, "resend");
+        if (values.Length < 10)
+        {
+            throw Malformed("resend");
+        }
+
         var (destinations, deviceId, flowId, payload) = Open(key, values[5]);
-        var protectedCode = values[9].Bytes;
+        var protectedCode = (byte[]?)values[9];
         return gate with
         {
             Registration = new PendingRegistration
             {
                 Key = key,
                 FlowId = flowId,
-                CodeHash = values[6].Bytes ?? throw Malformed("resend"),
+                CodeHash = (byte[]?)values[6] ?? throw Malformed("resend"),
                 ProtectedCode = protectedCode is { Length: > 0 } ? protectedCode : null,
                 CodeExpiresAt = ParseInstant(values[2]),
                 ExpiresAt = ParseInstant(values[3]),
-                AttemptsLeft = checked((int)values[7].AsInt64()),
+                AttemptsLeft = checked((int)AsInt64(values[7])),
                 Destinations = destinations,
                 DeliveredTo = DeliveredTo(key, values[8], destinations),
                 DeviceId = deviceId,
-                Decoy = values[4].AsString() == "1",
+                Decoy = (string?)values[4] == "1",
                 Payload = payload,
             },
         };
@@ -137,8 +144,7 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         cancellationToken.ThrowIfCancellationRequested();
         var keys = RedisKeys.For(_keyPrefix, key, _hasher);
         var reply = await RunAsync(RedisStoreScripts.Redirect, [keys.Registration], [expectedCodeHash, codeHash, RegistrationEnvelope.SealDestination(key, destination), Instant(_time.GetUtcNow()), protectedCode ?? []], "redirect", cancellationToken).ConfigureAwait(false);
-        ThrowIfError(reply, "redirect");
-        return reply.Kind == RedisReplyKind.Integer ? reply.Integer == 1 : throw Malformed("redirect");
+        return Flag(reply!, "redirect");
     }
 
     /// <inheritdoc />
@@ -148,7 +154,7 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         ArgumentNullException.ThrowIfNull(codeHashes);
         cancellationToken.ThrowIfCancellationRequested();
         var keys = RedisKeys.For(_keyPrefix, key, _hasher);
-        var args = new RedisArg[4 + codeHashes.Count];
+        var args = new RedisValue[4 + codeHashes.Count];
         args[0] = Instant(now);
         args[1] = FlowHash(flowId);
         args[2] = DeviceHash(deviceId);
@@ -159,28 +165,28 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         }
 
         var reply = await RunAsync(RedisStoreScripts.Verify, [keys.Registration, keys.Payload, keys.ReplacedRegistration, keys.ReplacedPayload], args, "verify", cancellationToken).ConfigureAwait(false);
-        var values = Expect(reply, "verify");
-        var status = (StoreVerifyStatus)values[0].AsInt64();
+        var values = Elements(reply!, "verify");
+        var status = (StoreVerifyStatus)AsInt64(values[0]);
         switch (status)
         {
-            case StoreVerifyStatus.Success:
+            case StoreVerifyStatus.Success when values.Length >= 8:
                 var (destinations, storedDevice, storedFlow, payload) = Open(key, values[5]);
                 var consumed = new PendingRegistration
                 {
                     Key = key,
                     FlowId = storedFlow,
-                    CodeHash = values[7].Bytes ?? throw Malformed("verify"),
+                    CodeHash = (byte[]?)values[7] ?? throw Malformed("verify"),
                     CodeExpiresAt = ParseInstant(values[2]),
                     ExpiresAt = ParseInstant(values[3]),
-                    AttemptsLeft = checked((int)values[4].AsInt64()),
+                    AttemptsLeft = checked((int)AsInt64(values[4])),
                     Destinations = destinations,
                     DeliveredTo = DeliveredTo(key, values[6], destinations),
                     DeviceId = storedDevice,
                     Payload = payload,
                 };
-                return new StoreVerifyResult(status, checked((int)values[1].AsInt64()), consumed);
-            case StoreVerifyStatus.Invalid:
-                return new StoreVerifyResult(status, checked((int)values[1].AsInt64()));
+                return new StoreVerifyResult(status, checked((int)AsInt64(values[1])), consumed);
+            case StoreVerifyStatus.Invalid when values.Length >= 2:
+                return new StoreVerifyResult(status, checked((int)AsInt64(values[1])));
             case StoreVerifyStatus.NotFound or StoreVerifyStatus.Expired or StoreVerifyStatus.MaxAttempts or StoreVerifyStatus.DeviceMismatch or StoreVerifyStatus.FlowMismatch:
                 return new StoreVerifyResult(status);
             default:
@@ -194,9 +200,8 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         ArgumentNullException.ThrowIfNull(codeHash);
         cancellationToken.ThrowIfCancellationRequested();
         var keys = RedisKeys.For(_keyPrefix, key, _hasher);
-        RedisArg[] args = [Instant(_time.GetUtcNow()), codeHash];
-        var reply = await RunAsync(RedisStoreScripts.CancelSend, [keys.Registration, keys.Payload, keys.Limits, keys.ReplacedRegistration, keys.ReplacedPayload], args, "cancel-send", cancellationToken).ConfigureAwait(false);
-        ThrowIfError(reply, "cancel-send");
+        RedisValue[] args = [Instant(_time.GetUtcNow()), codeHash];
+        _ = await RunAsync(RedisStoreScripts.CancelSend, [keys.Registration, keys.Payload, keys.Limits, keys.ReplacedRegistration, keys.ReplacedPayload], args, "cancel-send", cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -205,11 +210,10 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         ArgumentNullException.ThrowIfNull(registration);
         cancellationToken.ThrowIfCancellationRequested();
         var keys = RedisKeys.For(_keyPrefix, registration.Key, _hasher);
-        RedisArg[] args = [Instant(now), .. RegistrationFields(registration)];
+        RedisValue[] args = [Instant(now), .. RegistrationFields(registration)];
 
         var reply = await RunAsync(RedisStoreScripts.PutBack, [keys.Registration, keys.Payload], args, "put-back", cancellationToken).ConfigureAwait(false);
-        ThrowIfError(reply, "put-back");
-        return reply.Kind == RedisReplyKind.Integer ? reply.Integer == 1 : throw Malformed("put-back");
+        return Flag(reply!, "put-back");
     }
 
     /// <inheritdoc />
@@ -218,17 +222,16 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         cancellationToken.ThrowIfCancellationRequested();
         var keys = RedisKeys.For(_keyPrefix, key, _hasher);
         var reply = await RunAsync(RedisStoreScripts.Delete, [keys.Registration, keys.Payload, keys.ReplacedRegistration, keys.ReplacedPayload], [Instant(_time.GetUtcNow())], "delete", cancellationToken).ConfigureAwait(false);
-        ThrowIfError(reply, "delete");
-        return reply.Kind == RedisReplyKind.Integer ? reply.Integer == 1 : throw Malformed("delete");
+        return Flag(reply!, "delete");
     }
 
     /// <summary>An instant as the scripts take it: ticks since <see cref="Epoch"/>.</summary>
     internal static string Instant(DateTimeOffset value) => (value.UtcTicks - Epoch.UtcTicks).ToString(CultureInfo.InvariantCulture);
 
-    private static DateTimeOffset ParseInstant(RedisReply reply) => new(Epoch.UtcTicks + reply.AsInt64(), TimeSpan.Zero);
+    private static DateTimeOffset ParseInstant(RedisResult reply) => new(Epoch.UtcTicks + AsInt64(reply), TimeSpan.Zero);
 
     /// <summary>A registration's fields as Create and PutBack take them: hash, code expiry, expiry, attempts, device hash, flow hash, sealed destination, decoy, sealed payload, protected code.</summary>
-    private static RedisArg[] RegistrationFields(PendingRegistration registration) =>
+    private static RedisValue[] RegistrationFields(PendingRegistration registration) =>
     [
         registration.CodeHash, Instant(registration.CodeExpiresAt), Instant(registration.ExpiresAt),
         registration.AttemptsLeft, DeviceHash(registration.DeviceId), FlowHash(registration.FlowId),
@@ -237,9 +240,9 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         registration.ProtectedCode ?? [],
     ];
 
-    private static OtpDestination DeliveredTo(PendingKey key, RedisReply sealedDestination, OtpDestination[] destinations)
+    private static OtpDestination DeliveredTo(PendingKey key, RedisResult sealedDestination, OtpDestination[] destinations)
     {
-        var bytes = sealedDestination.Bytes;
+        var bytes = (byte[]?)sealedDestination;
         if (bytes is null || bytes.Length == 0)
         {
             return destinations.Length > 0 ? destinations[0] : throw Malformed("verify");
@@ -276,83 +279,98 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         return hash[..16].ToArray();
     }
 
+    /// <summary>
+    /// Runs one script: one round trip, routed by the keys' hash slot. An out-of-memory refusal is
+    /// returned as <see langword="null"/> when <paramref name="oomIsAnswer"/> (the send operations
+    /// answer <see cref="SendGateStatus.CapacityExceeded"/>); every other fault throws
+    /// <see cref="OtpStoreUnavailableException"/>.
+    /// </summary>
     /// <summary>Sends <c>PING</c> on the store's connection (health checks): one round trip, nothing changed.</summary>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes when Redis answered.</returns>
     /// <exception cref="OtpStoreUnavailableException">Redis cannot be reached or answered with an error.</exception>
     public async ValueTask PingAsync(CancellationToken cancellationToken = default)
     {
-        RedisReply reply;
         try
         {
-            reply = await _connection.ExecuteAsync(["PING"], cancellationToken).ConfigureAwait(false);
+            var database = await _source.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
+            var ping = database.PingAsync();
+            await (cancellationToken.CanBeCanceled ? ping.WaitAsync(cancellationToken) : ping).ConfigureAwait(false);
         }
-        catch (ObjectDisposedException ex)
+        catch (Exception ex) when (ex is RedisException or RedisTimeoutException or ObjectDisposedException)
         {
-            throw new OtpStoreUnavailableException("The Redis store's connection is closed (ping).", ex);
-        }
-
-        if (reply.IsError)
-        {
-            throw new OtpStoreUnavailableException($"Redis answered PING with an error: {reply.ErrorMessage}");
+            throw new OtpStoreUnavailableException($"The Redis store is unavailable (ping): {ex.GetType().Name}.", ex);
         }
     }
 
-    private async ValueTask<RedisReply> RunAsync(RedisScript script, RedisArg[] keys, RedisArg[] args, string operation, CancellationToken cancellationToken)
+    private async ValueTask<RedisResult?> RunAsync(string script, RedisKey[] keys, RedisValue[] args, string operation, CancellationToken cancellationToken, bool oomIsAnswer = false)
     {
         try
         {
-            return await _connection.EvalShaAsync(script, keys, args, cancellationToken).ConfigureAwait(false);
+            var database = await _source.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
+            var reply = database.ScriptEvaluateAsync(script, keys, args);
+            return await (cancellationToken.CanBeCanceled ? reply.WaitAsync(cancellationToken) : reply).ConfigureAwait(false);
         }
-        catch (ObjectDisposedException ex)
+        catch (RedisServerException ex) when (oomIsAnswer && ex.Message.StartsWith("OOM", StringComparison.Ordinal))
         {
-            throw new OtpStoreUnavailableException($"The Redis store's connection is closed ({operation}).", ex);
+            // maxmemory reached: Redis refused the whole script (it declares writes), so nothing ran.
+            return null;
+        }
+        catch (RedisServerException ex)
+        {
+            throw new OtpStoreUnavailableException($"Redis failed the {operation} script: {ex.Message}", ex);
+        }
+        catch (Exception ex) when (ex is RedisException or RedisTimeoutException or RedisCommandException or ObjectDisposedException)
+        {
+            throw new OtpStoreUnavailableException($"The Redis store is unavailable ({operation}): {ex.GetType().Name}.", ex);
         }
     }
 
-    private static SendGateResult Gate(RedisReply reply)
+    private static RedisResult[] Elements(RedisResult reply, string operation) =>
+        reply.Resp2Type == ResultType.Array && !reply.IsNull && (RedisResult[]?)reply is { Length: >= 1 } values ? values : throw Malformed(operation);
+
+    private static bool Flag(RedisResult reply, string operation) =>
+        reply.Resp2Type == ResultType.Integer ? AsInt64(reply) == 1 : throw Malformed(operation);
+
+    private static long AsInt64(RedisResult reply)
     {
-        var values = reply.Kind == RedisReplyKind.Array && reply.Elements is { Length: >= 2 } elements ? elements : throw Malformed("send");
-        var status = (SendGateStatus)values[0].AsInt64();
-        return status switch
+        try
         {
-            SendGateStatus.Allowed or SendGateStatus.NotFound => new SendGateResult(status),
-            SendGateStatus.TooFrequent or SendGateStatus.RateLimited => new SendGateResult(status, TimeSpan.FromTicks(values[1].AsInt64())),
-            _ => throw Malformed("send"),
-        };
+            return (long)reply;
+        }
+        catch (Exception ex) when (ex is InvalidCastException or FormatException)
+        {
+            throw Malformed("a", ex);
+        }
     }
 
-    private static SendGateResult Refused(RedisReply reply, string operation)
+    private static SendGateResult Gate(RedisResult? reply)
     {
-        // maxmemory reached: the script's first write was refused, so nothing was written.
-        if (reply.ErrorMessage!.StartsWith("OOM", StringComparison.Ordinal))
+        if (reply is null)
         {
             return new SendGateResult(SendGateStatus.CapacityExceeded);
         }
 
-        ThrowIfError(reply, operation);
-        return default;
-    }
-
-    private static RedisReply[] Expect(RedisReply reply, string operation)
-    {
-        ThrowIfError(reply, operation);
-        return reply.Kind == RedisReplyKind.Array && reply.Elements is { Length: >= 1 } values ? values : throw Malformed(operation);
-    }
-
-    private static void ThrowIfError(RedisReply reply, string operation)
-    {
-        if (reply.IsError)
+        var values = Elements(reply, "send");
+        if (values.Length < 2)
         {
-            throw new OtpStoreUnavailableException($"Redis failed the {operation} script: {reply.ErrorMessage}");
+            throw Malformed("send");
         }
+
+        var status = (SendGateStatus)AsInt64(values[0]);
+        return status switch
+        {
+            SendGateStatus.Allowed or SendGateStatus.NotFound => new SendGateResult(status),
+            SendGateStatus.TooFrequent or SendGateStatus.RateLimited => new SendGateResult(status, TimeSpan.FromTicks(AsInt64(values[1]))),
+            _ => throw Malformed("send"),
+        };
     }
 
-    private static (OtpDestination[] Destinations, string? DeviceId, string FlowId, byte[] Payload) Open(PendingKey key, RedisReply value)
+    private static (OtpDestination[] Destinations, string? DeviceId, string FlowId, byte[] Payload) Open(PendingKey key, RedisResult value)
     {
         try
         {
-            return RegistrationEnvelope.Open(key, value.Bytes ?? throw new InvalidDataException("The stored registration has no payload."));
+            return RegistrationEnvelope.Open(key, (byte[]?)value ?? throw new InvalidDataException("The stored registration has no payload."));
         }
         catch (InvalidDataException ex)
         {
@@ -360,6 +378,7 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         }
     }
 
-    private static OtpStoreUnavailableException Malformed(string operation) =>
-        new($"Redis answered the {operation} script with a reply this version does not understand.");
+    private static OtpStoreUnavailableException Malformed(string operation, Exception? inner = null) => inner is null
+        ? new($"Redis answered the {operation} script with a reply this version does not understand.")
+        : new($"Redis answered the {operation} script with a reply this version does not understand.", inner);
 }

@@ -1,5 +1,3 @@
-using OtpVerification.Redis.Connection;
-
 namespace OtpVerification.Redis.Stores;
 
 /// <summary>
@@ -27,14 +25,31 @@ namespace OtpVerification.Redis.Stores;
 /// the in-memory store to the tick. Numbers are written back with <c>%d</c>.
 /// </para>
 /// <para>
-/// Every write path starts with a write that Redis refuses when <c>maxmemory</c> is reached (so an
-/// out-of-memory refusal leaves nothing half-written): the send slot for the send scripts, the
-/// attempt for verify, which is counted before any hash is compared, so a guess that cannot be
-/// counted is never evaluated. Every key gets a TTL.
+/// Every script begins with a shebang (<c>#!lua</c>, Redis 7.0 or newer) that declares its flags.
+/// Without <c>no-writes</c> a script counts as a write, and Redis refuses it <em>whole</em>, before
+/// it runs, when <c>maxmemory</c> is reached with <c>noeviction</c>: a verify that cannot count
+/// its attempt never compares the code (fail closed), and a send never leaves anything
+/// half-written. Only <see cref="CancelSend"/> and <see cref="Delete"/> declare
+/// <c>allow-oom</c>: they give back a send slot or remove an entry, and must work when memory is
+/// short. As a second guard, every write path still starts with a write that Redis would refuse
+/// when full (the send slot for the send scripts; the attempt for verify, counted before any hash
+/// is compared). A script with flags may touch only the keys it is given in <c>KEYS</c>, all in
+/// one hash slot; ours do. Every key gets a TTL.
+/// </para>
+/// <para>
+/// The store runs them with StackExchange.Redis's <c>ScriptEvaluateAsync</c>: it sends
+/// <c>EVALSHA</c> once the server knows the script, sends it again after <c>NOSCRIPT</c> (a
+/// restart, a failover, <c>SCRIPT FLUSH</c>), and routes each call by its keys' hash slot.
 /// </para>
 /// </remarks>
 internal static class RedisStoreScripts
 {
+    /// <summary>Scripts that write: refused whole by Redis when memory is full.</summary>
+    private const string Writes = "#!lua\n";
+
+    /// <summary>Scripts that only remove or give back: they run when memory is full.</summary>
+    private const string WritesUnderOom = "#!lua flags=allow-oom\n";
+
     private const string Prelude = """
         local function i(x) return string.format('%d', x) end
         local function ms(ticks) return i(math.ceil(ticks / 10000)) end
@@ -73,7 +88,7 @@ internal static class RedisStoreScripts
         """;
 
     /// <summary>KEYS reg, pay, lim, oreg, opay. ARGV now, cooldown, max, window, hash, code expiry, expiry, attempts, device hash or '', flow hash, sealed destination or '', decoy '1' or '', sealed payload, protected code or ''. Returns {status, retry}.</summary>
-    public static readonly RedisScript Create = new(Prelude + """
+    public static readonly string Create = Writes + Prelude + """
         local now = tonumber(ARGV[1])
         local st, retry = take(KEYS[3], now, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
         if st ~= 0 then return {st, retry} end
@@ -96,16 +111,16 @@ internal static class RedisStoreScripts
           redis.call('SET', KEYS[2], ARGV[13], 'PX', ms(life))
         end
         return {0, 0}
-        """);
+        """;
 
     /// <summary>KEYS lim. ARGV now, cooldown, max, window. Returns {status, retry}.</summary>
-    public static readonly RedisScript Reserve = new(Prelude + """
+    public static readonly string Reserve = Writes + Prelude + """
         local st, retry = take(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
         return {st, retry}
-        """);
+        """;
 
     /// <summary>KEYS reg, pay, lim, oreg, opay. ARGV now, cooldown, max, window, hash, code expiry, attempts, protected code or '', reuse while remaining (ticks, or '' for never). Returns {status, retry[, code expiry, expiry, decoy, sealed payload, hash, attempts, sealed destination or '', protected code or '']}.</summary>
-    public static readonly RedisScript Resend = new(Prelude + """
+    public static readonly string Resend = Writes + Prelude + """
         local now = tonumber(ARGV[1])
         local st, retry = take(KEYS[3], now, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
         if st ~= 0 then return {st, retry} end
@@ -140,19 +155,19 @@ internal static class RedisStoreScripts
         redis.call('HDEL', KEYS[1], 'w')
         if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'k', ARGV[8]) else redis.call('HDEL', KEYS[1], 'k') end
         return {0, 0, ARGV[6], i(ne), r[6] or '', pay, ARGV[5], ARGV[7], '', ARGV[8]}
-        """);
+        """;
 
     /// <summary>KEYS reg. ARGV expected hash, new hash, sealed destination, now, protected code or ''. Returns 1 when moved.</summary>
-    public static readonly RedisScript Redirect = new(Prelude + """
+    public static readonly string Redirect = Writes + Prelude + """
         if not live(KEYS[1], tonumber(ARGV[4])) then return 0 end
         if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
         redis.call('HSET', KEYS[1], 'h', ARGV[2], 'w', ARGV[3])
         if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'k', ARGV[5]) else redis.call('HDEL', KEYS[1], 'k') end
         return 1
-        """);
+        """;
 
     /// <summary>KEYS reg, pay, oreg, opay. ARGV now, flow hash, device hash or '', n, hash 1 … hash n. Returns {status[, attempts left[, code expiry, expiry, attempts, sealed payload, sealed destination or '']]}.</summary>
-    public static readonly RedisScript Verify = new(Prelude + """
+    public static readonly string Verify = Writes + Prelude + """
         local r = redis.call('HMGET', KEYS[1], 'h', 'c', 'e', 'a', 'd', 'f', 'x', 'w')
         if not r[1] then return {1} end
         local now = tonumber(ARGV[1])
@@ -180,10 +195,10 @@ internal static class RedisStoreScripts
           return {0, left, r[2], r[3], r[4], pay, r[8] or '', r[1]}
         end
         return {2, left}
-        """);
+        """;
 
     /// <summary>KEYS reg, pay, lim, oreg, opay. ARGV now, hash. Returns 1 when the send was undone.</summary>
-    public static readonly RedisScript CancelSend = new(Prelude + """
+    public static readonly string CancelSend = WritesUnderOom + Prelude + """
         local now = tonumber(ARGV[1])
         if not live(KEYS[1], now) then return 0 end
         local r = redis.call('HMGET', KEYS[1], 'h', 'u', 'ph', 'pc', 'pa', 'pe', 'pw', 'pk', 'a', 'ia')
@@ -219,10 +234,10 @@ internal static class RedisStoreScripts
           redis.call('DEL', KEYS[4], KEYS[5])
         end
         return 1
-        """);
+        """;
 
     /// <summary>KEYS reg, pay. ARGV now, hash, code expiry, expiry, attempts, device hash or '', flow hash, sealed destination or '', decoy '1' or '', sealed payload, protected code or ''. Returns 1 when put back.</summary>
-    public static readonly RedisScript PutBack = new(Prelude + """
+    public static readonly string PutBack = Writes + Prelude + """
         local now = tonumber(ARGV[1])
         if live(KEYS[1], now) then return 0 end
         local life = tonumber(ARGV[4]) - now
@@ -237,13 +252,13 @@ internal static class RedisStoreScripts
         redis.call('HSET', KEYS[1], unpack(f))
         redis.call('PEXPIRE', KEYS[1], ms(life))
         return 1
-        """);
+        """;
 
     /// <summary>KEYS reg, pay, oreg, opay. ARGV now. Returns 1 when a live registration was removed.</summary>
-    public static readonly RedisScript Delete = new(Prelude + """
+    public static readonly string Delete = WritesUnderOom + Prelude + """
         local was = live(KEYS[1], tonumber(ARGV[1]))
         redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
         if was then return 1 end
         return 0
-        """);
+        """;
 }

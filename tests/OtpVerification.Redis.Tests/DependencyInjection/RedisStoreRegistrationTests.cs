@@ -2,10 +2,11 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using OtpVerification.Redis.Connection;
+using OtpVerification.Redis.Multiplexer;
 using OtpVerification.Redis.Tests.Infrastructure;
 using OtpVerification.Senders;
 using OtpVerification.Stores;
+using StackExchange.Redis;
 
 namespace OtpVerification.Redis.Tests.DependencyInjection;
 
@@ -28,7 +29,7 @@ public sealed partial class RedisStoreRegistrationTests(RedisServerFixture redis
         await using var provider = services.BuildServiceProvider();
 
         services.Count(d => d.ServiceType == typeof(IPendingRegistrationStore)).Should().Be(1);
-        services.Count(d => d.ServiceType == typeof(RedisConnection)).Should().Be(1);
+        services.Count(d => d.ServiceType == typeof(RedisMultiplexerSource)).Should().Be(1);
         services.Count(d => d.ServiceType == typeof(IValidateOptions<RedisStoreOptions>)).Should().Be(1);
         provider.GetRequiredService<IOptions<RedisStoreOptions>>().Value.Configuration.Should().Be(redis.ConnectionString);
         (await provider.GetRequiredService<IPendingRegistrationStore>().DeleteAsync(Registrations.NewKey())).Should().BeFalse();
@@ -53,7 +54,7 @@ public sealed partial class RedisStoreRegistrationTests(RedisServerFixture redis
         var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
 
         act.Should().Throw<OptionsValidationException>()
-            .WithMessage("*ConnectionStrings:Redis is not a valid Redis connection string*'colour'*")
+            .WithMessage("*ConnectionStrings:Redis is not a valid StackExchange.Redis configuration string*colour*")
             .Which.Message.Should().NotContain("hunter2");
     }
 
@@ -109,22 +110,92 @@ public sealed partial class RedisStoreRegistrationTests(RedisServerFixture redis
 
         await provider.GetRequiredService<IPendingRegistrationStore>().ReserveSendAsync(Registrations.NewKey(), Registrations.Policy, DateTimeOffset.UtcNow);
 
-        (await redis.AdminAsync("KEYS", prefix + "{signup:*}:lim")).Elements.Should().ContainSingle();
+        ((RedisResult[])(await redis.AdminAsync("KEYS", prefix + "{signup:*}:lim"))!).Should().ContainSingle();
     }
 
     [Fact]
-    public async Task ServiceProvider_Disposed_ClosesTheConnection()
+    public async Task ServiceProvider_Disposed_ClosesTheMultiplexerTheStoreCreated()
     {
-        var provider = Build(b => b.AddRedisStore(redis.ConnectionString + ",name=di-dispose"));
+        IConnectionMultiplexer? created = null;
+        var provider = Build(b => b.AddRedisStore(o => o.ConnectionMultiplexerFactory = async () =>
+            created = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString)));
         await provider.GetRequiredService<IPendingRegistrationStore>().DeleteAsync(Registrations.NewKey());
-        var connection = provider.GetRequiredService<RedisConnection>();
-        connection.IsConnected.Should().BeTrue();
+        created!.IsConnected.Should().BeTrue();
 
-        provider.Dispose();
+        await provider.DisposeAsync();
 
-        connection.IsConnected.Should().BeFalse();
-        var act = async () => await connection.ExecuteAsync(["PING"]);
-        await act.Should().ThrowAsync<ObjectDisposedException>();
+        created.IsConnected.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task ServiceProvider_Disposed_LeavesTheAppsMultiplexerOpen()
+    {
+        var shared = await redis.ConnectAsync();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton(shared);
+        services.AddOtpVerification(WithHashKey).AddRedisStore(o => o.KeyPrefix = "shared:");
+        var provider = services.BuildServiceProvider();
+        provider.GetRequiredService<IStartupValidator>().Validate();
+        await provider.GetRequiredService<IPendingRegistrationStore>().ReserveSendAsync(Registrations.NewKey(), Registrations.Policy, DateTimeOffset.UtcNow);
+
+        await provider.DisposeAsync();
+
+        shared.IsConnected.Should().BeTrue("a multiplexer the store did not create is never disposed by it");
+    }
+
+    [Fact]
+    public async Task AddRedisStore_NoConfiguration_UsesTheMultiplexerRegisteredByTheApp()
+    {
+        var shared = await redis.ConnectAsync();
+        var prefix = "app" + Guid.NewGuid().ToString("N")[..6] + ":";
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton<IConnectionMultiplexer>(shared);
+        services.AddOtpVerification(WithHashKey).AddRedisStore((string?)null).AddRedisStore(o => o.KeyPrefix = prefix);
+        await using var provider = services.BuildServiceProvider();
+        provider.GetRequiredService<IStartupValidator>().Validate();
+
+        await provider.GetRequiredService<IPendingRegistrationStore>().ReserveSendAsync(Registrations.NewKey(), Registrations.Policy, DateTimeOffset.UtcNow);
+
+        ((RedisResult[])(await redis.AdminAsync("KEYS", prefix + "*"))!).Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task AddRedisStore_ConfigurationOptions_ConnectsWithThem()
+    {
+        var options = ConfigurationOptions.Parse(redis.ConnectionString);
+        await using var provider = Build(b => b.AddRedisStore(o => o.ConfigurationOptions = options), WithHashKey);
+        provider.GetRequiredService<IStartupValidator>().Validate();
+
+        var result = await provider.GetRequiredService<IPendingRegistrationStore>().ReserveSendAsync(Registrations.NewKey(), Registrations.Policy, DateTimeOffset.UtcNow);
+
+        result.Status.Should().Be(SendGateStatus.Allowed);
+    }
+
+    [Fact]
+    public async Task Store_RedisUnreachable_ThrowsUnavailable()
+    {
+        await using var provider = Build(b => b.AddRedisStore("127.0.0.1:1,connectTimeout=200,asyncTimeout=200"));
+
+        var act = async () => await provider.GetRequiredService<IPendingRegistrationStore>().ReserveSendAsync(Registrations.NewKey(), Registrations.Policy, DateTimeOffset.UtcNow);
+
+        await act.Should().ThrowAsync<OtpStoreUnavailableException>();
+    }
+
+    [Fact]
+    public async Task Store_FactoryThrows_ThrowsUnavailableAndTriesAgainNextTime()
+    {
+        var calls = 0;
+        await using var provider = Build(b => b.AddRedisStore(o => o.ConnectionMultiplexerFactory = async () =>
+            ++calls == 1 ? throw new System.Net.Sockets.SocketException() : await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString)));
+        var store = provider.GetRequiredService<IPendingRegistrationStore>();
+
+        var first = async () => await store.ReserveSendAsync(Registrations.NewKey(), Registrations.Policy, DateTimeOffset.UtcNow);
+        await first.Should().ThrowAsync<OtpStoreUnavailableException>();
+        var second = await store.ReserveSendAsync(Registrations.NewKey(), Registrations.Policy, DateTimeOffset.UtcNow);
+
+        second.Status.Should().Be(SendGateStatus.Allowed);
     }
 
     [Fact]
@@ -151,6 +222,9 @@ public sealed partial class RedisStoreRegistrationTests(RedisServerFixture redis
         verified.Outcome.Should().Be(OtpOutcome.Verified);
         verified.Registration!.Payload.Should().Equal(42, 43);
     }
+
+    /// <summary>A shared store needs the hash key to pass start-up validation.</summary>
+    private static void WithHashKey(OtpSignupOptions options) => options.Code.HashKey = Convert.ToBase64String(new byte[32]);
 
     private static ServiceProvider Build(Action<OtpVerificationBuilder> configure, Action<OtpSignupOptions>? options = null)
     {

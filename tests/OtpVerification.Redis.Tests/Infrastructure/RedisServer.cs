@@ -36,11 +36,13 @@ public sealed class RedisServer : IAsyncDisposable
 
     /// <summary>Starts a server protected by a random password.</summary>
     /// <param name="tlsCertificateFiles">Certificate and key PEM files: serve TLS only.</param>
-    public static async Task<RedisServer> StartAsync((string Certificate, string Key)? tlsCertificateFiles = null)
+    /// <param name="extraArguments">More <c>redis-server</c> arguments (a cluster node's).</param>
+    /// <param name="password">The password; random when null.</param>
+    public static async Task<RedisServer> StartAsync((string Certificate, string Key)? tlsCertificateFiles = null, IEnumerable<string>? extraArguments = null, string? password = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "otp-redis-tests-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(directory);
-        var extra = new List<string>();
+        var extra = new List<string>(extraArguments ?? []);
         if (tlsCertificateFiles is { } tls)
         {
             extra.AddRange(["--tls-cert-file", tls.Certificate, "--tls-key-file", tls.Key, "--tls-auth-clients", "no"]);
@@ -48,7 +50,7 @@ public sealed class RedisServer : IAsyncDisposable
 
         for (var attempt = 0; ; attempt++)
         {
-            var server = new RedisServer(directory, FreePort(), "pw-" + Guid.NewGuid().ToString("N"), tlsCertificateFiles is not null, extra);
+            var server = new RedisServer(directory, extra.Contains("--cluster-enabled") ? FreeClusterPort() : FreePort(), password ?? "pw-" + Guid.NewGuid().ToString("N"), tlsCertificateFiles is not null, extra);
             try
             {
                 await server.StartAsync();
@@ -123,6 +125,9 @@ public sealed class RedisServer : IAsyncDisposable
         throw new InvalidOperationException("redis-server did not listen within 10 s: " + ReadLog());
     }
 
+    /// <summary>The process id, while it runs.</summary>
+    public int? ProcessId => _process is { HasExited: false } process ? process.Id : null;
+
     /// <summary>Kills the process; the port is free again afterwards.</summary>
     public async Task StopAsync()
     {
@@ -155,6 +160,34 @@ public sealed class RedisServer : IAsyncDisposable
     {
         var path = Path.Combine(_directory, "redis.log");
         return File.Exists(path) ? File.ReadAllText(path) : "(no log)";
+    }
+
+    /// <summary>A free port P whose cluster bus port P + 10000 is free too (and below 65536).</summary>
+    private static int FreeClusterPort()
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var port = Random.Shared.Next(20_000, 55_000);
+            if (IsFree(port) && IsFree(port + 10_000))
+            {
+                return port;
+            }
+        }
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            listener.Stop();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     private static int FreePort()

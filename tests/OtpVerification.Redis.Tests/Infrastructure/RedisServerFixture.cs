@@ -1,5 +1,4 @@
-using OtpVerification.Redis.Connection;
-using OtpVerification.Stores;
+using StackExchange.Redis;
 
 namespace OtpVerification.Redis.Tests.Infrastructure;
 
@@ -7,79 +6,53 @@ namespace OtpVerification.Redis.Tests.Infrastructure;
 /// One password-protected <c>redis-server</c> per test class (xUnit class fixture), so classes run
 /// in parallel without seeing each other's keys, scripts or statistics.
 /// </summary>
-public sealed class RedisServerFixture : IAsyncLifetime
+public sealed class RedisServerFixture : IAsyncLifetime, IRedisTarget
 {
-    private readonly List<IRedisConnection> _connections = [];
-    private RedisConnection? _shared;
-    private RedisConnection? _admin;
+    private readonly List<IConnectionMultiplexer> _multiplexers = [];
+    private IConnectionMultiplexer? _admin;
 
     public RedisServer Server { get; private set; } = null!;
 
-    /// <summary>The connection string of the server, with its password.</summary>
+    /// <inheritdoc />
     public string ConnectionString => $"127.0.0.1:{Server.Port},password={Server.Password}";
 
-    /// <summary>A separate connection for inspecting the server (INFO, SCAN, CONFIG…).</summary>
-    internal RedisConnection Admin => _admin ??= Track(CreateConnection());
+    /// <inheritdoc />
+    public IConnectionMultiplexer Multiplexer { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Server = await RedisServer.StartAsync();
+    public async Task InitializeAsync()
+    {
+        Server = await RedisServer.StartAsync();
+        Multiplexer = await ConnectAsync();
+    }
 
     public async Task DisposeAsync()
     {
-        foreach (var connection in _connections)
+        foreach (var multiplexer in _multiplexers)
         {
-            await connection.DisposeAsync();
+            await multiplexer.DisposeAsync();
         }
 
         await Server.DisposeAsync();
     }
 
-    /// <summary>A new connection to the server (not shared), disposed with the fixture.</summary>
-    /// <param name="options">Appended to the connection string, e.g. <c>syncTimeout=200</c>.</param>
-    /// <param name="fastReconnect">Reconnect within tens of milliseconds rather than the default up to 2 s.</param>
-    internal RedisConnection CreateConnection(string options = "", bool fastReconnect = true)
+    /// <inheritdoc />
+    public async Task<IConnectionMultiplexer> ConnectAsync(string options = "", Action<ConfigurationOptions>? configure = null)
     {
-        var settings = RedisConnectionSettings.Parse(ConnectionString + (options.Length > 0 ? "," + options : string.Empty));
-        if (fastReconnect)
+        var configuration = ConfigurationOptions.Parse(ConnectionString + ",abortConnect=false" + (options.Length > 0 ? "," + options : string.Empty));
+        configure?.Invoke(configuration);
+        var multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration);
+        lock (_multiplexers)
         {
-            settings = settings.With(reconnectMinDelay: TimeSpan.FromMilliseconds(10), reconnectMaxDelay: TimeSpan.FromMilliseconds(100));
+            _multiplexers.Add(multiplexer);
         }
 
-        return Track(new RedisConnection(settings));
+        return multiplexer;
     }
 
-    /// <summary>
-    /// A store with keys of its own (a fresh key prefix) on the fixture's shared connection: what a
-    /// store contract suite's factory returns.
-    /// </summary>
-    /// <param name="timeProvider">The clock for the operations that are not given the time.</param>
-    public IPendingRegistrationStore CreateStore(TimeProvider? timeProvider = null) => CreateStore(out _, timeProvider);
-
-    /// <summary>As <see cref="CreateStore(TimeProvider?)"/>, and tells the key prefix.</summary>
-    public IPendingRegistrationStore CreateStore(out string keyPrefix, TimeProvider? timeProvider = null)
+    /// <summary>Runs an admin command (INFO, SCAN, CONFIG…) on the server; an error reply fails the test.</summary>
+    public async Task<RedisResult> AdminAsync(string command, params object[] args)
     {
-        keyPrefix = "t" + Guid.NewGuid().ToString("N")[..12] + ":";
-        return new RedisPendingRegistrationStore(_shared ??= Track(CreateConnection()), keyPrefix, timeProvider);
-    }
-
-    /// <summary>A store over a given connection.</summary>
-    internal static RedisPendingRegistrationStore CreateStore(IRedisConnection connection, string keyPrefix, TimeProvider? timeProvider = null) =>
-        new(connection, keyPrefix, timeProvider);
-
-    /// <summary>Runs an admin command and fails the test on an error reply.</summary>
-    internal async Task<RedisReply> AdminAsync(params RedisArg[] command)
-    {
-        var reply = await Admin.ExecuteAsync(command);
-        return reply.IsError ? throw new InvalidOperationException($"{command[0]} failed: {reply.ErrorMessage}") : reply;
-    }
-
-    private T Track<T>(T connection)
-        where T : IRedisConnection
-    {
-        lock (_connections)
-        {
-            _connections.Add(connection);
-        }
-
-        return connection;
+        _admin ??= await ConnectAsync("allowAdmin=true");
+        return await _admin.GetServer(_admin.GetEndPoints()[0]).ExecuteAsync(command, args);
     }
 }

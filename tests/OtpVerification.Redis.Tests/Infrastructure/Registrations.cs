@@ -8,7 +8,7 @@ internal static class Registrations
     /// <summary>One minute cooldown, five sends an hour: the defaults.</summary>
     public static readonly SendPolicy Policy = new(TimeSpan.FromMinutes(1), 5, TimeSpan.FromHours(1));
 
-    private static readonly HmacOtpCodeHasher Hasher = new(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
+    public static readonly HmacOtpCodeHasher Hasher = new(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
 
     /// <summary>The flow id <see cref="Create"/> stores unless told otherwise.</summary>
     public const string Flow = "flow-1";

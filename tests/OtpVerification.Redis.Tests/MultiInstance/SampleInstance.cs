@@ -38,7 +38,7 @@ public sealed partial class SampleInstance : WebApplicationFactory<Program>
     /// <param name="name">A readable name (A, B) for assertion messages.</param>
     /// <param name="settings">The configuration overrides.</param>
     /// <param name="logs">Receives every log entry instead of the console; null: the app's own logging.</param>
-    /// <param name="configureServices">Changes the app's services after the app registered its own; or null.</param>
+    /// <param name="configureServices">Changes the app's services after the app registered its own, as the app's own code would (an <c>IConnectionMultiplexer</c>); or null.</param>
     public SampleInstance(string name, IReadOnlyDictionary<string, string?> settings, LogCapture? logs, Action<IServiceCollection>? configureServices)
     {
         Name = name;

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using OtpVerification.Redis.Tests.Infrastructure;
 
 namespace OtpVerification.Redis.Tests.MultiInstance;
@@ -16,7 +17,7 @@ public sealed class TwoInstances : IAsyncDisposable
     private readonly string _directory;
     private readonly string _usersConnectionString;
 
-    private TwoInstances(RedisServerFixture redis, IReadOnlyDictionary<string, string?>? overrides)
+    private TwoInstances(IRedisTarget redis, IReadOnlyDictionary<string, string?>? overrides, Action<IServiceCollection>? configureServices)
     {
         _directory = Path.Combine(Path.GetTempPath(), "otp-multi-" + Guid.NewGuid().ToString("N"));
         var keysPath = Path.Combine(_directory, "keys");
@@ -43,8 +44,8 @@ public sealed class TwoInstances : IAsyncDisposable
             settings[key] = value;
         }
 
-        A = new SampleInstance("A", settings);
-        B = new SampleInstance("B", settings);
+        A = new SampleInstance("A", settings, logs: null, configureServices);
+        B = new SampleInstance("B", settings, logs: null, configureServices);
     }
 
     /// <summary>The first instance.</summary>
@@ -62,11 +63,12 @@ public sealed class TwoInstances : IAsyncDisposable
     /// <summary>Starts both instances, A first (it creates the user database), then B.</summary>
     /// <param name="redis">The shared server.</param>
     /// <param name="overrides">More settings, the same for both instances.</param>
+    /// <param name="configureServices">Services each instance registers as the app's own (an <c>IConnectionMultiplexer</c>).</param>
     /// <returns>The running pair.</returns>
-    public static TwoInstances Start(RedisServerFixture redis, IReadOnlyDictionary<string, string?>? overrides = null)
+    public static TwoInstances Start(IRedisTarget redis, IReadOnlyDictionary<string, string?>? overrides = null, Action<IServiceCollection>? configureServices = null)
     {
         ArgumentNullException.ThrowIfNull(redis);
-        var pair = new TwoInstances(redis, overrides);
+        var pair = new TwoInstances(redis, overrides, configureServices);
         pair.ClientA = pair.A.CreateClient();
         pair.ClientB = pair.B.CreateClient();
         return pair;

@@ -11,6 +11,13 @@ public sealed class RedisStoreBehaviourTests(RedisServerFixture redis) : StoreBe
     protected override IPendingRegistrationStore CreateStore(TimeProvider clock) => redis.CreateStore(clock);
 }
 
+/// <summary>The Redis store on a local Redis Cluster (3 masters, 3 replicas) against the same semantics.</summary>
+[Collection(RedisClusterCollection.Name)]
+public sealed class RedisClusterStoreBehaviourTests(RedisClusterFixture cluster) : StoreBehaviourTests
+{
+    protected override IPendingRegistrationStore CreateStore(TimeProvider clock) => cluster.CreateStore(clock);
+}
+
 /// <summary>The reference store against the same semantics: proves the tests encode its behaviour.</summary>
 public sealed class InMemoryStoreBehaviourTests : StoreBehaviourTests
 {

@@ -4,15 +4,16 @@ using static OtpVerification.Redis.Tests.Infrastructure.Registrations;
 
 namespace OtpVerification.Redis.Tests.Stores;
 
-/// <summary>The atomicity claims, under hundreds of parallel calls from two "app instances" (two connections).</summary>
-public sealed class RedisStoreConcurrencyTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
+/// <summary>The atomicity claims, under hundreds of parallel calls from two "app instances" (two multiplexers).</summary>
+/// <param name="redis">The standalone server or the cluster.</param>
+public abstract class RedisStoreConcurrencySuite(IRedisTarget redis)
 {
     private static readonly DateTimeOffset Now = StoreClock.Start;
 
     [Fact]
     public async Task VerifyAndConsume_500ParallelWrongGuesses_EvaluatesExactlyMaxAttempts()
     {
-        var (first, second) = TwoInstances();
+        var (first, second) = await TwoInstancesAsync();
         var key = NewKey();
         await first.CreateOrReplaceAsync(Create(key, Now, attempts: 5), Policy, Now);
 
@@ -26,7 +27,7 @@ public sealed class RedisStoreConcurrencyTests(RedisServerFixture redis) : IClas
     [Fact]
     public async Task VerifyAndConsume_200ParallelRightCodes_SucceedsExactlyOnce()
     {
-        var (first, second) = TwoInstances();
+        var (first, second) = await TwoInstancesAsync();
         var key = NewKey();
         await first.CreateOrReplaceAsync(Create(key, Now), Policy, Now);
 
@@ -40,7 +41,7 @@ public sealed class RedisStoreConcurrencyTests(RedisServerFixture redis) : IClas
     [Fact]
     public async Task VerifyAndConsume_200ParallelRightCodesWithTwoHashesAndWrongFlows_SucceedsExactlyOnceAndCountsNoFlowMismatch()
     {
-        var (first, second) = TwoInstances();
+        var (first, second) = await TwoInstancesAsync();
         var key = NewKey();
         await first.CreateOrReplaceAsync(Create(key, Now, attempts: 3), Policy, Now);
 
@@ -56,7 +57,7 @@ public sealed class RedisStoreConcurrencyTests(RedisServerFixture redis) : IClas
     [Fact]
     public async Task CreateOrReplace_200ParallelStartsWithinCooldown_AllowsExactlyOne()
     {
-        var (first, second) = TwoInstances();
+        var (first, second) = await TwoInstancesAsync();
         var key = NewKey();
 
         var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(async () =>
@@ -69,7 +70,7 @@ public sealed class RedisStoreConcurrencyTests(RedisServerFixture redis) : IClas
     [Fact]
     public async Task ReserveSend_300ParallelWithoutCooldown_AllowsExactlyTheWindowAllowance()
     {
-        var (first, second) = TwoInstances();
+        var (first, second) = await TwoInstancesAsync();
         var key = NewKey();
         var policy = new SendPolicy(TimeSpan.Zero, 7, TimeSpan.FromHours(1));
 
@@ -80,9 +81,16 @@ public sealed class RedisStoreConcurrencyTests(RedisServerFixture redis) : IClas
         results.Count(r => r.Status == SendGateStatus.RateLimited).Should().Be(293);
     }
 
-    private (IPendingRegistrationStore First, IPendingRegistrationStore Second) TwoInstances()
+    private async Task<(IPendingRegistrationStore First, IPendingRegistrationStore Second)> TwoInstancesAsync()
     {
         var prefix = "c" + Guid.NewGuid().ToString("N")[..8] + ":";
-        return (RedisServerFixture.CreateStore(redis.CreateConnection(), prefix), RedisServerFixture.CreateStore(redis.CreateConnection(), prefix));
+        return (RedisTargetExtensions.CreateStore(await redis.ConnectAsync(), prefix), RedisTargetExtensions.CreateStore(await redis.ConnectAsync(), prefix));
     }
 }
+
+/// <summary>The atomicity claims on a standalone redis-server.</summary>
+public sealed class RedisStoreConcurrencyTests(RedisServerFixture redis) : RedisStoreConcurrencySuite(redis), IClassFixture<RedisServerFixture>;
+
+/// <summary>The atomicity claims on a local Redis Cluster (3 masters, 3 replicas).</summary>
+[Collection(RedisClusterCollection.Name)]
+public sealed class RedisClusterStoreConcurrencyTests(RedisClusterFixture cluster) : RedisStoreConcurrencySuite(cluster);

@@ -9,7 +9,9 @@ namespace OtpVerification.Redis.Tests.Stores;
 /// Thousands of random operations, on random keys, policies and clock steps, run against the
 /// Redis store and the in-memory reference store side by side: every answer must be identical.
 /// </summary>
-public sealed class RedisStoreDifferentialTests(RedisServerFixture redis, ITestOutputHelper output) : IClassFixture<RedisServerFixture>
+/// <param name="redis">The standalone server or the cluster.</param>
+/// <param name="output">Where the outcome counts go.</param>
+public abstract class RedisStoreDifferentialSuite(IRedisTarget redis, ITestOutputHelper output)
 {
     private static readonly SendPolicy[] Policies =
     [
@@ -219,3 +221,10 @@ public sealed class RedisStoreDifferentialTests(RedisServerFixture redis, ITestO
         : $"[{r.Key} {Convert.ToHexString(r.CodeHash)} code-exp={r.CodeExpiresAt.UtcTicks} exp={r.ExpiresAt.UtcTicks} attempts={r.AttemptsLeft} "
           + $"to={string.Join("|", r.Destinations)} delivered={r.DeliveredTo} device={r.DeviceId ?? "(null)"} flow={r.FlowId} decoy={r.Decoy} payload={Convert.ToHexString(r.Payload)}]";
 }
+
+/// <summary>The differential walk against a standalone redis-server.</summary>
+public sealed class RedisStoreDifferentialTests(RedisServerFixture redis, ITestOutputHelper output) : RedisStoreDifferentialSuite(redis, output), IClassFixture<RedisServerFixture>;
+
+/// <summary>The differential walk against a local Redis Cluster (3 masters, 3 replicas): keys spread over the masters.</summary>
+[Collection(RedisClusterCollection.Name)]
+public sealed class RedisClusterStoreDifferentialTests(RedisClusterFixture cluster, ITestOutputHelper output) : RedisStoreDifferentialSuite(cluster, output);

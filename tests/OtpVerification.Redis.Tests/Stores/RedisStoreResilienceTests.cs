@@ -64,8 +64,90 @@ public sealed class RedisStoreResilienceTests(RedisServerFixture redis) : IClass
             await redis.AdminAsync("CONFIG", "SET", "maxmemory", "0");
         }
 
-        (await redis.AdminAsync("KEYS", prefix + "*")).Elements.Should().BeEmpty();
+        ((StackExchange.Redis.RedisResult[])(await redis.AdminAsync("KEYS", prefix + "*"))!).Should().BeEmpty();
         (await store.CreateOrReplaceAsync(Create(key, Now), Policy, Now)).Status.Should().Be(SendGateStatus.Allowed);
+    }
+
+    [Fact]
+    public async Task Verify_MaxMemoryReached_RefusesGuessesUnevaluatedAndUncounted()
+    {
+        var store = redis.CreateStore();
+        var key = NewKey();
+        await store.CreateOrReplaceAsync(Create(key, Now, attempts: 3), Policy, Now);
+
+        await using (await OutOfMemoryAsync())
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                var wrong = async () => await store.VerifyAsync(key, Hash(key, $"{i:D6}"), null, Now);
+                await wrong.Should().ThrowAsync<OtpStoreUnavailableException>("a guess that cannot be counted is not evaluated");
+            }
+
+            var right = async () => await store.VerifyAsync(key, Hash(key, "123456"), null, Now);
+            await right.Should().ThrowAsync<OtpStoreUnavailableException>("not even the right code is evaluated when the attempt cannot be counted");
+        }
+
+        var after = await store.VerifyAsync(key, Hash(key, "000000"), null, Now);
+        after.Should().Be(new StoreVerifyResult(StoreVerifyStatus.Invalid, 2), "the refused guesses used no attempt");
+    }
+
+    [Fact]
+    public async Task Verify_MaxMemoryComingAndGoing_RightCodeNotAcceptedWhileFullAfterMoreThanMaxAttemptsWrongGuesses()
+    {
+        var store = redis.CreateStore();
+        var key = NewKey();
+        await store.CreateOrReplaceAsync(Create(key, Now, attempts: 3), Policy, Now);
+        var evaluated = 0;
+
+        for (var round = 0; round < 2; round++)
+        {
+            await using (await OutOfMemoryAsync())
+            {
+                for (var i = 0; i < 5; i++)
+                {
+                    try
+                    {
+                        await store.VerifyAsync(key, Hash(key, $"9{round}{i}000"), null, Now);
+                        evaluated++;
+                    }
+                    catch (OtpStoreUnavailableException)
+                    {
+                    }
+                }
+            }
+
+            (await store.VerifyAsync(key, Hash(key, $"8{round}0000"), null, Now)).Status.Should().Be(StoreVerifyStatus.Invalid);
+            evaluated++;
+        }
+
+        evaluated.Should().Be(2, "only the guesses made with memory to count them were evaluated");
+        StoreVerifyResult? whileFull = null;
+        await using (await OutOfMemoryAsync())
+        {
+            try
+            {
+                whileFull = await store.VerifyAsync(key, Hash(key, "123456"), null, Now);
+            }
+            catch (OtpStoreUnavailableException)
+            {
+            }
+        }
+
+        whileFull.Should().BeNull("12 wrong guesses were made, more than MaxAttempts: while full, not even the right code is evaluated");
+        (await store.VerifyAsync(key, Hash(key, "000000"), null, Now)).Should().Be(new StoreVerifyResult(StoreVerifyStatus.Invalid, 0), "exactly the two evaluated guesses were counted");
+    }
+
+    /// <summary>Sets <c>maxmemory</c> to 1 byte with <c>noeviction</c> until disposed.</summary>
+    private async Task<IAsyncDisposable> OutOfMemoryAsync()
+    {
+        await redis.AdminAsync("CONFIG", "SET", "maxmemory-policy", "noeviction");
+        await redis.AdminAsync("CONFIG", "SET", "maxmemory", "1");
+        return new Restore(redis);
+    }
+
+    private sealed class Restore(RedisServerFixture redis) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await redis.AdminAsync("CONFIG", "SET", "maxmemory", "0");
     }
 
     [Fact]
@@ -74,7 +156,7 @@ public sealed class RedisStoreResilienceTests(RedisServerFixture redis) : IClass
         var store = redis.CreateStore(out var prefix);
         var key = NewKey();
         await store.CreateOrReplaceAsync(Create(key, Now), Policy, Now);
-        var registrationKey = (await redis.AdminAsync("KEYS", prefix + "*:reg")).Elements!.Single().AsString()!;
+        var registrationKey = (string)((StackExchange.Redis.RedisResult[])(await redis.AdminAsync("KEYS", prefix + "*:reg"))!).Single()!;
         await redis.AdminAsync("DEL", registrationKey);
         await redis.AdminAsync("SET", registrationKey, "not a hash");
 
@@ -85,7 +167,7 @@ public sealed class RedisStoreResilienceTests(RedisServerFixture redis) : IClass
 
     private async Task<long> EvalCallsAsync()
     {
-        var info = (await redis.AdminAsync("INFO", "commandstats")).AsString()!;
+        var info = (string)(await redis.AdminAsync("INFO", "commandstats"))!;
         var line = info.Split("\r\n").FirstOrDefault(l => l.StartsWith("cmdstat_eval:", StringComparison.Ordinal));
         return line is null ? 0 : long.Parse(line.Split(',')[0]["cmdstat_eval:calls=".Length..], System.Globalization.CultureInfo.InvariantCulture);
     }
