@@ -279,12 +279,6 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         return hash[..16].ToArray();
     }
 
-    /// <summary>
-    /// Runs one script: one round trip, routed by the keys' hash slot. An out-of-memory refusal is
-    /// returned as <see langword="null"/> when <paramref name="oomIsAnswer"/> (the send operations
-    /// answer <see cref="SendGateStatus.CapacityExceeded"/>); every other fault throws
-    /// <see cref="OtpStoreUnavailableException"/>.
-    /// </summary>
     /// <summary>Sends <c>PING</c> on the store's connection (health checks): one round trip, nothing changed.</summary>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes when Redis answered.</returns>
@@ -303,6 +297,12 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         }
     }
 
+    /// <summary>
+    /// Runs one script: one round trip, routed by the keys' hash slot. An out-of-memory refusal is
+    /// returned as <see langword="null"/> when <paramref name="oomIsAnswer"/> (the send operations
+    /// answer <see cref="SendGateStatus.CapacityExceeded"/>); every other fault throws
+    /// <see cref="OtpStoreUnavailableException"/>.
+    /// </summary>
     private async ValueTask<RedisResult?> RunAsync(string script, RedisKey[] keys, RedisValue[] args, string operation, CancellationToken cancellationToken, bool oomIsAnswer = false)
     {
         try
