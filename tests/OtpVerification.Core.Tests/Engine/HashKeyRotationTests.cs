@@ -18,12 +18,7 @@ public sealed class HashKeyRotationTests
         var started = await before.StartAsync();
         var code = before.Email.LastCode;
 
-        using var after = Harness(store, o =>
-        {
-            o.Code.HashKey = NewKey;
-            o.Code.PreviousHashKey = OldKey;
-            o.Code.KeyNameKey = OldKey;
-        });
+        using var after = Harness(store, Rotated(keepPrevious: true));
 
         (await after.Engine.VerifyAsync(OtpPurpose.Signup, EngineHarness.Address, started.FlowId!, code, null)).Outcome.Should().Be(OtpOutcome.Verified);
     }
@@ -36,11 +31,7 @@ public sealed class HashKeyRotationTests
         var started = await before.StartAsync();
         var code = before.Email.LastCode;
 
-        using var after = Harness(store, o =>
-        {
-            o.Code.HashKey = NewKey;
-            o.Code.KeyNameKey = OldKey;
-        });
+        using var after = Harness(store, Rotated(keepPrevious: false));
 
         var result = await after.Engine.VerifyAsync(OtpPurpose.Signup, EngineHarness.Address, started.FlowId!, code, null);
 
@@ -52,12 +43,7 @@ public sealed class HashKeyRotationTests
     public async Task Verify_AfterARotation_ANewCodeUsesTheNewKey()
     {
         var store = new InMemoryPendingRegistrationStore(1000);
-        using var after = Harness(store, o =>
-        {
-            o.Code.HashKey = NewKey;
-            o.Code.PreviousHashKey = OldKey;
-            o.Code.KeyNameKey = OldKey;
-        });
+        using var after = Harness(store, Rotated(keepPrevious: true));
         var started = await after.StartAsync();
 
         (await after.Engine.VerifyAsync(OtpPurpose.Signup, EngineHarness.Address, started.FlowId!, after.Email.LastCode, null)).Outcome.Should().Be(OtpOutcome.Verified);
@@ -70,12 +56,7 @@ public sealed class HashKeyRotationTests
         using var before = Harness(store, o => o.Code.HashKey = OldKey);
         await before.StartAsync();
         var code = before.Email.LastCode;
-        using var after = Harness(store, o =>
-        {
-            o.Code.HashKey = NewKey;
-            o.Code.PreviousHashKey = OldKey;
-            o.Code.KeyNameKey = OldKey;
-        });
+        using var after = Harness(store, Rotated(keepPrevious: true));
         after.Time.Advance(TimeSpan.FromMinutes(2));
 
         (await after.ResendAsync()).Outcome.Should().Be(OtpOutcome.Accepted);
@@ -90,11 +71,7 @@ public sealed class HashKeyRotationTests
         using var before = Harness(store, o => o.Code.HashKey = OldKey);
         var started = await before.StartAsync();
         var code = before.Email.LastCode;
-        using var after = Harness(store, o =>
-        {
-            o.Code.HashKey = NewKey;
-            o.Code.KeyNameKey = OldKey;
-        });
+        using var after = Harness(store, Rotated(keepPrevious: false));
         after.Time.Advance(TimeSpan.FromMinutes(2));
 
         (await after.ResendAsync()).Outcome.Should().Be(OtpOutcome.Accepted);
@@ -103,6 +80,14 @@ public sealed class HashKeyRotationTests
         after.Email.Messages[^1].IsRepeat.Should().BeFalse();
         (await after.Engine.VerifyAsync(OtpPurpose.Signup, EngineHarness.Address, started.FlowId!, resent, null)).Outcome.Should().Be(OtpOutcome.Verified);
     }
+
+    /// <summary>The options after a rotation: the new key current, the old one still naming entries, and still verifying while <paramref name="keepPrevious"/>.</summary>
+    private static Action<OtpSignupOptions> Rotated(bool keepPrevious) => o =>
+    {
+        o.Code.HashKey = NewKey;
+        o.Code.PreviousHashKey = keepPrevious ? OldKey : null;
+        o.Code.KeyNameKey = OldKey;
+    };
 
     private static EngineHarness Harness(InMemoryPendingRegistrationStore store, Action<OtpSignupOptions> configure)
         => new(configure, services => services.Replace(ServiceDescriptor.Singleton<IPendingRegistrationStore>(store)));
