@@ -48,8 +48,8 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
     private readonly ConcurrentQueue<(PendingKey Key, long Ticks)> _scheduled = new();
     private readonly PriorityQueue<PendingKey, long> _expiries = new();
     private readonly Lock _sweepLock = new();
-    private readonly ConcurrentQueue<(PendingKey Key, long Ticks)> _payloadScheduled = new();
-    private readonly PriorityQueue<PendingKey, long> _payloadExpiries = new();
+    private readonly ConcurrentQueue<(PendingKey Key, long Ticks, long Order)> _payloadScheduled = new();
+    private readonly PriorityQueue<PendingKey, (long Ticks, long Order)> _payloadExpiries = new();
     private readonly Lock _evictLock = new();
     private readonly int _maxPayloads;
     private readonly int _maxRecords;
@@ -60,6 +60,7 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
     private int _count;
     private int _payloads;
     private long _evictedTotal;
+    private long _payloadOrder;
 
     /// <summary>Creates a store bounded by <see cref="OtpSignupOptions.MaxPendingEntries"/> and <see cref="OtpSignupOptions.MaxLimitRecords"/>.</summary>
     /// <param name="options">The options.</param>
@@ -392,7 +393,7 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
         if (ticks != slot.PayloadTicks)
         {
             slot.PayloadTicks = ticks;
-            _payloadScheduled.Enqueue((key, ticks));
+            _payloadScheduled.Enqueue((key, ticks, Interlocked.Increment(ref _payloadOrder)));
         }
 
         return !had;
@@ -401,7 +402,7 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
     /// <summary>
     /// Drops expired payloads from the front of the payload queue (up to <paramref name="budget"/>
     /// queue entries) and, when <paramref name="evict"/> is set, evicts the payloads nearest their
-    /// expiry until the count is back at the cap, never <paramref name="keep"/>'s (the one just stored).
+    /// expiry (of those alike, the first stored) until the count is back at the cap, never <paramref name="keep"/>'s (the one just stored).
     /// </summary>
     private void TrimPayloads(DateTimeOffset now, PendingKey? keep, int budget, bool evict)
     {
@@ -419,13 +420,14 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
         {
             while (_payloadScheduled.TryDequeue(out var item))
             {
-                _payloadExpiries.Enqueue(item.Key, item.Ticks);
+                _payloadExpiries.Enqueue(item.Key, (item.Ticks, item.Order));
             }
 
             var nowTicks = now.UtcTicks;
-            List<(PendingKey, long)>? kept = null;
-            while (budget-- > 0 && _payloadExpiries.TryPeek(out var key, out var ticks))
+            List<(PendingKey, (long, long))>? kept = null;
+            while (budget-- > 0 && _payloadExpiries.TryPeek(out var key, out var priority))
             {
+                var ticks = priority.Ticks;
                 var expired = ticks <= nowTicks;
                 if (!expired && !(evict && Volatile.Read(ref _payloads) > _maxPayloads))
                 {
@@ -435,7 +437,7 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
                 _payloadExpiries.Dequeue();
                 if (keep is { } k && key == k && !expired)
                 {
-                    (kept ??= []).Add((key, ticks));
+                    (kept ??= []).Add((key, priority));
                     continue;
                 }
 
@@ -472,9 +474,9 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
                 }
             }
 
-            foreach (var (key, ticks) in kept ?? [])
+            foreach (var (key, priority) in kept ?? [])
             {
-                _payloadExpiries.Enqueue(key, ticks);
+                _payloadExpiries.Enqueue(key, priority);
             }
         }
         finally
