@@ -43,6 +43,7 @@ namespace OtpVerification.Stores;
 public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrationStore
 {
     private const int SweepBudget = 16;
+    private static readonly TimeSpan ScheduleSlack = TimeSpan.FromMinutes(1);
 
     private readonly ConcurrentDictionary<PendingKey, Slot> _slots = new();
     private readonly ConcurrentQueue<(PendingKey Key, long Ticks)> _scheduled = new();
@@ -355,8 +356,12 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
                 }
                 else if (expiry.UtcTicks > slot.ScheduledTicks)
                 {
-                    slot.ScheduledTicks = expiry.UtcTicks;
-                    _scheduled.Enqueue((key, expiry.UtcTicks));
+                    // The first time exactly; an extension (another send) a minute past the new
+                    // expiry, so a burst of sends to one key (a busy client) leaves one queue entry,
+                    // not one per send. The sweep checks the real expiry whenever it comes.
+                    var at = slot.ScheduledTicks == 0 ? expiry.UtcTicks : expiry.UtcTicks + ScheduleSlack.Ticks;
+                    slot.ScheduledTicks = at;
+                    _scheduled.Enqueue((key, at));
                 }
             }
 
