@@ -143,7 +143,7 @@ internal static class SoakReport
                 else
                 {
                     var info = (await admin!.ExecuteAsync(new RedisArg[] { "INFO", "memory" })).AsString() ?? string.Empty;
-                    var keys = (await admin.ExecuteAsync(new RedisArg[] { "DBSIZE" })).ToString();
+                    var keys = (await admin.ExecuteAsync(new RedisArg[] { "DBSIZE" })).ToString()?.TrimStart(':');
                     storeState = $"used_memory {Field(info, "used_memory_human")}, {keys} keys";
                 }
 
