@@ -67,11 +67,11 @@ internal static class SoakReport
         Console.WriteLine($"# Soak: {storeKind} store, {seconds} s ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)");
         Console.WriteLine($"MaxPendingEntries {options.MaxPendingEntries:N0}, MaxLimitRecords {options.MaxLimitRecords:N0}{(storeKind == "redis" ? " (not used: Redis maxmemory 256mb, noeviction)" : string.Empty)}; bots {botsPerSecond}/s (20 per client key), people {peoplePerSecond}/s; PendingLifetime 3 min, code 2 min, cooldown 1 min, 5 codes/h, 30 sends/client/h; protected form {payload.Length} B");
         Console.WriteLine();
-        Console.WriteLine("| t (s) | RSS MB | managed heap MB | store | bot starts | people started | completed | resends | flow_expired (evicted) | unavailable (5xx) | other refusals |");
+        Console.WriteLine("| t (s) | RSS MB | managed heap MB | store | bot starts | people started | completed | resends (completed after one) | flow_expired (evicted) | unavailable (5xx) | other refusals |");
         Console.WriteLine("| ---: | ---: | ---: | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 
         var counters = new Counters();
-        var resends = new ConcurrentQueue<(long DueMs, string Address, string FlowId)>();
+        var resends = new ConcurrentQueue<(long DueMs, string Address, string FlowId, string Client)>();
         var clock = Stopwatch.StartNew();
         long bots = 0;
         long people = 0;
@@ -100,7 +100,8 @@ internal static class SoakReport
             for (var i = 0; i < peoplePerSecond * TickMs / 1000; i++, people++)
             {
                 var address = string.Create(CultureInfo.InvariantCulture, $"person{people:D8}@example.com");
-                var result = await engine.StartAsync(Request(address, payload, string.Create(CultureInfo.InvariantCulture, $"person-net-{people % 5000}")));
+                var client = string.Create(CultureInfo.InvariantCulture, $"person-net-{people % 5000}");
+                var result = await engine.StartAsync(Request(address, payload, client));
                 Interlocked.Increment(ref counters.PeopleStarted);
                 counters.Count(result.Outcome, bot: false);
                 if (result.Outcome != OtpOutcome.Accepted)
@@ -117,7 +118,7 @@ internal static class SoakReport
                 if (people % 10 < 3)
                 {
                     // Did not get the message: asks again once the cooldown is over.
-                    resends.Enqueue((clock.ElapsedMilliseconds + 61_000, address, result.FlowId!));
+                    resends.Enqueue((clock.ElapsedMilliseconds + 61_000, address, result.FlowId!, client));
                     continue;
                 }
 
@@ -126,10 +127,13 @@ internal static class SoakReport
 
             while (resends.TryPeek(out var due) && due.DueMs <= clock.ElapsedMilliseconds && resends.TryDequeue(out due))
             {
-                var resent = await engine.ResendAsync(OtpPurpose.Signup, due.Address, "person-net-resend");
+                var resent = await engine.ResendAsync(OtpPurpose.Signup, due.Address, due.Client);
                 Interlocked.Increment(ref counters.Resends);
                 counters.Count(resent.Outcome, bot: false);
-                await VerifyAsync(engine, sender, counters, due.Address, due.FlowId);
+                if (await VerifyAsync(engine, sender, counters, due.Address, due.FlowId))
+                {
+                    Interlocked.Increment(ref counters.CompletedAfterResend);
+                }
             }
 
             if (clock.ElapsedMilliseconds >= nextReport)
@@ -148,12 +152,12 @@ internal static class SoakReport
                 }
 
                 using var process = Process.GetCurrentProcess();
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {clock.ElapsedMilliseconds / 1000} | {process.WorkingSet64 / 1048576.0:F0} | {GC.GetTotalMemory(false) / 1048576.0:F0} | {storeState} | {bots:N0} | {counters.PeopleStarted:N0} | {counters.Completed:N0} | {counters.Resends:N0} | {counters.PeopleFlowExpired:N0} | {counters.Unavailable:N0} | {counters.OtherRefusals:N0} |"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {clock.ElapsedMilliseconds / 1000} | {process.WorkingSet64 / 1048576.0:F0} | {GC.GetTotalMemory(false) / 1048576.0:F0} | {storeState} | {bots:N0} | {counters.PeopleStarted:N0} | {counters.Completed:N0} | {counters.Resends:N0} ({counters.CompletedAfterResend:N0}) | {counters.PeopleFlowExpired:N0} | {counters.Unavailable:N0} | {counters.OtherRefusals:N0} |"));
             }
         }
 
         Console.WriteLine();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Totals: {bots:N0} bot starts, {counters.PeopleStarted:N0} people started, {counters.Completed:N0} completed, {counters.PeopleFlowExpired:N0} people's flows evicted (flow_expired), {counters.Unavailable:N0} unavailable (5xx), {counters.OtherRefusals:N0} other refusals (429 and 400s of people)."));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Totals: {bots:N0} bot starts, {counters.PeopleStarted:N0} people started, {counters.Completed:N0} completed ({counters.CompletedAfterResend:N0} of them after a resend), {counters.PeopleFlowExpired:N0} people's flows evicted (flow_expired), {counters.Unavailable:N0} unavailable (5xx), {counters.OtherRefusals:N0} other refusals (429 and 400s of people)."));
         if (connection is not null)
         {
             await connection.DisposeAsync();
@@ -170,15 +174,18 @@ internal static class SoakReport
         }
     }
 
-    private static async Task VerifyAsync(OtpEngine engine, PeopleSender sender, Counters counters, string address, string flowId)
+    private static async Task<bool> VerifyAsync(OtpEngine engine, PeopleSender sender, Counters counters, string address, string flowId)
     {
         var verified = await engine.VerifyAsync(OtpPurpose.Signup, address, flowId, sender.CodeFor(address), null);
         counters.Count(verified.Outcome, bot: false);
-        if (verified.Outcome == OtpOutcome.Verified)
+        if (verified.Outcome != OtpOutcome.Verified)
         {
-            Interlocked.Increment(ref counters.Completed);
-            sender.Forget(address);
+            return false;
         }
+
+        Interlocked.Increment(ref counters.Completed);
+        sender.Forget(address);
+        return true;
     }
 
     private static OtpStartRequest Request(string address, byte[] payload, string client) => new()
@@ -210,6 +217,7 @@ internal static class SoakReport
         public long PeopleStarted;
         public long Completed;
         public long Resends;
+        public long CompletedAfterResend;
         public long PeopleFlowExpired;
         public long Unavailable;
         public long OtherRefusals;
