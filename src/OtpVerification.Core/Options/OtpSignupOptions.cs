@@ -43,7 +43,7 @@ public sealed class OtpSignupOptions
 
     /// <summary>
     /// The in-memory store's cap on pending registrations (<c>OtpSignup:MaxPendingEntries</c>,
-    /// default 100,000: about 110 MB with a typical 300-byte protected form). When it is reached a
+    /// default 100,000: about 95 MB with the 212-byte typical protected form). When it is reached a
     /// new start evicts the registration nearest its expiry (its owner must start again); the
     /// send limits of the evicted address stay (<see cref="MaxLimitRecords"/>).
     /// </summary>
@@ -52,7 +52,7 @@ public sealed class OtpSignupOptions
 
     /// <summary>
     /// The in-memory store's cap on limit records (<c>OtpSignup:MaxLimitRecords</c>, default
-    /// 800,000): the send history of each address, client, phone number and the SMS budget, kept
+    /// 800,000, at most about 420 MB): the send history of each address, client, phone number and the SMS budget, kept
     /// for the rolling hour and never evicted while it counts. At least
     /// <see cref="MaxPendingEntries"/> (each pending registration lives in its address's record).
     /// When it is reached new addresses and clients are refused (503) until records expire.
