@@ -60,12 +60,12 @@ internal static class SoakReport
         }
         else
         {
-            store = new InMemoryPendingRegistrationStore(options.MaxPendingEntries, options.MaxLimitRecords, TimeProvider.System, new OtpMetrics(), NullLogger.Instance);
+            store = new InMemoryPendingRegistrationStore(options.MaxPendingEntries, options.LimitRecordsCap, TimeProvider.System, new OtpMetrics(), NullLogger.Instance);
         }
 
         var engine = EngineSetup.Create(store, TimeProvider.System, sender, options);
         Console.WriteLine($"# Soak: {storeKind} store, {seconds} s ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)");
-        Console.WriteLine($"MaxPendingEntries {options.MaxPendingEntries:N0}, MaxLimitRecords {options.MaxLimitRecords:N0}{(storeKind == "redis" ? " (not used: Redis maxmemory 256mb, noeviction)" : string.Empty)}; bots {botsPerSecond}/s (20 per client key), people {peoplePerSecond}/s; PendingLifetime 3 min, code 2 min, cooldown 1 min, 5 codes/h, 30 sends/client/h; protected form {payload.Length} B");
+        Console.WriteLine($"MaxPendingEntries {options.MaxPendingEntries:N0}, MaxLimitRecords {options.LimitRecordsCap:N0}{(storeKind == "redis" ? " (not used: Redis maxmemory 256mb, noeviction)" : string.Empty)}; bots {botsPerSecond}/s (20 per client key), people {peoplePerSecond}/s; PendingLifetime 3 min, code 2 min, cooldown 1 min, 5 codes/h, 30 sends/client/h; protected form {payload.Length} B");
         Console.WriteLine();
         Console.WriteLine("| t (s) | RSS MB | managed heap MB | store | bot starts | people started | completed | resends (completed after one) | flow_expired (evicted) | unavailable (5xx) | other refusals |");
         Console.WriteLine("| ---: | ---: | ---: | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");

@@ -51,14 +51,18 @@ public sealed class OtpSignupOptions
     public int MaxPendingEntries { get; set; } = 100_000;
 
     /// <summary>
-    /// The in-memory store's cap on limit records (<c>OtpSignup:MaxLimitRecords</c>, default
-    /// 800,000, at most about 420 MB): the send history of each address, client, phone number and the SMS budget, kept
-    /// for the rolling hour and never evicted while it counts. At least
-    /// <see cref="MaxPendingEntries"/> (each pending registration lives in its address's record).
-    /// When it is reached new addresses and clients are refused (503) until records expire.
+    /// The in-memory store's cap on limit records (<c>OtpSignup:MaxLimitRecords</c>; unset: 8 ×
+    /// <see cref="MaxPendingEntries"/>, so 800,000 at the defaults, at most about 420 MB): the send
+    /// history of each address, client, phone number and the SMS budget, kept for the rolling hour
+    /// and never evicted while it counts. At least <see cref="MaxPendingEntries"/> (each pending
+    /// registration lives in its address's record). When it is reached new addresses and clients
+    /// are refused (503) until records leave the hour.
     /// </summary>
     [Range(1, 400_000_000, ErrorMessage = "OtpSignup:MaxLimitRecords must be between 1 and 400000000.")]
-    public int MaxLimitRecords { get; set; } = 100_000 * LimitRecordsPerPendingEntry;
+    public int? MaxLimitRecords { get; set; }
+
+    /// <summary>The cap on limit records in force: <see cref="MaxLimitRecords"/>, or 8 × <see cref="MaxPendingEntries"/> when it is unset.</summary>
+    public int LimitRecordsCap => MaxLimitRecords ?? (int)Math.Min(400_000_000L, (long)MaxPendingEntries * LimitRecordsPerPendingEntry);
 
     /// <summary>Defences against abuse of the send endpoints (<c>OtpSignup:Abuse</c>).</summary>
     [Required]

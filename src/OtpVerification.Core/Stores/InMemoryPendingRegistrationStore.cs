@@ -79,7 +79,7 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
     public InMemoryPendingRegistrationStore(IOptions<OtpSignupOptions> options, TimeProvider timeProvider, OtpMetrics metrics, ILogger<InMemoryPendingRegistrationStore> logger)
         : this(
             options?.Value.MaxPendingEntries ?? throw new ArgumentNullException(nameof(options)),
-            options.Value.MaxLimitRecords,
+            options.Value.LimitRecordsCap,
             timeProvider,
             metrics,
             logger)

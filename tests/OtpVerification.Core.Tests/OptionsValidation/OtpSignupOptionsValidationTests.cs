@@ -59,6 +59,14 @@ public sealed class OtpSignupOptionsValidationTests
     }
 
     [Fact]
+    public void Value_MaxPendingEntriesRaisedAlone_IsValidAndRaisesTheLimitRecords()
+    {
+        var options = Resolve(o => o.MaxPendingEntries = 1_000_000);
+
+        options.LimitRecordsCap.Should().Be(8_000_000);
+    }
+
+    [Fact]
     public void Value_MaxLimitRecordsBelowMaxPendingEntries_FailsNamingBothKeysAndValues()
     {
         var act = () => Resolve(o => (o.MaxPendingEntries, o.MaxLimitRecords) = (1000, 999));
