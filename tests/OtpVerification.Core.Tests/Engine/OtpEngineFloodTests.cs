@@ -197,6 +197,82 @@ public sealed class OtpEngineFloodTests
         (worstSends, worstGuesses <= options.Code.MaxAttempts * options.Resend.MaxPerHour, sends.Count).Should().Be((options.Resend.MaxPerHour, true, 2 * options.Resend.MaxPerHour));
     }
 
+    /// <summary>
+    /// The budget at the edges with main's same-code resend and undo: every cycle the attacker
+    /// starts the moment the cooldown allows, guesses all but one attempt, asks a same-code resend
+    /// a cooldown later whose delivery fails while they spend the last attempt on it (the undo puts
+    /// the code back with the guesses kept and keeps the slot), then has bots evict the entry. For
+    /// two hours no 60-minute span sees more than MaxPerHour sends tried or MaxAttempts x MaxPerHour
+    /// guesses evaluated.
+    /// </summary>
+    [Fact]
+    public async Task VerifyAsync_SameCodeResendsUndoneWhileGuessedThenEvicted_NeverPassTheHourlyBudget()
+    {
+        using var h = new EngineHarness(o => (o.MaxPendingEntries, o.MaxLimitRecords, o.Abuse.MaxSendsPerClientPerHour) = (2, 10_000, 0));
+        var options = h.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<OtpSignupOptions>>().Value;
+        const string target = "victim@example.com";
+        var guesses = new List<DateTimeOffset>();
+        var tried = new List<DateTimeOffset>();
+        var exhaustedAfterUndo = 0;
+        var undone = 0;
+        var end = h.Time.GetUtcNow() + TimeSpan.FromHours(2);
+        var bot = 0;
+
+        async Task GuessAsync(string flowId, string code)
+        {
+            if ((await h.Engine.VerifyAsync(OtpPurpose.Signup, target, flowId, EngineHarness.WrongCode(code), null)).Outcome == OtpOutcome.InvalidCode)
+            {
+                guesses.Add(h.Time.GetUtcNow());
+            }
+        }
+
+        while (h.Time.GetUtcNow() < end)
+        {
+            var started = await h.Engine.StartAsync(Start(target, "attacker"));
+            if (started.Outcome == OtpOutcome.Accepted)
+            {
+                tried.Add(h.Time.GetUtcNow());
+                var flowId = started.FlowId!;
+                var code = CodeFor(h, target);
+                for (var i = 0; i < options.Code.MaxAttempts - 1; i++)
+                {
+                    await GuessAsync(flowId, code);
+                }
+
+                h.Time.Advance(options.Resend.Cooldown);
+                h.Email.FailWith(_ =>
+                {
+                    tried.Add(h.Time.GetUtcNow());
+                    undone++;
+                    GuessAsync(flowId, code).GetAwaiter().GetResult();
+                    return new OtpVerification.Senders.OtpDeliveryException("down (test)");
+                });
+                await h.Engine.ResendAsync(OtpPurpose.Signup, target, "attacker");
+                h.Email.Succeed();
+                var probe = await h.Engine.VerifyAsync(OtpPurpose.Signup, target, flowId, EngineHarness.WrongCode(code), null);
+                if (probe.Outcome == OtpOutcome.MaxAttempts)
+                {
+                    exhaustedAfterUndo++;
+                }
+                else if (probe.Outcome == OtpOutcome.InvalidCode)
+                {
+                    guesses.Add(h.Time.GetUtcNow());
+                }
+
+                await h.Engine.StartAsync(Start($"bot{bot++}@bots.example", "bots"));
+                await h.Engine.StartAsync(Start($"bot{bot++}@bots.example", "bots"));
+                (await h.Engine.VerifyAsync(OtpPurpose.Signup, target, flowId, code, null)).Outcome.Should().Be(OtpOutcome.FlowExpired, "the arrangement evicts the target's entry");
+            }
+
+            h.Time.Advance(options.Resend.Cooldown);
+        }
+
+        var worstTried = tried.Max(t => tried.Count(s => s >= t && s < t + TimeSpan.FromHours(1)));
+        var worstGuesses = guesses.Max(t => guesses.Count(g => g >= t && g < t + TimeSpan.FromHours(1)));
+        (worstTried, worstGuesses <= options.Code.MaxAttempts * options.Resend.MaxPerHour, undone > 0, exhaustedAfterUndo)
+            .Should().Be((options.Resend.MaxPerHour, true, true, undone), "every undone resend kept the guess made on it (the code came back with none left)");
+    }
+
     [Fact]
     public async Task ResendAsync_AfterTheEntryWasEvicted_SendsNothingAndStillCountsTheSlot()
     {

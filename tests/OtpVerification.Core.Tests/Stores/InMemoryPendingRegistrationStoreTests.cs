@@ -156,6 +156,52 @@ public sealed class InMemoryPendingRegistrationStoreTests : PendingRegistrationS
     }
 
     [Fact]
+    public async Task CancelSendAsync_ResendWhoseEntryWasEvictedMeanwhile_KeepsItsSendSlot()
+    {
+        var store = new InMemoryPendingRegistrationStore(1, Time);
+        var key = NewKey();
+        var resent = new byte[32];
+        resent[0] = 1;
+        await store.CreateOrReplaceAsync(NewRegistration(key, Hash, Now), Policy, Now);
+        Time.Advance(Cooldown);
+        await store.ResendAsync(key, resent, Now + CodeLifetime, MaxAttempts, Policy, Now);
+        // A bot's start evicts the entry while the resend is being delivered; then the delivery fails.
+        await store.CreateOrReplaceAsync(NewRegistration(NewKey(), Hash, Now), Policy, Now);
+        await store.CancelSendAsync(key, resent);
+
+        var restart = await store.CreateOrReplaceAsync(NewRegistration(key, Hash, Now), Policy, Now);
+
+        restart.Should().Be(new SendGateResult(SendGateStatus.TooFrequent, Cooldown), "the undo found nothing to undo, so the resend's slot still counts");
+    }
+
+    [Fact]
+    public async Task CancelSendAsync_RestartAfterASameCodeResendWasEvicted_BringsNothingBackAndTheEarlierSendsStillCount()
+    {
+        var store = new InMemoryPendingRegistrationStore(1, Time);
+        var key = NewKey();
+        var restarted = new byte[32];
+        restarted[0] = 2;
+        await store.CreateOrReplaceAsync(NewRegistration(key, Hash, Now) with { ProtectedCode = [9] }, Policy, Now);
+        Time.Advance(Cooldown);
+        var resend = await store.ResendAsync(key, new ResendCode { CodeHash = restarted, CodeExpiresAt = Now + CodeLifetime, MaxAttempts = MaxAttempts, ReuseWhileRemaining = TimeSpan.FromMinutes(1) }, Policy, Now);
+        await store.VerifyAndConsumeAsync(key, Flow, [restarted], null, Now);
+        await store.CreateOrReplaceAsync(NewRegistration(NewKey(), Hash, Now), Policy, Now);
+        Time.Advance(Cooldown);
+        await store.CreateOrReplaceAsync(NewRegistration(key, restarted, Now), Policy, Now);
+        // The restart's own delivery fails: nothing was guessed on it, so its slot goes back and nothing comes back in its place.
+        await store.CancelSendAsync(key, restarted);
+
+        var afterUndo = (await store.VerifyAndConsumeAsync(key, Flow, [Hash], null, Now)).Status;
+        var again = (await store.CreateOrReplaceAsync(NewRegistration(key, Hash, Now), Policy, Now)).Status;
+        Time.Advance(Cooldown);
+        var fourth = (await store.CreateOrReplaceAsync(NewRegistration(key, Hash, Now), Policy, Now)).Status;
+
+        (resend.Registration!.CodeHash.SequenceEqual(Hash), afterUndo, again, fourth).Should().Be(
+            (true, StoreVerifyStatus.NotFound, SendGateStatus.Allowed, SendGateStatus.RateLimited),
+            "the same-code resend kept the first code; after the eviction and the undone restart nothing of it comes back to guess at; the first send and the same-code resend still count, so one more send fills the window");
+    }
+
+    [Fact]
     public async Task CreateOrReplaceAsync_PayloadsExpiredButLimitsAlive_ReclaimsWithoutEvicting()
     {
         var store = new InMemoryPendingRegistrationStore(2, Time);
