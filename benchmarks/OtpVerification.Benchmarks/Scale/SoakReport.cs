@@ -5,9 +5,11 @@ using Microsoft.Extensions.Logging.Abstractions;
 using OtpVerification.Benchmarks.Fixtures;
 using OtpVerification.Diagnostics;
 using OtpVerification.Redis;
-using OtpVerification.Redis.Connection;
+using OtpVerification.Redis.Multiplexer;
+using OtpVerification.Redis.Stores;
 using OtpVerification.Senders;
 using OtpVerification.Stores;
+using StackExchange.Redis;
 
 namespace OtpVerification.Benchmarks.Scale;
 
@@ -46,17 +48,17 @@ internal static class SoakReport
         var sender = new PeopleSender();
         var payload = EngineSetup.ProtectedTypicalForm();
         RedisServerProcess? server = null;
-        RedisConnection? admin = null;
-        RedisConnection? connection = null;
+        ConnectionMultiplexer? admin = null;
+        ConnectionMultiplexer? connection = null;
         IPendingRegistrationStore store;
         if (storeKind == "redis")
         {
             server = await RedisServerProcess.StartAsync();
-            admin = new RedisConnection(RedisConnectionSettings.Parse(server.ConnectionString));
-            await admin.ExecuteAsync(new RedisArg[] { "CONFIG", "SET", "maxmemory", "256mb" });
-            await admin.ExecuteAsync(new RedisArg[] { "CONFIG", "SET", "maxmemory-policy", "noeviction" });
-            connection = new RedisConnection(RedisConnectionSettings.Parse(server.ConnectionString));
-            store = new RedisPendingRegistrationStore(connection, RedisStoreOptions.DefaultKeyPrefix, TimeProvider.System);
+            admin = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString + ",allowAdmin=true");
+            await Admin(admin, "CONFIG", "SET", "maxmemory", "256mb");
+            await Admin(admin, "CONFIG", "SET", "maxmemory-policy", "noeviction");
+            connection = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString);
+            store = new RedisPendingRegistrationStore(RedisMultiplexerSource.Shared(connection), new HmacOtpCodeHasher(new byte[32]), RedisStoreOptions.DefaultKeyPrefix, TimeProvider.System);
         }
         else
         {
@@ -146,8 +148,8 @@ internal static class SoakReport
                 }
                 else
                 {
-                    var info = (await admin!.ExecuteAsync(new RedisArg[] { "INFO", "memory" })).AsString() ?? string.Empty;
-                    var keys = (await admin.ExecuteAsync(new RedisArg[] { "DBSIZE" })).ToString()?.TrimStart(':');
+                    var info = (string?)await Admin(admin!, "INFO", "memory") ?? string.Empty;
+                    var keys = (long)await Admin(admin!, "DBSIZE");
                     storeState = $"used_memory {Field(info, "used_memory_human")}, {keys} keys";
                 }
 
@@ -173,6 +175,9 @@ internal static class SoakReport
             await server.DisposeAsync();
         }
     }
+
+    private static Task<RedisResult> Admin(IConnectionMultiplexer admin, string command, params object[] args) =>
+        admin.GetServer(admin.GetEndPoints()[0]).ExecuteAsync(command, args);
 
     private static async Task<bool> VerifyAsync(OtpEngine engine, PeopleSender sender, Counters counters, string address, string flowId)
     {

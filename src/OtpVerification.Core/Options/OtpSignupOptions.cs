@@ -43,7 +43,7 @@ public sealed class OtpSignupOptions
 
     /// <summary>
     /// The in-memory store's cap on pending registrations (<c>OtpSignup:MaxPendingEntries</c>,
-    /// default 100,000: about 95 MB with the 212-byte typical protected form). When it is reached a
+    /// default 100,000: about 114 MB with the 281-byte typical protected form). When it is reached a
     /// new start evicts the registration nearest its expiry (its owner must start again); the
     /// send limits of the evicted address stay (<see cref="MaxLimitRecords"/>).
     /// </summary>
