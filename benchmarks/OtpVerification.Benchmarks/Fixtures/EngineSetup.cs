@@ -23,6 +23,7 @@ internal static class EngineSetup
         Resend = new OtpResendOptions { Cooldown = TimeSpan.FromMinutes(1), MaxPerHour = 1000 },
         Abuse = new OtpAbuseOptions { MaxSendsPerClientPerHour = 0, MaxSmsPerHour = 0, EqualizeResponseTimes = false },
         MaxPendingEntries = 50_000_000,
+        MaxLimitRecords = 400_000_000,
     };
 
     public static OtpEngine Create(IPendingRegistrationStore store, TimeProvider clock, IOtpSender? sender = null, OtpSignupOptions? options = null) => new(

@@ -17,6 +17,8 @@ public sealed class OtpMetrics : IDisposable
     private readonly Counter<long> _verifications;
     private readonly Counter<long> _deliveryFailures;
     private readonly Counter<long> _payloadsUnreadable;
+    private readonly Counter<long> _storeEvictions;
+    private readonly Counter<long> _capacityRefusals;
 
     /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/>, or on a private meter when it is null.</summary>
     /// <param name="meterFactory">The host's meter factory.</param>
@@ -28,6 +30,8 @@ public sealed class OtpMetrics : IDisposable
         _verifications = _meter.CreateCounter<long>("otp_verification.verifications", "{request}", "Verify requests, by outcome.");
         _deliveryFailures = _meter.CreateCounter<long>("otp_verification.delivery.failures", "{message}", "Messages a sender failed to deliver.");
         _payloadsUnreadable = _meter.CreateCounter<long>("otp_verification.payloads.unreadable", "{request}", "Right codes whose pending payload this instance could not decrypt (answered 503): the Data Protection key ring is not shared by every instance.");
+        _storeEvictions = _meter.CreateCounter<long>("otp_verification.store.evictions", "{registration}", "Pending registrations the in-memory store dropped to make room for new ones (OtpSignup:MaxPendingEntries reached): their owners must start again.");
+        _capacityRefusals = _meter.CreateCounter<long>("otp_verification.store.capacity_refusals", "{request}", "Sends refused because the store is full (in memory: OtpSignup:MaxLimitRecords; Redis: maxmemory), answered 503.");
     }
 
     internal void CodeSent(OtpPurpose purpose, OtpChannel channel)
@@ -73,6 +77,32 @@ public sealed class OtpMetrics : IDisposable
         if (_payloadsUnreadable.Enabled)
         {
             _payloadsUnreadable.Add(1, new KeyValuePair<string, object?>("purpose", Senders.OtpNames.Purpose(purpose)));
+        }
+    }
+
+    /// <summary>
+    /// Counts pending registrations a store evicted to make room (<c>otp_verification.store.evictions</c>).
+    /// Anything above zero means the store is at its cap: a flood, or a cap too small for the traffic.
+    /// </summary>
+    /// <param name="count">How many were evicted.</param>
+    public void StoreEvicted(long count)
+    {
+        if (count > 0 && _storeEvictions.Enabled)
+        {
+            _storeEvictions.Add(count);
+        }
+    }
+
+    /// <summary>
+    /// Counts a send refused because the store is full (<c>otp_verification.store.capacity_refusals</c>,
+    /// tagged with the purpose): the client got 503.
+    /// </summary>
+    /// <param name="purpose">The purpose of the refused send.</param>
+    public void CapacityRefused(OtpPurpose purpose)
+    {
+        if (_capacityRefusals.Enabled)
+        {
+            _capacityRefusals.Add(1, new KeyValuePair<string, object?>("purpose", Senders.OtpNames.Purpose(purpose)));
         }
     }
 

@@ -28,6 +28,7 @@ public sealed partial class OtpEngine
     private readonly IOtpPhoneNumbers _phones;
     private readonly IOtpCodeProtector _codes;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _deliveriesInFlight = new();
+    private readonly RateLimitedReport _capacityReport = new();
 
     /// <summary>Creates the engine.</summary>
     /// <param name="store">The pending-registration store.</param>
@@ -568,7 +569,12 @@ public sealed partial class OtpEngine
         };
         if (gate.Status == SendGateStatus.CapacityExceeded)
         {
-            Log.StoreFull(_logger, OtpNames.Purpose(purpose));
+            // Counted each time, logged at most once a minute: a flood must not flood the log too.
+            _metrics.CapacityRefused(purpose);
+            if (_capacityReport.Add(1, _time.GetUtcNow(), out var refused))
+            {
+                Log.StoreFull(_logger, refused);
+            }
         }
 
         _metrics.SendRefused(purpose, outcome);
@@ -715,7 +721,7 @@ public sealed partial class OtpEngine
         [LoggerMessage(EventId = 1010, EventName = "OtpSmsBudgetExhausted", Level = LogLevel.Warning, Message = "SMS skipped: the app-wide budget of {MaxSmsPerHour} per hour is used up (OtpSignup:Abuse:MaxSmsPerHour).")]
         public static partial void SmsBudgetExhausted(ILogger logger, int maxSmsPerHour);
 
-        [LoggerMessage(EventId = 1007, EventName = "OtpStoreFull", Level = LogLevel.Error, Message = "The pending-registration store is full; a {Purpose} start was refused. In memory: raise OtpSignup:MaxPendingEntries or use a distributed store; on Redis: raise maxmemory.")]
-        public static partial void StoreFull(ILogger logger, string purpose);
+        [LoggerMessage(EventId = 1007, EventName = "OtpStoreFull", Level = LogLevel.Warning, Message = "The pending-registration store is full: {Refused} sends refused (503) since the last report. In memory: OtpSignup:MaxLimitRecords is reached (raise it, or use a distributed store); on Redis: maxmemory is reached (raise it).")]
+        public static partial void StoreFull(ILogger logger, long refused);
     }
 }

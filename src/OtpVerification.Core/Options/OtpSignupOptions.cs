@@ -38,9 +38,31 @@ public sealed class OtpSignupOptions
     [RegularExpression("^(?i:memory|redis)$", ErrorMessage = "OtpSignup:Store must be 'Memory' or 'Redis'.")]
     public string Store { get; set; } = "Memory";
 
-    /// <summary>The in-memory store's cap on entries (<c>OtpSignup:MaxPendingEntries</c>, default 100,000); new addresses are refused when it is reached.</summary>
+    /// <summary>How many limit records the default <see cref="MaxLimitRecords"/> allows per pending entry of <see cref="MaxPendingEntries"/>.</summary>
+    public const int LimitRecordsPerPendingEntry = 8;
+
+    /// <summary>
+    /// The in-memory store's cap on pending registrations (<c>OtpSignup:MaxPendingEntries</c>,
+    /// default 100,000: about 114 MB with the 281-byte typical protected form). When it is reached a
+    /// new start evicts the registration nearest its expiry (its owner must start again); the
+    /// send limits of the evicted address stay (<see cref="MaxLimitRecords"/>).
+    /// </summary>
     [Range(1, 50_000_000, ErrorMessage = "OtpSignup:MaxPendingEntries must be between 1 and 50000000.")]
     public int MaxPendingEntries { get; set; } = 100_000;
+
+    /// <summary>
+    /// The in-memory store's cap on limit records (<c>OtpSignup:MaxLimitRecords</c>; unset: 8 ×
+    /// <see cref="MaxPendingEntries"/>, so 800,000 at the defaults, at most about 420 MB): the send
+    /// history of each address, client, phone number and the SMS budget, kept for the rolling hour
+    /// and never evicted while it counts. At least <see cref="MaxPendingEntries"/> (each pending
+    /// registration lives in its address's record). When it is reached new addresses and clients
+    /// are refused (503) until records leave the hour.
+    /// </summary>
+    [Range(1, 400_000_000, ErrorMessage = "OtpSignup:MaxLimitRecords must be between 1 and 400000000.")]
+    public int? MaxLimitRecords { get; set; }
+
+    /// <summary>The cap on limit records in force: <see cref="MaxLimitRecords"/>, or 8 × <see cref="MaxPendingEntries"/> when it is unset.</summary>
+    public int LimitRecordsCap => MaxLimitRecords ?? (int)Math.Min(400_000_000L, (long)MaxPendingEntries * LimitRecordsPerPendingEntry);
 
     /// <summary>Defences against abuse of the send endpoints (<c>OtpSignup:Abuse</c>).</summary>
     [Required]

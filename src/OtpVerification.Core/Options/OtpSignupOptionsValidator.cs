@@ -44,6 +44,11 @@ internal sealed class OtpSignupOptionsValidator : IValidateOptions<OtpSignupOpti
             failures.Add(FormattableString.Invariant($"OtpSignup:Resend:Cooldown ('{resend.Cooldown}') must be shorter than OtpSignup:Code:Lifetime ('{code.Lifetime}')."));
         }
 
+        if (options.MaxLimitRecords is { } records && records < options.MaxPendingEntries)
+        {
+            failures.Add(FormattableString.Invariant($"OtpSignup:MaxLimitRecords ('{options.MaxLimitRecords}') must be at least OtpSignup:MaxPendingEntries ('{options.MaxPendingEntries}'): every pending registration lives in its address's limit record."));
+        }
+
         if (options.Messages?.Culture is { } culture && !OtpCultures.InvariantMode)
         {
             try

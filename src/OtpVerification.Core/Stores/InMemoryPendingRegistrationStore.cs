@@ -1,49 +1,125 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using OtpVerification.Diagnostics;
 
 namespace OtpVerification.Stores;
 
 /// <summary>
 /// A pending-registration store in this process's memory, for a single app instance. Each
 /// operation is atomic per key (a lock per entry, none across entries). Send limits are rolling:
-/// every send inside the last window counts, whenever in it it was made. Expired entries are swept
-/// a few at a time from a queue ordered by expiry, never by scanning the whole store, and the
-/// number of entries is capped (<see cref="OtpSignupOptions.MaxPendingEntries"/>): at the cap a
-/// new key is refused with <see cref="SendGateStatus.CapacityExceeded"/>.
+/// every send inside the last window counts, whenever in it it was made.
 /// </summary>
-public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
+/// <remarks>
+/// <para>
+/// Two bounds, so that a flood of bot starts cannot lock people out:
+/// </para>
+/// <list type="bullet">
+/// <item><description>
+/// <b>Payloads</b> (the registrations, and the one a send replaced, kept for undo) are at most
+/// <see cref="OtpSignupOptions.MaxPendingEntries"/>. When a new one would pass it, the registration
+/// nearest its expiry (the oldest, as a rule) is <b>evicted</b>: its flow then answers
+/// <see cref="StoreVerifyStatus.NotFound"/> (<c>flow_expired</c>) and its owner starts again.
+/// </description></item>
+/// <item><description>
+/// <b>Limit records</b> (one per key: the send history of an address, of a client, of a phone
+/// number, of the SMS budget; a registration lives in its key's record) are at most
+/// <see cref="OtpSignupOptions.MaxLimitRecords"/>, and are never evicted while a send in them
+/// still counts: evicting a registration keeps its key's send history, so a restart after an
+/// eviction takes a send slot like any restart (cooldown and hourly limit), and an address never
+/// gets more codes, nor more guesses (<c>MaxAttempts</c> per code sent), than its limits allow. The
+/// evicted code's attempts left are simply lost with it: nobody can guess at a code that is gone.
+/// Only when the limit records are full is a new key refused (<see cref="SendGateStatus.CapacityExceeded"/>).
+/// </description></item>
+/// </list>
+/// <para>
+/// Expired entries are swept a few at a time from queues ordered by expiry, never by scanning the
+/// whole store. Evictions are counted (<c>otp_verification.store.evictions</c>) and logged as a
+/// warning at most once a minute.
+/// </para>
+/// </remarks>
+public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrationStore
 {
     private const int SweepBudget = 16;
+    private static readonly TimeSpan ScheduleSlack = TimeSpan.FromMinutes(1);
 
     private readonly ConcurrentDictionary<PendingKey, Slot> _slots = new();
     private readonly ConcurrentQueue<(PendingKey Key, long Ticks)> _scheduled = new();
     private readonly PriorityQueue<PendingKey, long> _expiries = new();
     private readonly Lock _sweepLock = new();
-    private readonly int _capacity;
+    private readonly ConcurrentQueue<(PendingKey Key, long Ticks, long Order)> _payloadScheduled = new();
+    private readonly PriorityQueue<PendingKey, (long Ticks, long Order)> _payloadExpiries = new();
+    private readonly Lock _evictLock = new();
+    private readonly int _maxPayloads;
+    private readonly int _maxRecords;
     private readonly TimeProvider _time;
+    private readonly OtpMetrics? _metrics;
+    private readonly ILogger _logger;
+    private readonly RateLimitedReport _evictionReport = new();
     private int _count;
+    private int _payloads;
+    private long _evictedTotal;
+    private long _payloadOrder;
 
-    /// <summary>Creates a store with the capacity from <see cref="OtpSignupOptions.MaxPendingEntries"/>.</summary>
+    /// <summary>Creates a store bounded by <see cref="OtpSignupOptions.MaxPendingEntries"/> and <see cref="OtpSignupOptions.MaxLimitRecords"/>.</summary>
     /// <param name="options">The options.</param>
     /// <param name="timeProvider">The clock, used for operations that are not given the time.</param>
     public InMemoryPendingRegistrationStore(IOptions<OtpSignupOptions> options, TimeProvider timeProvider)
-        : this(options?.Value.MaxPendingEntries ?? throw new ArgumentNullException(nameof(options)), timeProvider)
+        : this(options, timeProvider, null!, null!)
     {
     }
 
-    /// <summary>Creates a store holding at most <paramref name="capacity"/> keys.</summary>
-    /// <param name="capacity">The cap on entries (pending registrations and send-limit records).</param>
+    /// <summary>Creates a store bounded by <see cref="OtpSignupOptions.MaxPendingEntries"/> and <see cref="OtpSignupOptions.MaxLimitRecords"/>, reporting evictions.</summary>
+    /// <param name="options">The options.</param>
+    /// <param name="timeProvider">The clock, used for operations that are not given the time.</param>
+    /// <param name="metrics">Where evictions are counted.</param>
+    /// <param name="logger">Where evictions are reported (a warning at most once a minute).</param>
+    public InMemoryPendingRegistrationStore(IOptions<OtpSignupOptions> options, TimeProvider timeProvider, OtpMetrics metrics, ILogger<InMemoryPendingRegistrationStore> logger)
+        : this(
+            options?.Value.MaxPendingEntries ?? throw new ArgumentNullException(nameof(options)),
+            options.Value.LimitRecordsCap,
+            timeProvider,
+            metrics,
+            logger)
+    {
+    }
+
+    /// <summary>Creates a store holding at most <paramref name="capacity"/> pending registrations and <see cref="OtpSignupOptions.LimitRecordsPerPendingEntry"/> times as many limit records.</summary>
+    /// <param name="capacity">The cap on pending registrations.</param>
     /// <param name="timeProvider">The clock, used for operations that are not given the time; <see cref="TimeProvider.System"/> when null.</param>
     public InMemoryPendingRegistrationStore(int capacity, TimeProvider? timeProvider = null)
+        : this(capacity, (int)Math.Min(int.MaxValue, (long)capacity * OtpSignupOptions.LimitRecordsPerPendingEntry), timeProvider)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        _capacity = capacity;
-        _time = timeProvider ?? TimeProvider.System;
     }
 
-    /// <summary>The number of keys held now (registrations and send-limit records), expired ones not yet swept included.</summary>
+    /// <summary>Creates a store with both bounds given.</summary>
+    /// <param name="maxPendingEntries">The cap on pending registrations; past it the one nearest its expiry is evicted.</param>
+    /// <param name="maxLimitRecords">The cap on keys (limit records, each holding at most one registration); past it a new key is refused. At least <paramref name="maxPendingEntries"/>.</param>
+    /// <param name="timeProvider">The clock, used for operations that are not given the time; <see cref="TimeProvider.System"/> when null.</param>
+    /// <param name="metrics">Where evictions are counted; none when null.</param>
+    /// <param name="logger">Where evictions are reported; none when null.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A cap is below 1, or <paramref name="maxLimitRecords"/> is below <paramref name="maxPendingEntries"/>.</exception>
+    public InMemoryPendingRegistrationStore(int maxPendingEntries, int maxLimitRecords, TimeProvider? timeProvider = null, OtpMetrics? metrics = null, ILogger? logger = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPendingEntries, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxLimitRecords, maxPendingEntries);
+        _maxPayloads = maxPendingEntries;
+        _maxRecords = maxLimitRecords;
+        _time = timeProvider ?? TimeProvider.System;
+        _metrics = metrics;
+        _logger = logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>The number of keys (limit records) held now, each with or without a registration, expired ones not yet swept included.</summary>
     public int Count => Volatile.Read(ref _count);
+
+    /// <summary>The number of keys holding a pending registration (or one a send replaced) now, expired ones not yet swept included.</summary>
+    public int PendingCount => Volatile.Read(ref _payloads);
+
+    /// <summary>How many pending registrations were evicted to make room since the store was created.</summary>
+    public long EvictedCount => Interlocked.Read(ref _evictedTotal);
 
     /// <inheritdoc />
     public ValueTask<SendGateResult> CreateOrReplaceAsync(PendingRegistration registration, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
@@ -270,11 +346,11 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
                     return whenMissing;
                 }
 
-                if (Interlocked.Increment(ref _count) > _capacity)
+                if (Interlocked.Increment(ref _count) > _maxRecords)
                 {
                     Interlocked.Decrement(ref _count);
                     Sweep(now, int.MaxValue);
-                    if (Interlocked.Increment(ref _count) > _capacity)
+                    if (Interlocked.Increment(ref _count) > _maxRecords)
                     {
                         Interlocked.Decrement(ref _count);
                         return whenMissing;
@@ -289,6 +365,8 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
                 }
             }
 
+            TResult result;
+            bool grew;
             lock (slot)
             {
                 if (slot.Removed)
@@ -296,9 +374,10 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
                     continue;
                 }
 
+                var had = slot.HasPayload;
                 slot.DropExpired(now);
-
-                var result = operation(slot);
+                result = operation(slot);
+                grew = TrackPayload(key, slot, had);
                 var expiry = slot.ExpiresAt;
                 if (expiry <= now)
                 {
@@ -306,12 +385,152 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
                 }
                 else if (expiry.UtcTicks > slot.ScheduledTicks)
                 {
-                    slot.ScheduledTicks = expiry.UtcTicks;
-                    _scheduled.Enqueue((key, expiry.UtcTicks));
+                    // The first time exactly; an extension (another send) a minute past the new
+                    // expiry, so a burst of sends to one key (a busy client) leaves one queue entry,
+                    // not one per send. The sweep checks the real expiry whenever it comes.
+                    var at = slot.ScheduledTicks == 0 ? expiry.UtcTicks : expiry.UtcTicks + ScheduleSlack.Ticks;
+                    slot.ScheduledTicks = at;
+                    _scheduled.Enqueue((key, at));
+                }
+            }
+
+            // Outside the entry's lock: eviction locks other entries.
+            if (grew && Volatile.Read(ref _payloads) > _maxPayloads)
+            {
+                TrimPayloads(now, key, int.MaxValue, evict: true);
+            }
+
+            return result;
+        }
+    }
+
+    /// <summary>
+    /// Counts a payload that appeared or went, and schedules the slot's payload expiry for eviction
+    /// and sweeping (one live queue entry per slot: the one whose ticks the slot holds). Called under the slot's lock.
+    /// </summary>
+    /// <returns><see langword="true"/> when the slot gained a payload.</returns>
+    private bool TrackPayload(PendingKey key, Slot slot, bool had)
+    {
+        var has = slot.HasPayload;
+        if (has != had)
+        {
+            Interlocked.Add(ref _payloads, has ? 1 : -1);
+        }
+
+        if (!has)
+        {
+            slot.PayloadTicks = 0;
+            return false;
+        }
+
+        var ticks = slot.PayloadExpiresAt.UtcTicks;
+        if (ticks != slot.PayloadTicks)
+        {
+            slot.PayloadTicks = ticks;
+            _payloadScheduled.Enqueue((key, ticks, Interlocked.Increment(ref _payloadOrder)));
+        }
+
+        return !had;
+    }
+
+    /// <summary>
+    /// Drops expired payloads from the front of the payload queue (up to <paramref name="budget"/>
+    /// queue entries) and, when <paramref name="evict"/> is set, evicts the payloads nearest their
+    /// expiry (of those alike, the first stored) until the count is back at the cap, never <paramref name="keep"/>'s (the one just stored).
+    /// </summary>
+    private void TrimPayloads(DateTimeOffset now, PendingKey? keep, int budget, bool evict)
+    {
+        if (evict)
+        {
+            _evictLock.Enter();
+        }
+        else if (!_evictLock.TryEnter())
+        {
+            return;
+        }
+
+        long evicted = 0;
+        try
+        {
+            while (_payloadScheduled.TryDequeue(out var item))
+            {
+                _payloadExpiries.Enqueue(item.Key, (item.Ticks, item.Order));
+            }
+
+            var nowTicks = now.UtcTicks;
+            List<(PendingKey, (long, long))>? kept = null;
+            while (budget-- > 0 && _payloadExpiries.TryPeek(out var key, out var priority))
+            {
+                var ticks = priority.Ticks;
+                var expired = ticks <= nowTicks;
+                if (!expired && !(evict && Volatile.Read(ref _payloads) > _maxPayloads))
+                {
+                    break;
                 }
 
-                return result;
+                _payloadExpiries.Dequeue();
+                if (keep is { } k && key == k && !expired)
+                {
+                    (kept ??= []).Add((key, priority));
+                    continue;
+                }
+
+                if (!_slots.TryGetValue(key, out var slot))
+                {
+                    continue;
+                }
+
+                lock (slot)
+                {
+                    if (slot.Removed || !slot.HasPayload || slot.PayloadTicks != ticks)
+                    {
+                        // A stale queue entry: the slot's payload changed since.
+                        continue;
+                    }
+
+                    if (expired)
+                    {
+                        slot.DropExpired(now);
+                    }
+                    else
+                    {
+                        // The send history stays: a restart takes a send slot like any other.
+                        slot.Registration = null;
+                        slot.Replaced = null;
+                        evicted++;
+                    }
+
+                    TrackPayload(key, slot, had: true);
+                    if (slot.ExpiresAt <= now)
+                    {
+                        Remove(key, slot);
+                    }
+                }
             }
+
+            foreach (var (key, priority) in kept ?? [])
+            {
+                _payloadExpiries.Enqueue(key, priority);
+            }
+        }
+        finally
+        {
+            _evictLock.Exit();
+        }
+
+        if (evicted > 0)
+        {
+            ReportEvictions(evicted, now);
+        }
+    }
+
+    private void ReportEvictions(long evicted, DateTimeOffset now)
+    {
+        Interlocked.Add(ref _evictedTotal, evicted);
+        _metrics?.StoreEvicted(evicted);
+        if (_evictionReport.Add(evicted, now, out var report))
+        {
+            Log.Evicted(_logger, report, _maxPayloads);
         }
     }
 
@@ -321,6 +540,10 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
         if (_slots.TryRemove(new KeyValuePair<PendingKey, Slot>(key, slot)))
         {
             Interlocked.Decrement(ref _count);
+            if (slot.HasPayload)
+            {
+                Interlocked.Decrement(ref _payloads);
+            }
         }
     }
 
@@ -351,7 +574,9 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
                 {
                     if (!slot.Removed && ticks >= slot.ScheduledTicks)
                     {
+                        var had = slot.HasPayload;
                         slot.DropExpired(now);
+                        TrackPayload(key, slot, had);
                         if (slot.ExpiresAt <= now)
                         {
                             Remove(key, slot);
@@ -364,6 +589,8 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
         {
             _sweepLock.Exit();
         }
+
+        TrimPayloads(now, keep: null, budget, evict: false);
     }
 
     private sealed class Slot
@@ -381,7 +608,22 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
         public TimeSpan Window;
         public TimeSpan Cooldown;
         public long ScheduledTicks;
+
+        /// <summary>The payload expiry last put in the payload queue; 0 when the slot holds no payload.</summary>
+        public long PayloadTicks;
         public bool Removed;
+
+        public bool HasPayload => Registration is not null || Replaced is not null;
+
+        /// <summary>When the later of the registration and the replaced one expires.</summary>
+        public DateTimeOffset PayloadExpiresAt
+        {
+            get
+            {
+                var at = Registration?.ExpiresAt ?? DateTimeOffset.MinValue;
+                return Replaced is { } p && p.ExpiresAt > at ? p.ExpiresAt : at;
+            }
+        }
 
         /// <summary>How long a send is remembered: the longer of the window and the cooldown.</summary>
         private TimeSpan Memory => Window > Cooldown ? Window : Cooldown;
@@ -503,5 +745,11 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
             var nowTicks = now.UtcTicks;
             sends.RemoveAll(sent => nowTicks - sent >= memory);
         }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1101, EventName = "OtpStoreEvicted", Level = LogLevel.Warning, Message = "The in-memory store is at OtpSignup:MaxPendingEntries ({MaxPendingEntries}): {Evicted} pending registrations nearest their expiry were evicted to make room since the last report (their owners must start again). A flood, or a cap too small: see the README on sizing.")]
+        public static partial void Evicted(ILogger logger, long evicted, int maxPendingEntries);
     }
 }

@@ -15,12 +15,13 @@ using Microsoft.Extensions.Logging;
 using OtpVerification.Sample.Data;
 using OtpVerification.Senders;
 using OtpVerification.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace OtpVerification.AspNetCore.Tests.Hosting;
 
 /// <summary>
 /// Hosts the sample app in memory for endpoint tests: the Development environment (unless changed),
-/// a SQLite user database in a fresh temporary file, a <see cref="ManualTimeProvider"/> (at the real current time, whole seconds) in place of the
+/// a SQLite user database in a fresh temporary file, a <see cref="FakeTimeProvider"/> (at the real current time, whole seconds) in place of the
 /// <see cref="TimeProvider"/>, a quiet development outbox, an ephemeral Data Protection key ring
 /// (the sample's persisted one when <c>DataProtection:KeysPath</c> is set), and configuration overrides. Settings and services must be set before the first client is
 /// created. Disposing it deletes the database file.
@@ -45,7 +46,7 @@ public partial class SampleAppFactory : WebApplicationFactory<Program>
     }
 
     /// <summary>The clock the app runs on.</summary>
-    public ManualTimeProvider Clock { get; } = new(DateTimeOffset.FromUnixTimeSeconds(TimeProvider.System.GetUtcNow().ToUnixTimeSeconds()));
+    public FakeTimeProvider Clock { get; } = new(DateTimeOffset.FromUnixTimeSeconds(TimeProvider.System.GetUtcNow().ToUnixTimeSeconds()));
 
     /// <summary>The SQLite user database file.</summary>
     public string DatabasePath { get; }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.DataProtection;
 using OtpVerification.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace OtpVerification.AspNetCore.Tests.Protection;
 
@@ -60,7 +61,7 @@ public sealed class EnvelopeProtectorTests
     [Fact]
     public void DataKey_RotatesHourly_AndOlderValuesStillOpen()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var envelope = new EnvelopeProtector(new EphemeralDataProtectionProvider(), "test", clock);
         var early = envelope.Protect(Plain, Binding);
         clock.Advance(TimeSpan.FromMinutes(61));

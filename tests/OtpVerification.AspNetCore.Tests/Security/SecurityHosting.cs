@@ -10,6 +10,7 @@ using OtpVerification.Sample.Data;
 using OtpVerification.Senders;
 using OtpVerification.Stores;
 using OtpVerification.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace OtpVerification.AspNetCore.Tests.Security;
 
@@ -204,7 +205,7 @@ public sealed class TwoInstances : IAsyncDisposable
     public InMemoryPendingRegistrationStore Store { get; }
 
     /// <summary>The clock both hosts run on.</summary>
-    public ManualTimeProvider Clock => A.Clock;
+    public FakeTimeProvider Clock => A.Clock;
 
     /// <summary>A fresh base64 HashKey (32 random bytes).</summary>
     /// <returns>The key.</returns>

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using OtpVerification.Senders;
 using OtpVerification.Stores;
 using OtpVerification.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace OtpVerification.Core.Tests.Engine;
 
@@ -29,7 +30,7 @@ internal sealed class EngineHarness : IDisposable
         Store = _services.GetRequiredService<IPendingRegistrationStore>();
     }
 
-    public ManualTimeProvider Time { get; } = new();
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
     public RecordingSender Email { get; } = new(OtpChannel.Email);
 

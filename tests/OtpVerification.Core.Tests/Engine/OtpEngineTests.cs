@@ -239,7 +239,7 @@ public sealed class OtpEngineTests : IDisposable
     [Fact]
     public async Task StartAsync_StoreFull_IsUnavailable()
     {
-        using var h = new EngineHarness(o => o.MaxPendingEntries = 1);
+        using var h = new EngineHarness(o => (o.MaxPendingEntries, o.MaxLimitRecords) = (1, 1));
         await h.Engine.StartAsync(new OtpStartRequest { Purpose = OtpPurpose.Signup, Address = "someone@example.com", Destinations = [new OtpDestination(OtpChannel.Email, "someone@example.com")] });
 
         var result = await h.StartAsync();

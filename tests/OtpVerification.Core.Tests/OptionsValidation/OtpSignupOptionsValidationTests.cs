@@ -51,6 +51,30 @@ public sealed class OtpSignupOptionsValidationTests
     }
 
     [Fact]
+    public void Value_MaxLimitRecordsZero_FailsNamingTheKey()
+    {
+        var act = () => Resolve(o => (o.MaxPendingEntries, o.MaxLimitRecords) = (1, 0));
+
+        act.Should().Throw<OptionsValidationException>().WithMessage("*OtpSignup:MaxLimitRecords*");
+    }
+
+    [Fact]
+    public void Value_MaxPendingEntriesRaisedAlone_IsValidAndRaisesTheLimitRecords()
+    {
+        var options = Resolve(o => o.MaxPendingEntries = 1_000_000);
+
+        options.LimitRecordsCap.Should().Be(8_000_000);
+    }
+
+    [Fact]
+    public void Value_MaxLimitRecordsBelowMaxPendingEntries_FailsNamingBothKeysAndValues()
+    {
+        var act = () => Resolve(o => (o.MaxPendingEntries, o.MaxLimitRecords) = (1000, 999));
+
+        act.Should().Throw<OptionsValidationException>().WithMessage("*OtpSignup:MaxLimitRecords ('999')*OtpSignup:MaxPendingEntries ('1000')*");
+    }
+
+    [Fact]
     public void Value_EmptyAppName_FailsNamingTheKey()
     {
         var act = () => Resolve(o => o.Messages.AppName = "");

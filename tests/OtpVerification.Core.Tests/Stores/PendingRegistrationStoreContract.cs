@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using OtpVerification.Stores;
 using OtpVerification.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace OtpVerification.Core.Tests.Stores;
 
@@ -56,12 +57,12 @@ public abstract partial class PendingRegistrationStoreContract
     /// <summary>Creates the suite with <see cref="Time"/> at the current whole second.</summary>
     protected PendingRegistrationStoreContract()
     {
-        Time = new ManualTimeProvider(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
+        Time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
         _store = new Lazy<IPendingRegistrationStore>(() => CreateStore(), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>The test's clock. Tests read <c>now</c> from it and advance it; pass it to the store under test.</summary>
-    protected ManualTimeProvider Time { get; }
+    protected FakeTimeProvider Time { get; }
 
     /// <summary>The store under test, created on first use by <see cref="CreateStore"/>.</summary>
     protected IPendingRegistrationStore Store => _store.Value;

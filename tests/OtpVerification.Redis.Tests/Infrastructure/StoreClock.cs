@@ -1,4 +1,4 @@
-using OtpVerification.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace OtpVerification.Redis.Tests.Infrastructure;
 
@@ -10,5 +10,5 @@ public static class StoreClock
 
     /// <summary>A manual clock at <see cref="Start"/>.</summary>
     /// <returns>The clock.</returns>
-    public static ManualTimeProvider Create() => new(Start);
+    public static FakeTimeProvider Create() => new(Start);
 }

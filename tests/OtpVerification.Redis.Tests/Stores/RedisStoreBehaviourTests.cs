@@ -2,6 +2,7 @@ using OtpVerification.Redis.Tests.Infrastructure;
 using OtpVerification.Stores;
 using OtpVerification.Testing;
 using static OtpVerification.Redis.Tests.Infrastructure.Registrations;
+using Microsoft.Extensions.Time.Testing;
 
 namespace OtpVerification.Redis.Tests.Stores;
 
@@ -30,7 +31,7 @@ public sealed class InMemoryStoreBehaviourTests : StoreBehaviourTests
 /// </summary>
 public abstract class StoreBehaviourTests
 {
-    private readonly ManualTimeProvider _clock = StoreClock.Create();
+    private readonly FakeTimeProvider _clock = StoreClock.Create();
 
     private DateTimeOffset Now => _clock.GetUtcNow();
 

@@ -2,6 +2,7 @@ using OtpVerification.Redis.Tests.Infrastructure;
 using OtpVerification.Stores;
 using OtpVerification.Testing;
 using static OtpVerification.Redis.Tests.Infrastructure.Registrations;
+using Microsoft.Extensions.Time.Testing;
 
 namespace OtpVerification.Redis.Tests.Stores;
 
@@ -13,7 +14,7 @@ namespace OtpVerification.Redis.Tests.Stores;
 /// </summary>
 public sealed class RedisStoreFailClosedTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
 {
-    private readonly ManualTimeProvider _clock = StoreClock.Create();
+    private readonly FakeTimeProvider _clock = StoreClock.Create();
 
     private DateTimeOffset Now => _clock.GetUtcNow();
 

@@ -5,6 +5,7 @@ using OtpVerification.Stores;
 using OtpVerification.Testing;
 using Xunit.Abstractions;
 using static OtpVerification.Redis.Tests.Infrastructure.Registrations;
+using Microsoft.Extensions.Time.Testing;
 
 namespace OtpVerification.Redis.Tests.Stores;
 
@@ -25,7 +26,7 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
     // A flow id as the engine makes them: 22 base64url characters (128 bits).
     private const string FlowId = "Zk3vQ9xLm2PwT7aRb1cYdE";
 
-    private readonly ManualTimeProvider _clock = StoreClock.Create();
+    private readonly FakeTimeProvider _clock = StoreClock.Create();
 
     private DateTimeOffset Now => _clock.GetUtcNow();
 
