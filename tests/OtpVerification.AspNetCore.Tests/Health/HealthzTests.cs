@@ -43,7 +43,66 @@ public sealed class HealthzTests
         factory.WithSetting("OtpSignup:MaxPendingEntries", "10");
         using var client = factory.CreateClient();
         var store = factory.Services.GetRequiredService<IPendingRegistrationStore>();
+        var now = factory.Clock.GetUtcNow();
         for (var i = 0; i < 9; i++)
+        {
+            var address = $"fill-{i}@example.com";
+            var destination = new OtpDestination(OtpChannel.Email, address);
+            await store.CreateOrReplaceAsync(
+                new PendingRegistration
+                {
+                    Key = new PendingKey(OtpPurpose.Signup, address),
+                    FlowId = "flow",
+                    CodeHash = new byte[32],
+                    CodeExpiresAt = now.AddMinutes(10),
+                    ExpiresAt = now.AddMinutes(30),
+                    AttemptsLeft = 5,
+                    Destinations = [destination],
+                    DeliveredTo = destination,
+                    Payload = [1],
+                },
+                new SendPolicy(TimeSpan.Zero, 5, TimeSpan.FromHours(1)),
+                now);
+        }
+
+        var response = await client.GetAsync(new Uri("/healthz", UriKind.Relative));
+
+        var check = (await response.ShouldHaveJsonAsync(HttpStatusCode.OK)).GetProperty("checks").GetProperty("otp-store");
+        (check.GetProperty("status").GetString(), check.GetProperty("description").GetString())
+            .Should().Match<(string?, string?)>(c => c.Item1 == "Degraded" && c.Item2!.Contains("OtpSignup:MaxPendingEntries", StringComparison.Ordinal));
+    }
+
+    // Attack on issue 18 (eviction): the check compared the number of limit records (Count: every
+    // address, client IP and phone with a send in the hour, up to 8 x MaxPendingEntries) with
+    // MaxPendingEntries, and said new addresses are refused at that cap. Limit records alone,
+    // far below MaxLimitRecords and with no registration pending, made it Degraded; and when
+    // the records really were near MaxLimitRecords (starts refused with 503) it named the wrong key.
+    [Fact]
+    public async Task Healthz_MemoryStoreWithManyLimitRecordsButFewPendingRegistrations_IsHealthy()
+    {
+        await using var factory = new SampleAppFactory();
+        factory.WithSetting("OtpSignup:MaxPendingEntries", "10");
+        using var client = factory.CreateClient();
+        var store = factory.Services.GetRequiredService<IPendingRegistrationStore>();
+        for (var i = 0; i < 9; i++)
+        {
+            await store.ReserveSendAsync(new PendingKey(OtpPurpose.Signup, $"client:198.51.100.{i}"), new SendPolicy(TimeSpan.Zero, 30, TimeSpan.FromHours(1)), factory.Clock.GetUtcNow());
+        }
+
+        var response = await client.GetAsync(new Uri("/healthz", UriKind.Relative));
+
+        var check = (await response.ShouldHaveJsonAsync(HttpStatusCode.OK)).GetProperty("checks").GetProperty("otp-store");
+        check.GetProperty("status").GetString().Should().Be("Healthy", "9 limit records of 80 and no pending registration are far from either cap");
+    }
+
+    [Fact]
+    public async Task Healthz_MemoryStoreLimitRecordsNearlyFull_IsDegradedNamingMaxLimitRecords()
+    {
+        await using var factory = new SampleAppFactory();
+        factory.WithSetting("OtpSignup:MaxPendingEntries", "10").WithSetting("OtpSignup:MaxLimitRecords", "20");
+        using var client = factory.CreateClient();
+        var store = factory.Services.GetRequiredService<IPendingRegistrationStore>();
+        for (var i = 0; i < 19; i++)
         {
             await store.ReserveSendAsync(new PendingKey(OtpPurpose.Signup, $"fill-{i}@example.com"), new SendPolicy(TimeSpan.Zero, 5, TimeSpan.FromHours(1)), factory.Clock.GetUtcNow());
         }
@@ -52,7 +111,7 @@ public sealed class HealthzTests
 
         var check = (await response.ShouldHaveJsonAsync(HttpStatusCode.OK)).GetProperty("checks").GetProperty("otp-store");
         (check.GetProperty("status").GetString(), check.GetProperty("description").GetString())
-            .Should().Match<(string?, string?)>(c => c.Item1 == "Degraded" && c.Item2!.Contains("OtpSignup:MaxPendingEntries", StringComparison.Ordinal));
+            .Should().Match<(string?, string?)>(c => c.Item1 == "Degraded" && c.Item2!.Contains("OtpSignup:MaxLimitRecords", StringComparison.Ordinal), "new addresses get 503 once the limit records are full");
     }
 
     [Fact]
