@@ -10,7 +10,8 @@ namespace OtpVerification.AspNetCore.Health;
 /// <see cref="IOtpStoreHealth"/> is pinged (Redis: <c>PING</c>); another is probed with a delete
 /// of a key no registration uses. The in-memory store always answers; it is Degraded when its fill
 /// level passes <see cref="OtpStoreHealthCheckOptions.DegradedFillRatio"/> of
-/// <c>OtpSignup:MaxPendingEntries</c> (at the cap, new addresses are refused).
+/// <c>OtpSignup:MaxPendingEntries</c> (past it, registrations are evicted) or of
+/// <c>OtpSignup:MaxLimitRecords</c> (at it, new addresses and clients are refused).
 /// </summary>
 internal sealed class OtpStoreHealthCheck(IPendingRegistrationStore store, IOptionsMonitor<OtpSignupOptions> signupOptions, IOptionsMonitor<OtpStoreHealthCheckOptions> options) : IHealthCheck
 {
@@ -22,15 +23,33 @@ internal sealed class OtpStoreHealthCheck(IPendingRegistrationStore store, IOpti
         var settings = options.Get(context.Registration.Name);
         if (store is InMemoryPendingRegistrationStore memory)
         {
-            var capacity = signupOptions.CurrentValue.MaxPendingEntries;
-            var count = memory.Count;
-            var data = new Dictionary<string, object> { ["store"] = "memory", ["entries"] = count, ["capacity"] = capacity };
-            var ratio = (double)count / capacity;
-            return ratio >= settings.DegradedFillRatio
-                ? HealthCheckResult.Degraded(
-                    string.Create(CultureInfo.InvariantCulture, $"The in-memory store holds {count} of {capacity} entries (OtpSignup:MaxPendingEntries); at the cap new addresses are refused. Raise OtpSignup:MaxPendingEntries or use a distributed store."),
-                    data: data)
-                : HealthCheckResult.Healthy(string.Create(CultureInfo.InvariantCulture, $"The in-memory store holds {count} of {capacity} entries (OtpSignup:MaxPendingEntries)."), data);
+            // Two caps (issue 18): past MaxPendingEntries the registrations nearest their expiry are
+            // evicted; at MaxLimitRecords new addresses and clients are refused (503).
+            var signup = signupOptions.CurrentValue;
+            var pending = memory.PendingCount;
+            var records = memory.Count;
+            var pendingCap = signup.MaxPendingEntries;
+            var recordsCap = signup.LimitRecordsCap;
+            var data = new Dictionary<string, object>
+            {
+                ["store"] = "memory",
+                ["entries"] = pending,
+                ["capacity"] = pendingCap,
+                ["limitRecords"] = records,
+                ["limitRecordsCapacity"] = recordsCap,
+            };
+            var summary = string.Create(CultureInfo.InvariantCulture, $"The in-memory store holds {pending} of {pendingCap} pending registrations (OtpSignup:MaxPendingEntries) and {records} of {recordsCap} limit records (OtpSignup:MaxLimitRecords).");
+            if ((double)records / recordsCap >= settings.DegradedFillRatio)
+            {
+                return HealthCheckResult.Degraded(summary + " At OtpSignup:MaxLimitRecords new addresses and clients are refused (503): raise it, or use a distributed store.", data: data);
+            }
+
+            if ((double)pending / pendingCap >= settings.DegradedFillRatio)
+            {
+                return HealthCheckResult.Degraded(summary + " At OtpSignup:MaxPendingEntries the registrations nearest their expiry are evicted (their owners start again): raise it, or use a distributed store.", data: data);
+            }
+
+            return HealthCheckResult.Healthy(summary, data);
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -65,8 +84,8 @@ internal sealed class OtpStoreHealthCheck(IPendingRegistrationStore store, IOpti
 public sealed class OtpStoreHealthCheckOptions
 {
     /// <summary>
-    /// The fill level of the in-memory store (entries / <c>OtpSignup:MaxPendingEntries</c>) from
-    /// which the check reports Degraded; 0.9 by default.
+    /// The fill level of the in-memory store (pending registrations / <c>OtpSignup:MaxPendingEntries</c>,
+    /// or limit records / <c>OtpSignup:MaxLimitRecords</c>) from which the check reports Degraded; 0.9 by default.
     /// </summary>
     public double DegradedFillRatio { get; set; } = 0.9;
 
