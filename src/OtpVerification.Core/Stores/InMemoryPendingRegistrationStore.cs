@@ -252,6 +252,25 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
         }, false));
     }
 
+    /// <inheritdoc />
+    /// <exception cref="OtpStoreUnavailableException">The store is full (<see cref="OtpSignupOptions.MaxPendingEntries"/>): a use that cannot be recorded is refused.</exception>
+    public ValueTask<bool> ConsumeOnceAsync(PendingKey key, DateTimeOffset expiresAt, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var mark = expiresAt > now ? expiresAt : now + TimeSpan.FromSeconds(1);
+        var first = Update(key, now, create: true, slot =>
+        {
+            if (slot.ConsumedUntil > now)
+            {
+                return 0;
+            }
+
+            slot.ConsumedUntil = mark;
+            return 1;
+        }, -1);
+        return first < 0 ? throw new OtpStoreUnavailableException("The in-memory store is full: the use cannot be recorded.") : new(first == 1);
+    }
+
     private static bool FlowIdsEqual(string stored, string offered)
         => stored.Length == offered.Length
            && CryptographicOperations.FixedTimeEquals(System.Runtime.InteropServices.MemoryMarshal.AsBytes(stored.AsSpan()), System.Runtime.InteropServices.MemoryMarshal.AsBytes(offered.AsSpan()));
@@ -383,6 +402,9 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
         public long ScheduledTicks;
         public bool Removed;
 
+        /// <summary>Until when the key is marked used (<see cref="ConsumeOnceAsync"/>).</summary>
+        public DateTimeOffset ConsumedUntil;
+
         /// <summary>How long a send is remembered: the longer of the window and the cooldown.</summary>
         private TimeSpan Memory => Window > Cooldown ? Window : Cooldown;
 
@@ -400,6 +422,11 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
                 if (Replaced is { } p && p.ExpiresAt > at)
                 {
                     at = p.ExpiresAt;
+                }
+
+                if (ConsumedUntil > at)
+                {
+                    at = ConsumedUntil;
                 }
 
                 if (Sends is { Count: > 0 } sends)
