@@ -403,20 +403,15 @@ public static partial class OtpEndpointRouteBuilderExtensions
     }
 
     /// <summary>
-    /// The address of a request that names an account or flow by <c>email</c> or by <c>phone</c>
-    /// (exactly one of them), normalised, with its channel; <see langword="null"/> with an error.
+    /// The address of a request that names an account or flow by <c>email</c> or by <c>phone</c>,
+    /// normalised, with its channel; <see langword="null"/> with an error. The email wins when both
+    /// are sent, as a signup with both is keyed by its email.
     /// </summary>
     private static OtpDestination? ValidateAddress(string? rawEmail, string? rawPhone, IOtpPhoneNumbers phones, Dictionary<string, string[]> errors)
     {
         var hasEmail = !string.IsNullOrWhiteSpace(rawEmail);
         var hasPhone = !string.IsNullOrWhiteSpace(rawPhone);
-        if (hasEmail && hasPhone)
-        {
-            errors["phone"] = ["Send either the email or the phone, not both."];
-            return null;
-        }
-
-        if (hasPhone)
+        if (hasPhone && !hasEmail)
         {
             if (phones.TryNormalize(rawPhone!, out var phone))
             {

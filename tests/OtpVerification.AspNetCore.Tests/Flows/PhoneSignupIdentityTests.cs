@@ -87,11 +87,24 @@ public sealed class PhoneSignupIdentityTests(SampleAppFactory app) : IClassFixtu
     }
 
     [Fact]
-    public async Task Verify_EmailAndPhoneBoth_Returns400ValidationOnPhone()
+    public async Task Verify_EmailAndPhoneBoth_TheEmailNamesTheFlow()
     {
-        var response = await _client.PostBodyAsync("/signup/verify", new() { ["phone"] = FlowsApi.UniquePhone(), ["email"] = TestData.Email("both"), ["code"] = "123456", ["flowId"] = "x" });
+        // A signup with both is keyed by its email: verify with the whole form still finds it.
+        var email = TestData.Email("both");
+        var phone = FlowsApi.UniquePhone();
+        var flowId = await (await _client.PostBodyAsync("/signup/start", new() { ["email"] = email, ["phone"] = phone, ["password"] = TestData.Password, ["name"] = "Ana" })).FlowIdAsync();
 
-        await response.ShouldBeValidationProblemAsync("phone");
+        var response = await _client.PostBodyAsync("/signup/verify", new() { ["phone"] = phone, ["email"] = email, ["code"] = await app.ReadCodeAsync(email), ["flowId"] = flowId });
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Verify_NeitherEmailNorPhone_Returns400ValidationOnEmail()
+    {
+        var response = await _client.PostBodyAsync("/signup/verify", new() { ["code"] = "123456", ["flowId"] = "x" });
+
+        await response.ShouldBeValidationProblemAsync("email");
     }
 }
 
