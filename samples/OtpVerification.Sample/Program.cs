@@ -85,6 +85,8 @@ app.UseAuthorization();
 
 app.MapOtpSignup("/signup");
 app.MapOtpPasswordReset("/password-reset");
+app.MapOtpPhoneVerification("/phone-verification");
+app.MapOtpSignIn("/signin/code");
 app.MapOtpDevOutbox("/dev/outbox");
 app.MapOpenApi();
 if (app.Environment.IsDevelopment())

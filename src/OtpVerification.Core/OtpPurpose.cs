@@ -12,8 +12,11 @@ public enum OtpPurpose
     /// <summary>Proving control of a registered address before its password is replaced.</summary>
     PasswordReset = 1,
 
-    /// <summary>Passwordless sign-in with a code (reserved for a later release).</summary>
+    /// <summary>Passwordless sign-in with a code, for a registered email or phone.</summary>
     SignIn = 2,
+
+    /// <summary>Proving a phone number before any account exists (verify first, register after): a right code earns a single-use phone proof.</summary>
+    PhoneVerification = 3,
 }
 
 /// <summary>The channel a code travels on.</summary>

@@ -31,6 +31,7 @@ public sealed class OtpSignupBuilder<TForm> : IOtpVerificationBuilder
         Services.Replace(ServiceDescriptor.Singleton(new IdentityUserMapping<TUser, TForm>(configureUser)));
         Services.TryAddScoped<IOtpSignupCompletion<TForm>, IdentityOtpSignupCompletion<TUser, TForm>>();
         Services.TryAddScoped<IOtpPasswordReset, IdentityOtpPasswordReset<TUser>>();
+        Services.TryAddScoped<IOtpAccounts, IdentityOtpAccounts<TUser>>();
         return this;
     }
 
@@ -107,6 +108,7 @@ public static class OtpSignupServiceCollectionExtensions
         services.Replace(ServiceDescriptor.Singleton<IOtpPhoneNumbers, LibPhoneNumberOtpPhoneNumbers>());
         services.Replace(ServiceDescriptor.Singleton<IOtpCodeProtector, DataProtectionOtpCodeProtector>());
         services.TryAddSingleton<OtpSignIn>();
+        services.TryAddSingleton<OtpPhoneProofs>();
         services.TryAddSingleton(new OtpSignupFormType(typeof(TForm)));
 
         // With a store shared by several instances: warns at start-up when the key ring is not.

@@ -41,6 +41,9 @@ internal static class OtpProblems
     public static ProblemHttpResult EmailTaken()
         => Create(StatusCodes.Status409Conflict, "email_taken", "This email address is already registered.");
 
+    public static ProblemHttpResult InvalidProof()
+        => Create(StatusCodes.Status400BadRequest, "invalid_proof", "The phone proof is not valid. Verify the phone again.");
+
     public static ProblemHttpResult Unavailable()
         => TypedResults.Problem(new UnavailableProblem());
 

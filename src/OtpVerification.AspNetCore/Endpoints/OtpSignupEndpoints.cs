@@ -56,7 +56,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
         group.AddEndpointFilter(DependencyFaultFilter);
 
         group.MapPost("/start", StartAsync<TForm>).WithName(prefix.Trim('/') + ".start")
-            .Produces<OtpSendResponse>(StatusCodes.Status202Accepted).ProducesProblem(400).ProducesProblem(409).ProducesProblem(413).ProducesProblem(429).ProducesProblem(503);
+            .Produces<OtpSendResponse>(StatusCodes.Status202Accepted).Produces<OtpVerifyResponse>().ProducesProblem(400).ProducesProblem(409).ProducesProblem(413).ProducesProblem(429).ProducesProblem(503);
         group.MapPost("/resend", ResendAsync).WithName(prefix.Trim('/') + ".resend")
             .Produces<OtpSendResponse>(StatusCodes.Status202Accepted).ProducesProblem(400).ProducesProblem(429).ProducesProblem(503);
         group.MapPost("/verify", VerifyAsync<TForm>).WithName(prefix.Trim('/') + ".verify")
@@ -64,7 +64,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
         return group;
     }
 
-    private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> StartAsync<TForm>(HttpContext context, OtpEngine engine, OtpPayloadProtector protector, IOtpSignupCompletion<TForm> completion, Microsoft.Extensions.Options.IOptionsMonitor<OtpSignupOptions> options, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions)
+    private static async Task<Results<Accepted<OtpSendResponse>, Ok<OtpVerifyResponse>, ProblemHttpResult>> StartAsync<TForm>(HttpContext context, OtpEngine engine, OtpPayloadProtector protector, IOtpSignupCompletion<TForm> completion, Microsoft.Extensions.Options.IOptionsMonitor<OtpSignupOptions> options, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions, string? useCookies)
         where TForm : OtpSignupForm
     {
         var (form, problem) = await OtpRequestReader.ReadAsync<TForm>(context.Request).ConfigureAwait(false);
@@ -73,8 +73,15 @@ public static partial class OtpEndpointRouteBuilderExtensions
             return problem;
         }
 
+        var withProof = !string.IsNullOrEmpty(form!.PhoneProof);
+        var cookies = false;
+        if (withProof && !string.IsNullOrEmpty(useCookies) && !bool.TryParse(useCookies, out cookies))
+        {
+            return OtpProblems.Validation("useCookies", "useCookies must be true or false.");
+        }
+
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var destinations = ValidateSignupForm(form!, errors, context.RequestServices.GetRequiredService<IOtpPhoneNumbers>(), engine);
+        var destinations = ValidateSignupForm(form!, errors, context.RequestServices.GetRequiredService<IOtpPhoneNumbers>(), engine, withProof);
         if (!errors.ContainsKey("password"))
         {
             // The app's policy (the password rules, the user store's rules for the address) is
@@ -90,12 +97,20 @@ public static partial class OtpEndpointRouteBuilderExtensions
             return OtpProblems.Validation(errors);
         }
 
-        var email = form!.Email!;
+        if (withProof)
+        {
+            // Verify first, register after: the phone was proven by /phone-verification; no code.
+            return await StartWithPhoneProofAsync(context, form, cookies).ConfigureAwait(false);
+        }
+
+        // The entry is keyed by the email, or by the phone when the form has no email (a phone signup).
+        var email = form.Email ?? form.Phone!;
 
         // Only when the app chose to reveal accounts is the user store asked at start. Otherwise a
         // registered address gets a real code like any other, and only a right code (its owner)
-        // learns at verify that the account exists.
-        if (options.CurrentValue.RevealExistingAccounts && await completion.AccountExistsAsync(email, context.RequestAborted).ConfigureAwait(false))
+        // learns at verify that the account exists. The address asked about is the one the code
+        // goes to first, which becomes the account's identity.
+        if (options.CurrentValue.RevealExistingAccounts && await completion.AccountExistsAsync(destinations[0].Address, context.RequestAborted).ConfigureAwait(false))
         {
             return OtpProblems.EmailTaken();
         }
@@ -111,7 +126,12 @@ public static partial class OtpEndpointRouteBuilderExtensions
                 ClientKey = endpointOptions.Value.ClientKey(context),
             },
             context.RequestAborted).ConfigureAwait(false);
-        return SendAnswer(context, result);
+        return SendAnswer(context, result) switch
+        {
+            { Result: Accepted<OtpSendResponse> accepted } => accepted,
+            { Result: ProblemHttpResult refused } => refused,
+            _ => OtpProblems.Unavailable(),
+        };
     }
 
     private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> ResendAsync(HttpContext context, OtpEngine engine, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions)
@@ -122,19 +142,20 @@ public static partial class OtpEndpointRouteBuilderExtensions
             return problem;
         }
 
-        if (!OtpAddress.TryNormalizeEmail(request!.Email, out var email))
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var email = ValidateAddress(request!.Email, request.Phone, context.RequestServices.GetRequiredService<IOtpPhoneNumbers>(), errors)?.Address;
+        if (errors.Count > 0)
         {
-            return OtpProblems.Validation("email", "Enter a valid email address.");
+            return OtpProblems.Validation(errors);
         }
 
-        return SendAnswer(context, await engine.ResendAsync(OtpPurpose.Signup, email, endpointOptions.Value.ClientKey(context), context.RequestAborted).ConfigureAwait(false));
+        return SendAnswer(context, await engine.ResendAsync(OtpPurpose.Signup, email!, endpointOptions.Value.ClientKey(context), context.RequestAborted).ConfigureAwait(false));
     }
 
     private static async Task<Results<Ok<OtpVerifyResponse>, ProblemHttpResult>> VerifyAsync<TForm>(
         HttpContext context,
         OtpEngine engine,
         OtpPayloadProtector protector,
-        OtpSignIn signIn,
         ILoggerFactory loggerFactory,
         OtpVerification.Diagnostics.OtpMetrics metrics,
         string? useCookies)
@@ -154,7 +175,8 @@ public static partial class OtpEndpointRouteBuilderExtensions
         }
 
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var email = ValidateVerify(request!.Email, request.FlowId, request.Code, request.DeviceId, errors);
+        var email = ValidateAddress(request!.Email, request.Phone, context.RequestServices.GetRequiredService<IOtpPhoneNumbers>(), errors)?.Address;
+        ValidateVerify(request.FlowId, request.Code, request.DeviceId, errors);
         if (errors.Count > 0)
         {
             return OtpProblems.Validation(errors);
@@ -178,23 +200,40 @@ public static partial class OtpEndpointRouteBuilderExtensions
             return OtpProblems.Unavailable();
         }
 
+        // The form as it was started, never the address of this request: an entry is found by
+        // its canonical mailbox, so another alias of it (ana@ for ana+m@) reaches the same
+        // entry, but only the address the code went to has been proven.
+        return await CompleteSignupAsync(context, form, registration.DeliveredTo, cookies, () => engine.RestoreAsync(registration, CancellationToken.None)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Creates the user of a form whose <paramref name="verified"/> address was proven and signs it
+    /// in. A fault of the user database is a 503 after <paramref name="undo"/> (the code put back).
+    /// </summary>
+    private static async Task<Results<Ok<OtpVerifyResponse>, ProblemHttpResult>> CompleteSignupAsync<TForm>(HttpContext context, TForm form, OtpDestination verified, bool cookies, Func<ValueTask<bool>>? undo)
+        where TForm : OtpSignupForm
+    {
+        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("OtpVerification.AspNetCore.Signup");
+        var signIn = context.RequestServices.GetRequiredService<OtpSignIn>();
+        var email = verified.Address;
         OtpCompletionResult completed;
         try
         {
             // Resolved only now: the completion is scoped and usually drags in the user database
             // (Identity's UserManager, an EF Core DbContext), which a wrong code never needs.
-            // The form as it was started, never the address of this request: an entry is found by
-            // its canonical mailbox, so another alias of it (ana@ for ana+m@) reaches the same
-            // entry, but only the address the code went to has been proven.
             var completion = context.RequestServices.GetRequiredService<IOtpSignupCompletion<TForm>>();
-            completed = await completion.CompleteAsync(form, registration.DeliveredTo, CancellationToken.None).ConfigureAwait(false);
+            completed = await completion.CompleteAsync(form, verified, CancellationToken.None).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // A fault of the user database is a 503; the code is put back so the user can retry.
         catch (Exception ex) when (ex is not OperationCanceledException)
 #pragma warning restore CA1031
         {
             Log.CompletionFailed(logger, OtpAddress.Mask(email), ex.GetType().Name);
-            await engine.RestoreAsync(registration, CancellationToken.None).ConfigureAwait(false);
+            if (undo is not null)
+            {
+                await undo().ConfigureAwait(false);
+            }
+
             return OtpProblems.Unavailable();
         }
 
@@ -208,13 +247,14 @@ public static partial class OtpEndpointRouteBuilderExtensions
             return OtpProblems.Validation(completed.Errors);
         }
 
-        var response = new OtpVerifyResponse { UserId = completed.UserId!, Email = form.Email! };
+        var phone = verified.Channel == OtpChannel.Sms ? verified.Address : null;
+        var response = new OtpVerifyResponse { UserId = completed.UserId!, Email = form.Email, Phone = phone };
         if (completed.Principal is { } principal)
         {
             var tokens = await signIn.SignInAsync(context, principal, cookies).ConfigureAwait(false);
             if (tokens is { } t)
             {
-                response = new OtpVerifyResponse { UserId = completed.UserId!, Email = form.Email!, TokenType = t.TokenType, AccessToken = t.AccessToken, ExpiresIn = t.ExpiresIn, RefreshToken = t.RefreshToken };
+                response = new OtpVerifyResponse { UserId = completed.UserId!, Email = form.Email, Phone = phone, TokenType = t.TokenType, AccessToken = t.AccessToken, ExpiresIn = t.ExpiresIn, RefreshToken = t.RefreshToken };
             }
         }
 
@@ -227,8 +267,12 @@ public static partial class OtpEndpointRouteBuilderExtensions
     }
 
     /// <summary>Normalises the form's addresses in place and returns where to send the code.</summary>
-    private static List<OtpDestination> ValidateSignupForm(OtpSignupForm form, Dictionary<string, string[]> errors, IOtpPhoneNumbers phones, OtpEngine engine)
+    private static List<OtpDestination> ValidateSignupForm(OtpSignupForm form, Dictionary<string, string[]> errors, IOtpPhoneNumbers phones, OtpEngine engine, bool withProof = false)
     {
+        var requestedChannel = string.IsNullOrWhiteSpace(form.Channel) ? "email" : form.Channel.Trim().ToLowerInvariant();
+
+        // A phone signup (channel sms, or a phone proof) may leave the email out: the phone is the identity.
+        var emailOptional = (withProof || requestedChannel == "sms") && string.IsNullOrWhiteSpace(form.Email);
         var destinations = new List<OtpDestination>(2);
         var context = new ValidationContext(form);
         var results = new List<ValidationResult>();
@@ -244,7 +288,12 @@ public static partial class OtpEndpointRouteBuilderExtensions
             }
         }
 
-        if (!OtpAddress.TryNormalizeEmail(form.Email, out var email))
+        string? email = null;
+        if (emailOptional)
+        {
+            form.Email = null;
+        }
+        else if (!OtpAddress.TryNormalizeEmail(form.Email, out email))
         {
             errors["email"] = [string.IsNullOrWhiteSpace(form.Email) ? "The email is required." : "Enter a valid email address."];
         }
@@ -283,7 +332,24 @@ public static partial class OtpEndpointRouteBuilderExtensions
             form.Phone = null;
         }
 
-        var channel = string.IsNullOrWhiteSpace(form.Channel) ? "email" : form.Channel.Trim().ToLowerInvariant();
+        if (withProof)
+        {
+            // No code is sent: the channel does not matter, the proven phone does.
+            if (string.IsNullOrWhiteSpace(form.Phone) && !errors.ContainsKey("phone"))
+            {
+                errors["phone"] = ["The phone number the proof was issued for is required."];
+            }
+
+            if (string.IsNullOrWhiteSpace(form.DeviceId) && !errors.ContainsKey("deviceId"))
+            {
+                errors["deviceId"] = ["The device id the proof was issued for is required."];
+            }
+
+            form.Channel = "sms";
+            return errors.Count > 0 ? destinations : [new OtpDestination(OtpChannel.Sms, phone!)];
+        }
+
+        var channel = requestedChannel;
         if (channel is not ("email" or "sms"))
         {
             errors["channel"] = ["The channel must be 'email' or 'sms'."];
@@ -308,7 +374,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
         if (channel == "sms")
         {
             destinations.Add(new OtpDestination(OtpChannel.Sms, phone!));
-            if (engine.HasSender(OtpChannel.Email))
+            if (email is not null && engine.HasSender(OtpChannel.Email))
             {
                 destinations.Add(new OtpDestination(OtpChannel.Email, email!));
             }
@@ -332,6 +398,42 @@ public static partial class OtpEndpointRouteBuilderExtensions
             errors["email"] = [string.IsNullOrWhiteSpace(rawEmail) ? "The email is required." : "Enter a valid email address."];
         }
 
+        ValidateVerify(flowId, code, deviceId, errors);
+        return email;
+    }
+
+    /// <summary>
+    /// The address of a request that names an account or flow by <c>email</c> or by <c>phone</c>,
+    /// normalised, with its channel; <see langword="null"/> with an error. The email wins when both
+    /// are sent, as a signup with both is keyed by its email.
+    /// </summary>
+    private static OtpDestination? ValidateAddress(string? rawEmail, string? rawPhone, IOtpPhoneNumbers phones, Dictionary<string, string[]> errors)
+    {
+        var hasEmail = !string.IsNullOrWhiteSpace(rawEmail);
+        var hasPhone = !string.IsNullOrWhiteSpace(rawPhone);
+        if (hasPhone && !hasEmail)
+        {
+            if (phones.TryNormalize(rawPhone!, out var phone))
+            {
+                return new OtpDestination(OtpChannel.Sms, phone);
+            }
+
+            errors["phone"] = ["Enter the phone number in international form, e.g. +14155550123."];
+            return null;
+        }
+
+        if (OtpAddress.TryNormalizeEmail(rawEmail, out var email))
+        {
+            return new OtpDestination(OtpChannel.Email, email);
+        }
+
+        errors["email"] = [hasEmail ? "Enter a valid email address." : "The email (or the phone) is required."];
+        return null;
+    }
+
+    private static void ValidateVerify(string? flowId, string? code, string? deviceId, Dictionary<string, string[]> errors)
+    {
+
         if (string.IsNullOrWhiteSpace(flowId))
         {
             errors["flowId"] = ["The flowId that start answered is required."];
@@ -354,8 +456,6 @@ public static partial class OtpEndpointRouteBuilderExtensions
         {
             errors["deviceId"] = ["The device id must be at most 128 characters."];
         }
-
-        return email;
     }
 
     private static Results<Accepted<OtpSendResponse>, ProblemHttpResult> SendAnswer(HttpContext context, OtpSendResult result)
@@ -417,5 +517,11 @@ public static partial class OtpEndpointRouteBuilderExtensions
 
         [LoggerMessage(EventId = 2005, EventName = "OtpPasswordResetFailed", Level = LogLevel.Error, Message = "Resetting the password of {MaskedAddress} failed ({ExceptionType}).")]
         public static partial void PasswordResetFailed(ILogger logger, string maskedAddress, string exceptionType);
+
+        [LoggerMessage(EventId = 2006, EventName = "OtpSignedIn", Level = LogLevel.Information, Message = "Signed in by code: {MaskedAddress}.")]
+        public static partial void SignedIn(ILogger logger, string maskedAddress);
+
+        [LoggerMessage(EventId = 2007, EventName = "OtpSignInFailed", Level = LogLevel.Error, Message = "Signing in {MaskedAddress} failed ({ExceptionType}); the code was put back.")]
+        public static partial void SignInFailed(ILogger logger, string maskedAddress, string exceptionType);
     }
 }

@@ -158,6 +158,27 @@ internal static class IdentityAccounts
 
         return await users.FindByEmailAsync(email).ConfigureAwait(false) is not null;
     }
+
+    /// <summary>Whether an account has this user name (an email or an E.164 phone), at the same cost whether or not it does.</summary>
+    public static async ValueTask<bool> ExistsByNameAsync<TUser>(UserManager<TUser> users, string userName, CancellationToken cancellationToken)
+        where TUser : IdentityUser
+    {
+        if (users.SupportsQueryableUsers)
+        {
+            var normalized = users.NormalizeName(userName);
+            if (users.Users.Where(u => u.NormalizedUserName == normalized).Select(u => u.Id).Take(1) is IAsyncEnumerable<string> rows)
+            {
+                await foreach (var _ in rows.WithCancellation(cancellationToken).ConfigureAwait(false))
+                {
+                    return true;
+                }
+
+                return false;
+            }
+        }
+
+        return await users.FindByNameAsync(userName).ConfigureAwait(false) is not null;
+    }
 }
 
 internal static class IdentityPasswordPolicy
@@ -190,5 +211,38 @@ internal static class IdentityPasswordPolicy
         }
 
         return map;
+    }
+}
+
+/// <summary>
+/// Accounts through ASP.NET Core Identity: an account is found by its user name, which is the
+/// address its signup proved (the email, or the E.164 phone of an account a texted code created).
+/// A locked-out user is never signed in.
+/// </summary>
+internal sealed class IdentityOtpAccounts<TUser>(UserManager<TUser> users, IUserClaimsPrincipalFactory<TUser> principals) : IOtpAccounts
+    where TUser : IdentityUser, new()
+{
+    public ValueTask<bool> ExistsAsync(OtpDestination address, CancellationToken cancellationToken)
+        => IdentityAccounts.ExistsByNameAsync(users, address.Address, cancellationToken);
+
+    public async ValueTask<OtpAccountSignIn?> SignInAsync(OtpDestination verified, CancellationToken cancellationToken)
+    {
+        var user = await users.FindByNameAsync(verified.Address).ConfigureAwait(false);
+        if (user is null || await users.IsLockedOutAsync(user).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        // The user name matched; the address must also be the account's own on that channel.
+        var owns = verified.Channel == OtpChannel.Email
+            ? string.Equals(users.NormalizeEmail(user.Email), users.NormalizeEmail(verified.Address), StringComparison.Ordinal)
+            : string.Equals(user.PhoneNumber, verified.Address, StringComparison.Ordinal);
+        if (!owns)
+        {
+            return null;
+        }
+
+        var principal = await principals.CreateAsync(user).ConfigureAwait(false);
+        return new OtpAccountSignIn(await users.GetUserIdAsync(user).ConfigureAwait(false), principal, user.Email, user.PhoneNumber);
     }
 }

@@ -44,6 +44,15 @@ internal sealed class OtpProblemCodesTransformer : IOpenApiOperationTransformer
         new(StatusCodes.Status503ServiceUnavailable, "unavailable"),
     ];
 
+    private static readonly ProblemCodesMetadata[] SignInVerifyCodes =
+    [
+        new(StatusCodes.Status400BadRequest, "validation", "flow_expired", "invalid_code", "code_expired", "max_attempts", "device_mismatch"),
+        new(StatusCodes.Status413PayloadTooLarge, "payload_too_large"),
+        new(StatusCodes.Status503ServiceUnavailable, "unavailable"),
+    ];
+
+    private static readonly ProblemCodesMetadata[] PhoneVerifyCodes = SignInVerifyCodes;
+
     /// <inheritdoc />
     public async Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
@@ -114,7 +123,7 @@ internal sealed class OtpProblemCodesTransformer : IOpenApiOperationTransformer
         {
             return action switch
             {
-                "start" => (context.ApplicationServices.GetService<OtpSignupFormType>()?.Type ?? typeof(OtpSignupForm), [.. SendCodes, new(StatusCodes.Status409Conflict, "email_taken")]),
+                "start" => (context.ApplicationServices.GetService<OtpSignupFormType>()?.Type ?? typeof(OtpSignupForm), [.. SendCodes, new(StatusCodes.Status400BadRequest, "invalid_proof"), new(StatusCodes.Status409Conflict, "email_taken")]),
                 "resend" => (typeof(OtpAddressRequest), SendCodes),
                 "verify" => (typeof(OtpVerifyRequest), VerifyCodes),
                 _ => (null, []),
@@ -127,6 +136,26 @@ internal sealed class OtpProblemCodesTransformer : IOpenApiOperationTransformer
             {
                 "start" => (typeof(OtpAddressRequest), SendCodes),
                 "complete" => (typeof(OtpPasswordResetCompleteRequest), ResetCompleteCodes),
+                _ => (null, []),
+            };
+        }
+
+        if (tags.Contains("OtpSignIn"))
+        {
+            return action switch
+            {
+                "start" => (typeof(OtpAddressRequest), SendCodes),
+                "verify" => (typeof(OtpVerifyRequest), SignInVerifyCodes),
+                _ => (null, []),
+            };
+        }
+
+        if (tags.Contains("OtpPhoneVerification"))
+        {
+            return action switch
+            {
+                "start" => (typeof(OtpPhoneVerificationRequest), [.. SendCodes, new(StatusCodes.Status409Conflict, "email_taken")]),
+                "verify" => (typeof(OtpPhoneVerificationRequest), PhoneVerifyCodes),
                 _ => (null, []),
             };
         }

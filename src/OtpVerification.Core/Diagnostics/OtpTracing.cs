@@ -176,6 +176,20 @@ internal sealed class TracedPendingRegistrationStore(IPendingRegistrationStore i
         }
     }
 
+    public async ValueTask<bool> ConsumeOnceAsync(PendingKey key, DateTimeOffset expiresAt, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        using var activity = Start("consume_once", key.Purpose);
+        try
+        {
+            return Done(activity, await inner.ConsumeOnceAsync(key, expiresAt, now, cancellationToken).ConfigureAwait(false));
+        }
+        catch (Exception ex)
+        {
+            OtpTracing.Fail(activity, ex);
+            throw;
+        }
+    }
+
     public async ValueTask<bool> DeleteAsync(PendingKey key, CancellationToken cancellationToken = default)
     {
         using var activity = Start("delete", key.Purpose);

@@ -156,13 +156,14 @@ public static class OtpNames
     /// <returns>The name.</returns>
     public static string Channel(OtpChannel channel) => channel == OtpChannel.Sms ? "sms" : "email";
 
-    /// <summary>The wire name of a purpose: <c>signup</c>, <c>password_reset</c> or <c>sign_in</c>.</summary>
+    /// <summary>The wire name of a purpose: <c>signup</c>, <c>password_reset</c>, <c>sign_in</c> or <c>phone_verification</c>.</summary>
     /// <param name="purpose">The purpose.</param>
     /// <returns>The name.</returns>
     public static string Purpose(OtpPurpose purpose) => purpose switch
     {
         OtpPurpose.PasswordReset => "password_reset",
         OtpPurpose.SignIn => "sign_in",
+        OtpPurpose.PhoneVerification => "phone_verification",
         _ => "signup",
     };
 }

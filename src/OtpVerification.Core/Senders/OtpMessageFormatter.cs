@@ -34,6 +34,7 @@ public sealed class DefaultOtpMessageFormatter : IOtpMessageFormatter
         {
             OtpPurpose.PasswordReset => ($"{message.AppName}: your password reset code", "reset your password"),
             OtpPurpose.SignIn => ($"{message.AppName}: your sign-in code", "sign in"),
+            OtpPurpose.PhoneVerification => ($"{message.AppName}: your verification code", "verify your phone number"),
             _ => ($"{message.AppName}: your verification code", "finish creating your account"),
         };
 

@@ -139,6 +139,41 @@ public interface IPendingRegistrationStore
     /// <exception cref="OtpStoreUnavailableException">The store cannot be reached.</exception>
     ValueTask<bool> PutBackAsync(PendingRegistration registration, DateTimeOffset now, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Marks <paramref name="key"/> used until <paramref name="expiresAt"/>, atomically, and says
+    /// whether this call was the first to do so: of any number of concurrent calls for one key, on
+    /// any number of app instances sharing the store, exactly one gets <see langword="true"/> while
+    /// the mark lives. Single-use tokens (the phone proof of verify-first signup) are redeemed
+    /// with it, keyed by their random id. The mark expires by itself; nothing else is stored.
+    /// </summary>
+    /// <remarks>
+    /// The default implementation takes the key's only send slot of a window as long as the mark
+    /// (<see cref="ReserveSendAsync"/> with a limit of one), which every store that keeps the
+    /// contract performs atomically; the stores of this family implement it directly.
+    /// </remarks>
+    /// <param name="key">The token's key (its purpose and random id).</param>
+    /// <param name="expiresAt">When the mark may be forgotten: no earlier than the token stops being accepted.</param>
+    /// <param name="now">The current time.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns><see langword="true"/> for the first use; <see langword="false"/> when the key was used already.</returns>
+    /// <exception cref="OtpStoreUnavailableException">The store cannot be reached, or has no room for the mark.</exception>
+    async ValueTask<bool> ConsumeOnceAsync(PendingKey key, DateTimeOffset expiresAt, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        var life = expiresAt - now;
+        if (life <= TimeSpan.Zero)
+        {
+            life = TimeSpan.FromSeconds(1);
+        }
+
+        var gate = await ReserveSendAsync(key, new SendPolicy(life, 1, life), now, cancellationToken).ConfigureAwait(false);
+        return gate.Status switch
+        {
+            SendGateStatus.Allowed => true,
+            SendGateStatus.CapacityExceeded => throw new OtpStoreUnavailableException("The store has no room to record a single use."),
+            _ => false,
+        };
+    }
+
     /// <summary>Removes the registration for a key (its send limits stay).</summary>
     /// <param name="key">The entry's key.</param>
     /// <param name="cancellationToken">Cancels the call.</param>

@@ -328,6 +328,25 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
         }, false));
     }
 
+    /// <inheritdoc />
+    /// <exception cref="OtpStoreUnavailableException">The limit records are full (<see cref="OtpSignupOptions.MaxLimitRecords"/>): a use that cannot be recorded is refused.</exception>
+    public ValueTask<bool> ConsumeOnceAsync(PendingKey key, DateTimeOffset expiresAt, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var mark = expiresAt > now ? expiresAt : now + TimeSpan.FromSeconds(1);
+        var first = Update(key, now, create: true, slot =>
+        {
+            if (slot.ConsumedUntil > now)
+            {
+                return 0;
+            }
+
+            slot.ConsumedUntil = mark;
+            return 1;
+        }, -1);
+        return first < 0 ? throw new OtpStoreUnavailableException("The in-memory store's limit records are full (OtpSignup:MaxLimitRecords): the use cannot be recorded.") : new(first == 1);
+    }
+
     private static bool FlowIdsEqual(string stored, string offered)
         => stored.Length == offered.Length
            && CryptographicOperations.FixedTimeEquals(System.Runtime.InteropServices.MemoryMarshal.AsBytes(stored.AsSpan()), System.Runtime.InteropServices.MemoryMarshal.AsBytes(offered.AsSpan()));
@@ -625,6 +644,9 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
             }
         }
 
+        /// <summary>Until when the key is marked used (<see cref="ConsumeOnceAsync"/>).</summary>
+        public DateTimeOffset ConsumedUntil;
+
         /// <summary>How long a send is remembered: the longer of the window and the cooldown.</summary>
         private TimeSpan Memory => Window > Cooldown ? Window : Cooldown;
 
@@ -642,6 +664,11 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
                 if (Replaced is { } p && p.ExpiresAt > at)
                 {
                     at = p.ExpiresAt;
+                }
+
+                if (ConsumedUntil > at)
+                {
+                    at = ConsumedUntil;
                 }
 
                 if (Sends is { Count: > 0 } sends)

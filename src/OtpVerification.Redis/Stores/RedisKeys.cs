@@ -36,6 +36,7 @@ internal readonly record struct RedisKeys(string Registration, string Payload, s
         OtpPurpose.Signup => "signup",
         OtpPurpose.PasswordReset => "reset",
         OtpPurpose.SignIn => "signin",
+        OtpPurpose.PhoneVerification => "phone",
         _ => ((int)purpose).ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 }

@@ -225,6 +225,16 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         return Flag(reply!, "delete");
     }
 
+    /// <inheritdoc />
+    /// <remarks>One <c>SET … NX PX</c> in a script on <c>{prefix}{{purpose}:{name}}:used</c> (the name a keyed hash of the token id, like every key here); the key expires with the mark. Out of memory, the use is refused with <see cref="OtpStoreUnavailableException"/>.</remarks>
+    public async ValueTask<bool> ConsumeOnceAsync(PendingKey key, DateTimeOffset expiresAt, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var life = Math.Max(1L, (long)Math.Ceiling((expiresAt - now).TotalMilliseconds));
+        var reply = await RunAsync(RedisStoreScripts.ConsumeOnce, [RedisKeys.Tag(_keyPrefix, key, _hasher) + ":used"], [life], "consume-once", cancellationToken).ConfigureAwait(false);
+        return Flag(reply!, "consume-once");
+    }
+
     /// <summary>An instant as the scripts take it: ticks since <see cref="Epoch"/>.</summary>
     internal static string Instant(DateTimeOffset value) => (value.UtcTicks - Epoch.UtcTicks).ToString(CultureInfo.InvariantCulture);
 

@@ -254,6 +254,12 @@ internal static class RedisStoreScripts
         return 1
         """;
 
+    /// <summary>KEYS used. ARGV lifetime in milliseconds. Marks the key used for that long; returns 1 for the first use, 0 when it was marked already.</summary>
+    public static readonly string ConsumeOnce = Writes + """
+        if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 1 end
+        return 0
+        """;
+
     /// <summary>KEYS reg, pay, oreg, opay. ARGV now. Returns 1 when a live registration was removed.</summary>
     public static readonly string Delete = WritesUnderOom + Prelude + """
         local was = live(KEYS[1], tonumber(ARGV[1]))

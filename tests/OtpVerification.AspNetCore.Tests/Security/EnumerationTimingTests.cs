@@ -42,6 +42,14 @@ public sealed class EnumerationTimingTests(EnumerationTimingTests.SlowSenderAppF
     }
 
     [Fact]
+    public async Task SignInStart_RegisteredVersusNewAddresses_LatenciesCannotBeToldApart()
+    {
+        var (registered, fresh) = await LatencyProbe.MeasureAsync(app, "t-signin", (c, email) => c.PostJsonAsync("/signin/code/start", new { email }));
+
+        LatencyProbe.ShouldBeIndistinguishable(registered, fresh, Alpha, output);
+    }
+
+    [Fact]
     public async Task Resend_AfterStartForRegisteredVersusNewAddresses_LatenciesCannotBeToldApart()
     {
         // The attacker starts a signup for the address (answered alike), then times the resend.

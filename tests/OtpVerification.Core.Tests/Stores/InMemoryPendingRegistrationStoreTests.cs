@@ -16,6 +16,27 @@ public sealed class InMemoryPendingRegistrationStoreTests : PendingRegistrationS
     private DateTimeOffset Now => Time.GetUtcNow();
 
     [Fact]
+    public async Task ConsumeOnceAsync_AfterTheMarkExpired_IsForgotten()
+    {
+        var key = new PendingKey(OtpPurpose.PhoneVerification, "proof:expiry");
+        await Store.ConsumeOnceAsync(key, Now + TimeSpan.FromMinutes(15), Now);
+        Time.Advance(TimeSpan.FromMinutes(15));
+
+        (await Store.ConsumeOnceAsync(key, Now + TimeSpan.FromMinutes(15), Now)).Should().BeTrue("the mark lives only as long as the token it guards");
+    }
+
+    [Fact]
+    public async Task ConsumeOnceAsync_LimitRecordsFull_ThrowsUnavailable()
+    {
+        var store = new InMemoryPendingRegistrationStore(1, 1, Time);
+        await store.CreateOrReplaceAsync(NewRegistration(NewKey(), Hash, Now), Policy, Now);
+
+        var use = async () => await store.ConsumeOnceAsync(new PendingKey(OtpPurpose.PhoneVerification, "proof:full"), Now + TimeSpan.FromMinutes(15), Now);
+
+        await use.Should().ThrowAsync<OtpStoreUnavailableException>();
+    }
+
+    [Fact]
     public async Task CreateOrReplaceAsync_PastMaxPendingEntries_AcceptsTheNewKey()
     {
         var store = new InMemoryPendingRegistrationStore(2, Time);
