@@ -36,6 +36,12 @@ public static class OtpTracing
 
     internal static Activity? StartEngine(string operation, OtpPurpose purpose, OtpChannel? channel = null)
     {
+        // Without a listener there is no span: no name is built either (a start must not allocate for it).
+        if (!Source.HasListeners())
+        {
+            return null;
+        }
+
         var activity = Source.StartActivity("otp." + operation, ActivityKind.Internal);
         if (activity is { IsAllDataRequested: true })
         {
@@ -192,6 +198,11 @@ internal sealed class TracedPendingRegistrationStore(IPendingRegistrationStore i
 
     private static Activity? Start(string operation, OtpPurpose? purpose)
     {
+        if (!OtpTracing.Source.HasListeners())
+        {
+            return null;
+        }
+
         var activity = OtpTracing.Source.StartActivity("otp.store." + operation, ActivityKind.Client);
         if (activity is { IsAllDataRequested: true })
         {
