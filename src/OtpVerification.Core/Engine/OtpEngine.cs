@@ -28,6 +28,7 @@ public sealed partial class OtpEngine
     private readonly IOtpPhoneNumbers _phones;
     private readonly IOtpCodeProtector _codes;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _deliveriesInFlight = new();
+    private readonly RefusedClients _refusedClients = new();
 
     /// <summary>Creates the engine.</summary>
     /// <param name="store">The pending-registration store.</param>
@@ -112,7 +113,12 @@ public sealed partial class OtpEngine
         var now = _time.GetUtcNow();
         cancellationToken.ThrowIfCancellationRequested();
 
-        if (await ClientGateAsync(request.Purpose, request.ClientKey, now, options).ConfigureAwait(false) is { } refusedClient)
+        // The per-client limit and the entry live under different keys (on Redis, different hash
+        // slots): when the client check cannot answer at once, the create goes out beside it, so a
+        // start costs one round trip's latency, and is undone if the client turns out refused.
+        var clientGate = ClientGateAsync(request.Purpose, request.ClientKey, now, options);
+        var clientPending = !clientGate.IsCompleted;
+        if (!clientPending && clientGate.Result is { } refusedClient)
         {
             return refusedClient;
         }
@@ -145,14 +151,34 @@ public sealed partial class OtpEngine
             Payload = request.Decoy ? [] : request.Payload,
         };
 
-        SendGateResult gate;
+        SendGateResult gate = default;
+        OtpStoreUnavailableException? createFault = null;
         try
         {
             gate = await _store.CreateOrReplaceAsync(registration, Policy(options), now, cancellationToken).ConfigureAwait(false);
         }
         catch (OtpStoreUnavailableException ex)
         {
-            Log.StoreUnavailable(_logger, "start", ex.GetType().Name, ex.Message);
+            createFault = ex;
+        }
+
+        if (clientPending && await clientGate.ConfigureAwait(false) is { } refused)
+        {
+            // A refused client leaves no entry: the create that went out beside the check is undone
+            // (the entry it replaced comes back and the address's send slot is given back). A create
+            // that failed or was refused took nothing; the client's own slot, as in any order of
+            // the two checks, stays taken when the client was allowed.
+            if (createFault is null && gate.Status == SendGateStatus.Allowed)
+            {
+                await CompensateAsync(key, hash).ConfigureAwait(false);
+            }
+
+            return refused;
+        }
+
+        if (createFault is not null)
+        {
+            Log.StoreUnavailable(_logger, "start", createFault.GetType().Name, createFault.Message);
             return Unavailable(request.Purpose);
         }
 
@@ -176,7 +202,11 @@ public sealed partial class OtpEngine
         var delivery = await DeliverAsync(key, hash, code, registration.Destinations, options, now, options.Code.Lifetime, isRepeat: false).ConfigureAwait(false);
         if (delivery.Delivered)
         {
-            Log.Started(_logger, OtpNames.Purpose(request.Purpose), OtpAddress.Mask(request.Address));
+            if (_logger.IsEnabled(LogLevel.Information))
+            {
+                Log.Started(_logger, OtpNames.Purpose(request.Purpose), OtpAddress.Mask(request.Address));
+            }
+
             return Accepted(options, flowId);
         }
 
@@ -375,7 +405,12 @@ public sealed partial class OtpEngine
             _ => new OtpVerifyResult(OtpOutcome.FlowExpired, null, null),
         };
         _metrics.Verified(purpose, answer.Outcome);
-        Log.VerifyOutcome(_logger, OtpNames.Purpose(purpose), OtpAddress.Mask(address), OtpMetrics.OutcomeName(answer.Outcome));
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            // The masked address is built only for a log that is written.
+            Log.VerifyOutcome(_logger, OtpNames.Purpose(purpose), OtpAddress.Mask(address), OtpMetrics.OutcomeName(answer.Outcome));
+        }
+
         return answer;
     }
 
@@ -477,6 +512,14 @@ public sealed partial class OtpEngine
 
         var key = new PendingKey(OtpPurpose.Signup, "client:" + clientKey);
         SendGateResult gate;
+        if (_refusedClients.IsRefused(clientKey, max, now, out var stillRefused))
+        {
+            // What the store would answer (see RefusedClients), without asking it.
+            gate = new SendGateResult(SendGateStatus.RateLimited, stillRefused);
+            Log.ClientLimited(_logger, OtpNames.Purpose(purpose));
+            return Refused(purpose, key, gate);
+        }
+
         try
         {
             gate = await _store.ReserveSendAsync(key, new SendPolicy(TimeSpan.Zero, max, SendWindow), now).ConfigureAwait(false);
@@ -490,6 +533,11 @@ public sealed partial class OtpEngine
         if (gate.Status == SendGateStatus.Allowed)
         {
             return null;
+        }
+
+        if (gate.Status is SendGateStatus.RateLimited or SendGateStatus.TooFrequent)
+        {
+            _refusedClients.Remember(clientKey, max, now, gate.RetryAfter);
         }
 
         Log.ClientLimited(_logger, OtpNames.Purpose(purpose));
@@ -572,7 +620,11 @@ public sealed partial class OtpEngine
         }
 
         _metrics.SendRefused(purpose, outcome);
-        Log.SendRefused(_logger, OtpNames.Purpose(purpose), OtpAddress.Mask(key.Address), OtpMetrics.OutcomeName(outcome));
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            Log.SendRefused(_logger, OtpNames.Purpose(purpose), OtpAddress.Mask(key.Address), OtpMetrics.OutcomeName(outcome));
+        }
+
         var retry = gate.RetryAfter > TimeSpan.Zero ? gate.RetryAfter : TimeSpan.FromSeconds(1);
         return new OtpSendResult(outcome, TimeSpan.Zero, retry, retry);
     }
