@@ -78,8 +78,10 @@ public static class OtpTracing
 }
 
 /// <summary>Wraps the engine's store so that every call is a <c>otp.store.*</c> span (tags: operation, purpose, outcome).</summary>
+/// <remarks>Its methods pool their state machines: only the engine awaits them, once each.</remarks>
 internal sealed class TracedPendingRegistrationStore(IPendingRegistrationStore inner) : IPendingRegistrationStore
 {
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<SendGateResult> CreateOrReplaceAsync(PendingRegistration registration, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         using var activity = Start("create_or_replace", registration?.Key.Purpose);
@@ -95,6 +97,7 @@ internal sealed class TracedPendingRegistrationStore(IPendingRegistrationStore i
         }
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<SendGateResult> ReserveSendAsync(PendingKey key, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         using var activity = Start("reserve_send", key.Purpose);
@@ -109,6 +112,7 @@ internal sealed class TracedPendingRegistrationStore(IPendingRegistrationStore i
         }
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<SendGateResult> ResendAsync(PendingKey key, ResendCode code, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         using var activity = Start("resend", key.Purpose);
@@ -123,6 +127,7 @@ internal sealed class TracedPendingRegistrationStore(IPendingRegistrationStore i
         }
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, byte[]? protectedCode, OtpDestination destination, CancellationToken cancellationToken = default)
     {
         using var activity = Start("redirect", key.Purpose);
@@ -137,6 +142,7 @@ internal sealed class TracedPendingRegistrationStore(IPendingRegistrationStore i
         }
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<StoreVerifyResult> VerifyAndConsumeAsync(PendingKey key, string flowId, IReadOnlyList<byte[]> codeHashes, string? deviceId, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         using var activity = Start("verify_and_consume", key.Purpose);
@@ -153,6 +159,7 @@ internal sealed class TracedPendingRegistrationStore(IPendingRegistrationStore i
         }
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask CancelSendAsync(PendingKey key, byte[] codeHash, CancellationToken cancellationToken = default)
     {
         using var activity = Start("cancel_send", key.Purpose);
@@ -168,6 +175,7 @@ internal sealed class TracedPendingRegistrationStore(IPendingRegistrationStore i
         }
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> PutBackAsync(PendingRegistration registration, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         using var activity = Start("put_back", registration?.Key.Purpose);
@@ -182,6 +190,7 @@ internal sealed class TracedPendingRegistrationStore(IPendingRegistrationStore i
         }
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> DeleteAsync(PendingKey key, CancellationToken cancellationToken = default)
     {
         using var activity = Start("delete", key.Purpose);

@@ -99,6 +99,8 @@ public sealed partial class OtpEngine
         return result;
     }
 
+    // Pooled (here and below): the state machine boxed while a network store answers is reused, not allocated per call.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<OtpSendResult> StartCoreAsync(OtpStartRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -374,6 +376,7 @@ public sealed partial class OtpEngine
         return result;
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<OtpVerifyResult> VerifyCoreAsync(OtpPurpose purpose, string address, string flowId, string code, string? deviceId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(address);
@@ -502,6 +505,7 @@ public sealed partial class OtpEngine
     }
 
     /// <summary>The per-client send limit: one store operation on the client's own key, shared by every purpose.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<OtpSendResult?> ClientGateAsync(OtpPurpose purpose, string? clientKey, DateTimeOffset now, OtpSignupOptions options)
     {
         var max = options.Abuse.MaxSendsPerClientPerHour;
@@ -514,9 +518,9 @@ public sealed partial class OtpEngine
         SendGateResult gate;
         if (_refusedClients.IsRefused(clientKey, max, now, out var stillRefused))
         {
-            // What the store would answer (see RefusedClients), without asking it.
+            // What the store would answer (see RefusedClients), without asking it. The warning
+            // was logged when the store refused this client: a flood writes no log line per request.
             gate = new SendGateResult(SendGateStatus.RateLimited, stillRefused);
-            Log.ClientLimited(_logger, OtpNames.Purpose(purpose));
             return Refused(purpose, key, gate);
         }
 

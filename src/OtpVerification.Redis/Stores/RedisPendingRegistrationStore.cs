@@ -319,6 +319,8 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
     /// answer <see cref="SendGateStatus.CapacityExceeded"/>); every other fault throws
     /// <see cref="OtpStoreUnavailableException"/>.
     /// </summary>
+    // Pooled: its state machine, boxed while the reply is awaited, is reused instead of allocated per call.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<RedisResult?> RunAsync(string script, RedisKey[] keys, RedisValue[] args, string operation, CancellationToken cancellationToken, bool oomIsAnswer = false)
     {
         try
