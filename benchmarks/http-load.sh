@@ -164,8 +164,8 @@ received() {
   curl -sf "http://127.0.0.1:$SERVER_PORT/loadhost/requests" | grep -o '[0-9]\+'
 }
 
-run_wrk() { # out-file duration path kind prefix [flows-file]
-  LOAD_KIND="$4" LOAD_PREFIX="$5" LOAD_POOL="$POOL" LOAD_THREADS="$THREADS" LOAD_FLOWS="${6:-}" \
+run_wrk() { # out-file duration path kind prefix [flows-file] [client]
+  LOAD_KIND="$4" LOAD_PREFIX="$5" LOAD_POOL="$POOL" LOAD_THREADS="$THREADS" LOAD_FLOWS="${6:-}" LOAD_CLIENT="${7:-unique}" \
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$2" --timeout 30s -s "$LUA" "http://127.0.0.1:$SERVER_PORT$3" >"$1" 2>&1
 }
 
@@ -188,7 +188,7 @@ scenario() {
   if [[ "$mode" == "redis" ]]; then
     redis-cli -p "$REDIS_PORT" flushall >/dev/null
   fi
-  local flows="" warm_prefix="w$name" run_prefix="m$name"
+  local flows="" warm_prefix="w$name" run_prefix="m$name" client="unique"
   if [[ "$seed" == "seed" ]]; then
     local seeded missing
     seeded="$(curl -sf -X POST "http://127.0.0.1:$SERVER_PORT/loadhost/seed?prefix=pool&count=$POOL")"
@@ -209,22 +209,24 @@ scenario() {
   elif [[ "$seed" == "limit" ]]; then
     local first
     first="$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
-      -d '{"name":"Load Test","email":"limit-first@load.test","password":"S3cure-Passw0rd!"}' "http://127.0.0.1:$SERVER_PORT$path")"
+      -H 'X-Load-Client: flood' -d '{"name":"Load Test","email":"limit-first@load.test","password":"S3cure-Passw0rd!"}' "http://127.0.0.1:$SERVER_PORT$path")"
     echo "   the client's one start of the hour answered $first; every start from here on is over the limit"
     if [[ "$first" != "202" ]]; then
       echo "   !!! the start that uses up the client's allowance answered $first, not 202" >&2
       FAILED=1
     fi
+    # Every request of the run comes from that one client.
+    client="flood"
   fi
 
-  run_wrk "$WORK/warmup-$name.txt" "$WARMUP" "$path" "$kind" "$warm_prefix" "$flows"
+  run_wrk "$WORK/warmup-$name.txt" "$WARMUP" "$path" "$kind" "$warm_prefix" "$flows" "$client"
   local before after count0 count1 machine0 machine1 t0 t1 wrk_cpu redis0 redis1
   settle
   count0="$(received)"
   redis0="$(cpu_ticks "$REDIS_PID")"
   before="$(cpu_ticks "$SERVER_PID")"
   machine0="$(machine_ticks)"; t0="$(date +%s.%N)"
-  wrk_cpu="$( { TIMEFORMAT='%U %S'; time run_wrk "$WORK/wrk-$name.txt" "$DURATION" "$path" "$kind" "$run_prefix" "$flows"; } 2>&1 | awk '{ print $1 + $2 }')"
+  wrk_cpu="$( { TIMEFORMAT='%U %S'; time run_wrk "$WORK/wrk-$name.txt" "$DURATION" "$path" "$kind" "$run_prefix" "$flows" "$client"; } 2>&1 | awk '{ print $1 + $2 }')"
   settle
   after="$(cpu_ticks "$SERVER_PID")"
   redis1="$(cpu_ticks "$REDIS_PID")"

@@ -40,6 +40,13 @@ else if (string.Equals(builder.Configuration["Completion"], "AppUsers", StringCo
     otp.CompleteWith<AppUsersCompletion>();
 }
 
+// wrk sends every request from 127.0.0.1: the load script names the client in X-Load-Client
+// instead (a new client per start, as many users each under the limit; one client for the
+// rate-limited scenario). Without it, one client would collect every send of the run in its
+// hourly record, a case the limit never lets a real client reach.
+builder.Services.Configure<OtpEndpointOptions>(o => o.ClientKey = context =>
+    context.Request.Headers["X-Load-Client"] is [{ Length: > 0 } client] ? client : OtpEndpointOptions.DefaultClientKey(context));
+
 if (mode == "redis")
 {
     otp.AddRedisStore(builder.Configuration.GetConnectionString("Redis"));

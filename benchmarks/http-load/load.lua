@@ -9,6 +9,9 @@
 --                         digits while codes have 6, so it is wrong every time (400 invalid_code)
 --   LOAD_THREADS the -t value (for the rotation)
 --   LOAD_FLOWS   verify only: a file of flowIds, one per line, in pool order
+--   LOAD_CLIENT  form only: the X-Load-Client header (the client the per-client limit counts):
+--                "unique" (default) a new client per request, like many users each under the
+--                limit; any other value is sent as is, one client for every request
 -- done() prints one RESULT line and one STATUS line per status seen ("400 invalid_code" for a
 -- 400 problem with that code), for the shell script to check and tabulate.
 local kind = os.getenv("LOAD_KIND") or "form"
@@ -16,6 +19,7 @@ local prefix = os.getenv("LOAD_PREFIX") or "u"
 local pool = tonumber(os.getenv("LOAD_POOL") or "1")
 local nthreads = tonumber(os.getenv("LOAD_THREADS") or "1")
 local flowsFile = os.getenv("LOAD_FLOWS")
+local client = os.getenv("LOAD_CLIENT") or "unique"
 
 local threads = {}
 
@@ -47,6 +51,11 @@ function request()
     body = string.format('{"email":"%s-%d@load.test","flowId":"%s","code":"0000000"}', prefix, i, flows[i + 1])
   else
     body = string.format('{"name":"Load Test","email":"%s-%d-%d@load.test","password":"S3cure-Passw0rd!"}', prefix, tid, counter)
+    if client == "unique" then
+      wrk.headers["X-Load-Client"] = string.format("%s-%d-%d", prefix, tid, counter)
+    else
+      wrk.headers["X-Load-Client"] = client
+    end
   end
   counter = counter + 1
   return wrk.format(nil, nil, nil, body)
