@@ -23,13 +23,19 @@ DURATION="${DURATION:-15s}"
 WARMUP="${WARMUP:-5s}"
 POOL="${POOL:-20000}"
 # The scenarios to run (the table keeps this order; ratios are to the first one run, the baseline
-# by default): the issue's six, and two diagnostic variants marked (d):
-#   mem-start-nolookup, redis-start-nolookup: start with --Completion=NoUserLookup (Identity's
-#   password policy but no user-database lookup for an existing account), which separates the
-#   app's user-database cost from the library's.
-#   mem-start-app, redis-start-app: start with --Completion=AppUsers (the app's own users in a
-#   dictionary, no Identity or EF Core at all), which measures the library's own cost.
-SCENARIOS="${SCENARIOS:-baseline mem-start mem-verify redis-start redis-verify identity mem-start-nolookup redis-start-nolookup mem-start-app redis-start-app}"
+# by default). The issues' scenarios (16 and 14):
+#   baseline                     a bare minimal API that binds the form (202)
+#   mem-start, redis-start       start with the Identity completion configured as in the sample (202)
+#   mem-start-app, redis-start-app  start with --Completion=AppUsers: the app's own users in a
+#                                dictionary, no Identity or EF Core at all (the library's own cost)
+#   mem-verify, redis-verify     verify with a wrong code on a pool of pending registrations, each
+#                                with its current flowId (400 invalid_code)
+#   mem-start-limited, redis-start-limited  start from a client over its hourly limit
+#                                (MaxSendsPerClientPerHour=1, used up before the run: 429 rate_limited)
+#   identity                     Identity's own MapIdentityApi /register (200), for CPU per request
+# and two diagnostic variants, run only when named: mem-start-nolookup, redis-start-nolookup
+# (--Completion=NoUserLookup: Identity's password policy, no user-database lookup).
+SCENARIOS="${SCENARIOS:-baseline mem-start mem-start-app mem-verify mem-start-limited redis-start redis-start-app redis-verify redis-start-limited identity}"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LUA="$ROOT/benchmarks/http-load/load.lua"
@@ -158,8 +164,8 @@ received() {
   curl -sf "http://127.0.0.1:$SERVER_PORT/loadhost/requests" | grep -o '[0-9]\+'
 }
 
-run_wrk() { # out-file duration path kind prefix
-  LOAD_KIND="$4" LOAD_PREFIX="$5" LOAD_POOL="$POOL" LOAD_THREADS="$THREADS" \
+run_wrk() { # out-file duration path kind prefix [flows-file] [client]
+  LOAD_KIND="$4" LOAD_PREFIX="$5" LOAD_POOL="$POOL" LOAD_THREADS="$THREADS" LOAD_FLOWS="${6:-}" LOAD_CLIENT="${7:-unique}" \
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$2" --timeout 30s -s "$LUA" "http://127.0.0.1:$SERVER_PORT$3" >"$1" 2>&1
 }
 
@@ -170,7 +176,9 @@ BASE_RPS=""
 BASE_CPU=""
 declare -A RPS CPU USERS REDISCPU
 
-# name | label | mode | path | wrk kind | expected status | seed the verify pool first | [extra host arguments...]
+# name | label | mode | path | wrk kind | expected status | preparation | [extra host arguments...]
+# preparation: no; seed (a pool of POOL pending registrations and their flowIds, for verify);
+# limit (one start that uses up the client's hourly allowance of 1, so every measured start is refused).
 scenario() {
   local name="$1" label="$2" mode="$3" path="$4" kind="$5" expect="$6" seed="$7"
   shift 7
@@ -180,24 +188,45 @@ scenario() {
   if [[ "$mode" == "redis" ]]; then
     redis-cli -p "$REDIS_PORT" flushall >/dev/null
   fi
+  local flows="" warm_prefix="w$name" run_prefix="m$name" client="unique"
   if [[ "$seed" == "seed" ]]; then
-    local seeded
+    local seeded missing
     seeded="$(curl -sf -X POST "http://127.0.0.1:$SERVER_PORT/loadhost/seed?prefix=pool&count=$POOL")"
     echo "   seeded $POOL pending registrations through /signup/start: $seeded"
     if [[ "$seeded" != "{\"202\":$POOL}" ]]; then
       echo "   !!! seeding did not answer 202 for every registration" >&2
       FAILED=1
     fi
+    flows="$WORK/flows-$name.txt"
+    curl -sf "http://127.0.0.1:$SERVER_PORT/loadhost/flows?prefix=pool" >"$flows"
+    missing="$(grep -c '^-$' "$flows" || true)"
+    if [[ "$(wc -l <"$flows")" -ne "$POOL" || "$missing" -ne 0 ]]; then
+      echo "   !!! the pool's flowIds are incomplete ($missing missing)" >&2
+      FAILED=1
+    fi
+    # Verify guesses at the seeded pool, warm-up and measured run alike.
+    warm_prefix="pool"; run_prefix="pool"
+  elif [[ "$seed" == "limit" ]]; then
+    local first
+    first="$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+      -H 'X-Load-Client: flood' -d '{"name":"Load Test","email":"limit-first@load.test","password":"S3cure-Passw0rd!"}' "http://127.0.0.1:$SERVER_PORT$path")"
+    echo "   the client's one start of the hour answered $first; every start from here on is over the limit"
+    if [[ "$first" != "202" ]]; then
+      echo "   !!! the start that uses up the client's allowance answered $first, not 202" >&2
+      FAILED=1
+    fi
+    # Every request of the run comes from that one client.
+    client="flood"
   fi
 
-  run_wrk "$WORK/warmup-$name.txt" "$WARMUP" "$path" "$kind" "w$name"
+  run_wrk "$WORK/warmup-$name.txt" "$WARMUP" "$path" "$kind" "$warm_prefix" "$flows" "$client"
   local before after count0 count1 machine0 machine1 t0 t1 wrk_cpu redis0 redis1
   settle
   count0="$(received)"
   redis0="$(cpu_ticks "$REDIS_PID")"
   before="$(cpu_ticks "$SERVER_PID")"
   machine0="$(machine_ticks)"; t0="$(date +%s.%N)"
-  wrk_cpu="$( { TIMEFORMAT='%U %S'; time run_wrk "$WORK/wrk-$name.txt" "$DURATION" "$path" "$kind" "m$name"; } 2>&1 | awk '{ print $1 + $2 }')"
+  wrk_cpu="$( { TIMEFORMAT='%U %S'; time run_wrk "$WORK/wrk-$name.txt" "$DURATION" "$path" "$kind" "$run_prefix" "$flows" "$client"; } 2>&1 | awk '{ print $1 + $2 }')"
   settle
   after="$(cpu_ticks "$SERVER_PID")"
   redis1="$(cpu_ticks "$REDIS_PID")"
@@ -263,14 +292,16 @@ scenario() {
 
 START_TIME="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 scenario baseline     "(1) baseline POST /baseline"                 memory   /baseline          form   202              no
-scenario mem-start    "(2) in-memory POST /signup/start"            memory   /signup/start      form   202              no
+scenario mem-start    "(2) in-memory POST /signup/start (Identity completion, as the sample)" memory /signup/start form 202 no
+scenario mem-start-app "(2) in-memory POST /signup/start (library only: the app's own users)" memory /signup/start form 202 no --Completion=AppUsers
 scenario mem-verify   "(2) in-memory POST /signup/verify (wrong code)" memory /signup/verify    verify 400_invalid_code seed
-scenario redis-start  "(3) Redis POST /signup/start"                redis    /signup/start      form   202              no
+scenario mem-start-limited "(2) in-memory POST /signup/start, client over its limit" memory /signup/start form 429_rate_limited limit --OtpSignup:Abuse:MaxSendsPerClientPerHour=1
+scenario redis-start  "(3) Redis POST /signup/start (Identity completion, as the sample)" redis /signup/start form 202 no
+scenario redis-start-app "(3) Redis POST /signup/start (library only: the app's own users)" redis /signup/start form 202 no --Completion=AppUsers
 scenario redis-verify "(3) Redis POST /signup/verify (wrong code)"  redis    /signup/verify     verify 400_invalid_code seed
+scenario redis-start-limited "(3) Redis POST /signup/start, client over its limit" redis /signup/start form 429_rate_limited limit --OtpSignup:Abuse:MaxSendsPerClientPerHour=1
 scenario mem-start-nolookup   "(d) in-memory POST /signup/start, no user lookup" memory /signup/start form 202 no --Completion=NoUserLookup
 scenario redis-start-nolookup "(d) Redis POST /signup/start, no user lookup"     redis  /signup/start form 202 no --Completion=NoUserLookup
-scenario mem-start-app        "(d) in-memory POST /signup/start, app's own users (no Identity)" memory /signup/start form 202 no --Completion=AppUsers
-scenario redis-start-app      "(d) Redis POST /signup/start, app's own users (no Identity)"     redis  /signup/start form 202 no --Completion=AppUsers
 scenario identity     "(4) Identity POST /identity/register"        identity /identity/register form   200              no
 
 echo
@@ -292,6 +323,26 @@ if [[ -n "${CPU[mem-start]:-}" && -n "${CPU[redis-start]:-}" && -n "${CPU[identi
     printf "CPU per request, Identity /register ÷ start: in-memory %.0f×, Redis %.0f× (server + redis-server CPU; target ≥ 50×)\n", i / s, i / (r + rr) }'
   echo "User rows in the user database after the run: in-memory start ${USERS[mem-start]}, Redis start ${USERS[redis-start]} (the OTP flow writes none before verify); Identity /register ${USERS[identity]} (every registration the server completed, warm-up included)."
 fi
+# The issues' targets (16 and 14), each as measured here: req/s ratio to the baseline, or CPU ratio to Identity.
+target() { # scenario label minimum
+  [[ -n "${RPS[$1]:-}" && -n "$BASE_RPS" ]] || return 0
+  awk -v a="${RPS[$1]}" -v b="$BASE_RPS" -v m="$3" -v l="$2" 'BEGIN { r = a / b; printf "| %s | %.2f× | ≥ %.2f× | %s |\n", l, r, m, (r >= m ? "met" : "MISSED") }'
+}
+echo
+echo "| target (req/s vs the baseline) | measured | target | |"
+echo "| --- | ---: | ---: | --- |"
+target mem-start "in-memory start, Identity completion (issue 16)" 0.5
+target mem-start-app "in-memory start, library only (issue 16)" 0.7
+target mem-verify "in-memory wrong-code verify (issue 16)" 0.85
+target mem-start-limited "in-memory rate-limited start (issue 16)" 0.7
+target redis-start "Redis start, Identity completion (issue 16)" 0.4
+target redis-start-app "Redis start, library only (issue 14)" 0.5
+target redis-verify "Redis wrong-code verify (issue 14)" 0.7
+target redis-start-limited "Redis rate-limited start" 0.7
+if [[ -n "${CPU[mem-start]:-}" && -n "${CPU[identity]:-}" ]]; then
+  awk -v s="${CPU[mem-start]}" -v i="${CPU[identity]}" 'BEGIN { printf "| server CPU per in-memory start ÷ Identity /register (issue 16) | 1/%.0f | ≤ 1/1000 | %s |\n", i / s, (i / s >= 1000 ? "met" : "MISSED") }'
+fi
+echo
 for note in "${NOTES[@]}"; do echo "$note"; done
 if [[ $FAILED -ne 0 ]]; then
   echo

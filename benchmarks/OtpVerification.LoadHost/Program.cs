@@ -11,6 +11,7 @@ using OtpVerification.Senders;
 //   POST /signup/start|verify OtpVerification, pending store chosen by --mode memory|redis
 //   POST /identity/register   ASP.NET Core Identity's MapIdentityApi on EF Core SQLite (always mapped)
 //   POST /loadhost/seed       creates a pool of pending registrations through /signup/start
+//   GET  /loadhost/flows      the flowIds of that pool, one line each, in pool order
 //   GET  /loadhost/users      the number of user rows in the SQLite user database
 //   GET  /loadhost/requests   requests received so far, /loadhost/* excluded (for CPU per request)
 // Settings (appsettings.json next to the dll) keep the abuse defences from throttling one client
@@ -38,6 +39,13 @@ else if (string.Equals(builder.Configuration["Completion"], "AppUsers", StringCo
     builder.Services.AddSingleton<AppUserList>();
     otp.CompleteWith<AppUsersCompletion>();
 }
+
+// wrk sends every request from 127.0.0.1: the load script names the client in X-Load-Client
+// instead (a new client per start, as many users each under the limit; one client for the
+// rate-limited scenario). Without it, one client would collect every send of the run in its
+// hourly record, a case the limit never lets a real client reach.
+builder.Services.Configure<OtpEndpointOptions>(o => o.ClientKey = context =>
+    context.Request.Headers["X-Load-Client"] is [{ Length: > 0 } client] ? client : OtpEndpointOptions.DefaultClientKey(context));
 
 if (mode == "redis")
 {
@@ -81,19 +89,32 @@ app.MapGet("/loadhost/requests", () => TypedResults.Ok(new RequestTotal(received
 app.MapGet("/loadhost/users", async (LoadDbContext db) => TypedResults.Ok(new UserCount(await db.Users.CountAsync())));
 
 // Seeds the verify pool through the real start endpoint: {prefix}-{i}@load.test for i in [0, count).
+// Verify needs each registration's flowId: they are kept, and GET /loadhost/flows lists them.
+var seededFlows = new System.Collections.Concurrent.ConcurrentDictionary<string, string?[]>(StringComparer.Ordinal);
 app.MapPost("/loadhost/seed", async (HttpContext context, IHttpClientFactory clients, string prefix, int count) =>
 {
     var client = clients.CreateClient();
     client.BaseAddress = new Uri($"{context.Request.Scheme}://{context.Request.Host}");
     var statuses = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
+    var flows = new string?[count];
     await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
     {
         var form = new LoadSignupForm { Name = "Load Test", Email = $"{prefix}-{i}@load.test", Password = "S3cure-Passw0rd!" };
         using var response = await client.PostAsJsonAsync("/signup/start", form, ct);
         statuses.AddOrUpdate((int)response.StatusCode, 1, (_, n) => n + 1);
+        if (response.IsSuccessStatusCode)
+        {
+            flows[i] = (await response.Content.ReadFromJsonAsync<OtpSendResponse>(ct))?.FlowId;
+        }
     });
+    seededFlows[prefix] = flows;
     return TypedResults.Ok(statuses.OrderBy(s => s.Key).ToDictionary(s => s.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), s => s.Value));
 });
+
+// The flowIds of a seeded pool, one line per registration in pool order (for load.lua's verify).
+app.MapGet("/loadhost/flows", (string prefix) => seededFlows.TryGetValue(prefix, out var flows)
+    ? Results.Text(string.Join('\n', flows.Select(f => f ?? "-")) + "\n")
+    : Results.NotFound());
 
 app.Run();
 

@@ -2,16 +2,24 @@
 -- (building a unique body, parsing the answer) is the same everywhere.
 --   LOAD_KIND    form   : {name, email, password} with an email unique per request
 --                         ({LOAD_PREFIX}-{thread}-{n}@load.test)
---                verify : {email, code} for {LOAD_PREFIX}-{i}@load.test, i rotating over
---                         [0, LOAD_POOL) so guesses spread evenly over the pool; the code has 7
---                         digits while codes have 6, so it is wrong every time
+--                verify : {email, flowId, code} for {LOAD_PREFIX}-{i}@load.test, i rotating over
+--                         [0, LOAD_POOL) so guesses spread evenly over the pool; the flowId is
+--                         line i+1 of LOAD_FLOWS (the pool's flows, from GET /loadhost/flows), so
+--                         the guess reaches the registration's current flow; the code has 7
+--                         digits while codes have 6, so it is wrong every time (400 invalid_code)
 --   LOAD_THREADS the -t value (for the rotation)
+--   LOAD_FLOWS   verify only: a file of flowIds, one per line, in pool order
+--   LOAD_CLIENT  form only: the X-Load-Client header (the client the per-client limit counts):
+--                "unique" (default) a new client per request, like many users each under the
+--                limit; any other value is sent as is, one client for every request
 -- done() prints one RESULT line and one STATUS line per status seen ("400 invalid_code" for a
 -- 400 problem with that code), for the shell script to check and tabulate.
 local kind = os.getenv("LOAD_KIND") or "form"
 local prefix = os.getenv("LOAD_PREFIX") or "u"
 local pool = tonumber(os.getenv("LOAD_POOL") or "1")
 local nthreads = tonumber(os.getenv("LOAD_THREADS") or "1")
+local flowsFile = os.getenv("LOAD_FLOWS")
+local client = os.getenv("LOAD_CLIENT") or "unique"
 
 local threads = {}
 
@@ -23,6 +31,15 @@ end
 function init(args)
   counter = 0
   statuses = {}
+  flows = {}
+  if kind == "verify" then
+    local file = assert(io.open(flowsFile or "", "r"), "LOAD_FLOWS must name the pool's flowId file")
+    for line in file:lines() do
+      flows[#flows + 1] = line
+    end
+    file:close()
+    assert(#flows >= pool, "LOAD_FLOWS holds fewer flowIds than LOAD_POOL")
+  end
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
 end
@@ -31,9 +48,14 @@ function request()
   local body
   if kind == "verify" then
     local i = (counter * nthreads + tid) % pool
-    body = string.format('{"email":"%s-%d@load.test","code":"0000000"}', prefix, i)
+    body = string.format('{"email":"%s-%d@load.test","flowId":"%s","code":"0000000"}', prefix, i, flows[i + 1])
   else
     body = string.format('{"name":"Load Test","email":"%s-%d-%d@load.test","password":"S3cure-Passw0rd!"}', prefix, tid, counter)
+    if client == "unique" then
+      wrk.headers["X-Load-Client"] = string.format("%s-%d-%d", prefix, tid, counter)
+    else
+      wrk.headers["X-Load-Client"] = client
+    end
   end
   counter = counter + 1
   return wrk.format(nil, nil, nil, body)

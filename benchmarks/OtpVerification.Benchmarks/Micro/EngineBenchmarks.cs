@@ -51,7 +51,8 @@ public abstract class EngineBenchmarks
             var registration = new PendingRegistration
             {
                 Key = new PendingKey(OtpPurpose.Signup, address),
-                FlowId = VerifyFlow,
+                // As the engine stores a flow: its id bound to the address it was started for.
+                FlowId = VerifyFlow + "|" + address,
                 CodeHash = hasher.Hash(OtpPurpose.Signup, address, RightCode),
                 CodeExpiresAt = now + TimeSpan.FromDays(30),
                 ExpiresAt = now + TimeSpan.FromDays(30),

@@ -39,7 +39,7 @@ internal static partial class RedisMemoryReport
         Console.WriteLine($"redis-server {Field(info, "redis_version")} on {server.ConnectionString} (--save \"\" --appendonly no), payload {payload.Length} B (the protected typical form)");
         Console.WriteLine();
 
-        await RoundTripsAsync(admin, counting, engine, sender, clock, payload);
+        await RoundTripsAsync(admin, counting, store, engine, sender, clock, payload);
         await MemoryAsync(admin, engine, payload, deviceId: null);
         await MemoryAsync(admin, engine, payload, deviceId: Guid.NewGuid().ToString());
 
@@ -65,7 +65,8 @@ internal static partial class RedisMemoryReport
             return new PendingRegistration
             {
                 Key = new PendingKey(OtpPurpose.Signup, address),
-                FlowId = "benchmark-flow",
+                // As the engine stores a flow: its id bound to the address it was started for.
+                FlowId = "benchmark-flow|" + address,
                 CodeHash = hasher.Hash(OtpPurpose.Signup, address, "123456"),
                 CodeExpiresAt = now + TimeSpan.FromMinutes(10),
                 ExpiresAt = now + TimeSpan.FromMinutes(30),
@@ -88,7 +89,7 @@ internal static partial class RedisMemoryReport
             RegistrationEnvelope.Seal(registration);
             await store.CreateOrReplaceAsync(registration, policy, clock.GetUtcNow());
             await store.VerifyAndConsumeAsync(registration.Key, registration.FlowId, [wrong[0]], null, clock.GetUtcNow());
-            await engine.VerifyAsync(OtpPurpose.Signup, registration.Key.Address, registration.FlowId, "000000", null);
+            await engine.VerifyAsync(OtpPurpose.Signup, registration.Key.Address, "benchmark-flow", "000000", null);
         }
 
         await engine.StartAsync(EngineSetup.StartRequest("warm-engine@example.com", payload));
@@ -105,7 +106,7 @@ internal static partial class RedisMemoryReport
         Row("store.CreateOrReplaceAsync (keys + seal + args + EVALSHA round trip + reply)", await Measure(i => store.CreateOrReplaceAsync(stored[i], policy, clock.GetUtcNow())));
         Row("engine.StartAsync (code, hash, registration, message + the store call)", await Measure(i => engine.StartAsync(requests[i])));
         Row("store.VerifyAndConsumeAsync, wrong code", await Measure(i => store.VerifyAndConsumeAsync(stored[i].Key, stored[i].FlowId, [wrong[i]], null, clock.GetUtcNow())));
-        Row("engine.VerifyAsync, wrong code (hash + the store call)", await Measure(i => engine.VerifyAsync(OtpPurpose.Signup, stored[i].Key.Address, stored[i].FlowId, "000000", null)));
+        Row("engine.VerifyAsync, wrong code (hash + the store call)", await Measure(i => engine.VerifyAsync(OtpPurpose.Signup, stored[i].Key.Address, "benchmark-flow", "000000", null)));
         Console.WriteLine();
 
         static async Task<double> Measure<T>(Func<int, ValueTask<T>> operation)
@@ -122,7 +123,7 @@ internal static partial class RedisMemoryReport
         static void Row(string layer, double bytes) => Console.WriteLine($"| {layer} | {bytes:F0} |");
     }
 
-    private static async Task RoundTripsAsync(IConnectionMultiplexer admin, IConnectionMultiplexer counting, OtpEngine engine, CapturingOtpSender sender, BenchmarkClock clock, byte[] payload)
+    private static async Task RoundTripsAsync(IConnectionMultiplexer admin, IConnectionMultiplexer counting, RedisPendingRegistrationStore store, OtpEngine engine, CapturingOtpSender sender, BenchmarkClock clock, byte[] payload)
     {
         Console.WriteLine("## Commands per engine operation");
         Console.WriteLine();
@@ -141,7 +142,28 @@ internal static partial class RedisMemoryReport
         clock.Advance(TimeSpan.FromMinutes(2));
         await Row("resend", Operations, OtpOutcome.Accepted, async i => (await engine.ResendAsync(OtpPurpose.Signup, addresses[i])).Outcome);
         await Row("verify, right code", Operations, OtpOutcome.Verified, async i => (await engine.VerifyAsync(OtpPurpose.Signup, addresses[i], flows[i], sender.CodeFor(addresses[i]), null)).Outcome);
+
+        // The per-client limit (issue 14): its key is in another hash slot, so a start with a
+        // client key sends the client check and the create together (two commands, one round
+        // trip's latency); a refusal by the store also undoes the create; a refusal remembered
+        // by the engine sends nothing.
+        var limitOptions = EngineSetup.Options();
+        limitOptions.Abuse.MaxSendsPerClientPerHour = 1;
+        var limited = EngineSetup.Create(store, clock, sender, limitOptions);
+        var clients = Enumerable.Range(0, Operations).Select(i => "198.51.100." + i.ToString(CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")).ToArray();
+        await Row("start with a client key (client check beside the create)", Operations, OtpOutcome.Accepted, async i => (await limited.StartAsync(WithClient(EngineSetup.Address("client-a", i), clients[i]))).Outcome);
+        await Row("start, client over its limit: refused by the store, create undone", Operations, OtpOutcome.RateLimited, async i => (await limited.StartAsync(WithClient(EngineSetup.Address("client-b", i), clients[i]))).Outcome);
+        await Row("start, client over its limit again: refusal remembered", Operations, OtpOutcome.RateLimited, async i => (await limited.StartAsync(WithClient(EngineSetup.Address("client-c", i), clients[i]))).Outcome);
         Console.WriteLine();
+
+        OtpStartRequest WithClient(string address, string client) => new()
+        {
+            Purpose = OtpPurpose.Signup,
+            Address = address,
+            Destinations = [new OtpDestination(OtpChannel.Email, address)],
+            Payload = payload,
+            ClientKey = client,
+        };
 
         static OtpOutcome Flow(OtpSendResult result, out string flowId)
         {

@@ -47,8 +47,7 @@ internal sealed class EnvelopeProtector
         key.Wrapped.CopyTo(blob.AsSpan(3));
         var nonce = blob.AsSpan(header, NonceSize);
         RandomNumberGenerator.Fill(nonce);
-        using var aes = new AesGcm(key.Key, TagSize);
-        aes.Encrypt(nonce, plain, blob.AsSpan(header + NonceSize + TagSize), blob.AsSpan(header + NonceSize, TagSize), associated);
+        Cipher(key.Key).Encrypt(nonce, plain, blob.AsSpan(header + NonceSize + TagSize), blob.AsSpan(header + NonceSize, TagSize), associated);
         return blob;
     }
 
@@ -56,6 +55,38 @@ internal sealed class EnvelopeProtector
     public bool TryUnprotect(byte[] blob, ReadOnlySpan<byte> associated, [NotNullWhen(true)] out byte[]? plain)
     {
         plain = null;
+        if (!TryPlainLength(blob, out var length))
+        {
+            return false;
+        }
+
+        var output = new byte[length];
+        if (!TryUnprotect(blob, associated, output))
+        {
+            return false;
+        }
+
+        plain = output;
+        return true;
+    }
+
+    /// <summary>The length of the plaintext in <paramref name="blob"/>, if it has the shape of a sealed value.</summary>
+    public static bool TryPlainLength(byte[] blob, out int length)
+    {
+        length = 0;
+        if (blob is null || blob.Length < 3 || blob[0] != Version)
+        {
+            return false;
+        }
+
+        var header = 3 + BinaryPrimitives.ReadUInt16BigEndian(blob.AsSpan(1));
+        length = blob.Length - header - NonceSize - TagSize;
+        return length >= 0;
+    }
+
+    /// <summary>Opens a value sealed by <see cref="Protect"/> into <paramref name="output"/> (<see cref="TryPlainLength"/> bytes); on failure the output is cleared.</summary>
+    public bool TryUnprotect(byte[] blob, ReadOnlySpan<byte> associated, Span<byte> output)
+    {
         if (blob is null || blob.Length < 3 || blob[0] != Version)
         {
             return false;
@@ -74,12 +105,14 @@ internal sealed class EnvelopeProtector
             return false;
         }
 
-        var output = new byte[blob.Length - header - NonceSize - TagSize];
+        if (output.Length != blob.Length - header - NonceSize - TagSize)
+        {
+            return false;
+        }
+
         try
         {
-            using var aes = new AesGcm(key, TagSize);
-            aes.Decrypt(blob.AsSpan(header, NonceSize), blob.AsSpan(header + NonceSize + TagSize), blob.AsSpan(header + NonceSize, TagSize), output, associated);
-            plain = output;
+            Cipher(key).Decrypt(blob.AsSpan(header, NonceSize), blob.AsSpan(header + NonceSize + TagSize), blob.AsSpan(header + NonceSize, TagSize), output, associated);
             return true;
         }
         catch (CryptographicException)
@@ -116,6 +149,12 @@ internal sealed class EnvelopeProtector
 
     private byte[]? Open(ReadOnlySpan<byte> wrapped)
     {
+        // The usual case, a value sealed under the current data key: no hash, no lookup.
+        if (Volatile.Read(ref _current) is { } current && wrapped.SequenceEqual(current.Wrapped))
+        {
+            return current.Key;
+        }
+
         var id = Convert.ToBase64String(SHA256.HashData(wrapped));
         if (_opened.TryGetValue(id, out var key))
         {
@@ -144,6 +183,29 @@ internal sealed class EnvelopeProtector
         _opened[id] = key;
         return key;
     }
+
+    /// <summary>
+    /// An <see cref="AesGcm"/> for <paramref name="key"/>, kept per thread (an instance is not
+    /// thread-safe, and creating one per call costs a native context): the last data key used on
+    /// this thread keeps its instance.
+    /// </summary>
+    private static AesGcm Cipher(byte[] key)
+    {
+        if (t_cipher is null || !ReferenceEquals(t_cipherKey, key))
+        {
+            t_cipher?.Dispose();
+            t_cipher = new AesGcm(key, TagSize);
+            t_cipherKey = key;
+        }
+
+        return t_cipher;
+    }
+
+    [ThreadStatic]
+    private static AesGcm? t_cipher;
+
+    [ThreadStatic]
+    private static byte[]? t_cipherKey;
 
     private sealed record DataKey(byte[] Key, byte[] Wrapped, DateTimeOffset MadeAt);
 }

@@ -37,14 +37,17 @@ internal sealed class OtpPayloadProtector
     /// <summary>Returns the value, or default when the payload cannot be decrypted (key ring lost or not shared).</summary>
     public T? Unprotect<T>(OtpPurpose purpose, byte[] payload)
     {
-        if (!_envelope.TryUnprotect(payload, Associated(purpose), out var json))
+        // The JSON is opened into a pooled buffer, read from there, and wiped.
+        if (!EnvelopeProtector.TryPlainLength(payload, out var length))
         {
             return default;
         }
 
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+        var json = buffer.AsSpan(0, length);
         try
         {
-            return JsonSerializer.Deserialize<T>(json, OtpJson.Options);
+            return _envelope.TryUnprotect(payload, Associated(purpose), json) ? JsonSerializer.Deserialize<T>(json, OtpJson.Options) : default;
         }
         catch (JsonException)
         {
@@ -53,10 +56,14 @@ internal sealed class OtpPayloadProtector
         finally
         {
             CryptographicOperations.ZeroMemory(json);
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
-    private static byte[] Associated(OtpPurpose purpose) => [(byte)purpose];
+    private static ReadOnlySpan<byte> Associated(OtpPurpose purpose) => (uint)purpose < (uint)PurposeBytes.Length ? PurposeBytes.AsSpan((int)purpose, 1) : new[] { (byte)purpose };
+
+    /// <summary>Each purpose's one byte of associated data, without an array per call.</summary>
+    private static readonly byte[] PurposeBytes = [0, 1, 2, 3, 4, 5, 6, 7];
 }
 
 internal static class OtpJson

@@ -35,6 +35,7 @@ public sealed class AesGcmOtpCodeProtector : IOtpCodeProtector
 {
     private const int NonceSize = 12;
     private const int TagSize = 16;
+    private const int StackLimit = 512;
     private readonly byte[] _key;
     private readonly byte[]? _previousKey;
 
@@ -57,11 +58,15 @@ public sealed class AesGcmOtpCodeProtector : IOtpCodeProtector
     {
         ArgumentNullException.ThrowIfNull(address);
         ArgumentNullException.ThrowIfNull(code);
-        var plain = Encoding.UTF8.GetBytes(code);
+        // Stack buffers and a cached cipher: the blob is the only allocation for the usual short code and address.
+        var plainLength = Encoding.UTF8.GetByteCount(code);
+        var plain = plainLength <= StackLimit ? stackalloc byte[plainLength] : new byte[plainLength];
+        Encoding.UTF8.GetBytes(code, plain);
         var blob = new byte[NonceSize + TagSize + plain.Length];
         RandomNumberGenerator.Fill(blob.AsSpan(0, NonceSize));
-        using var aes = new AesGcm(_key, TagSize);
-        aes.Encrypt(blob.AsSpan(0, NonceSize), plain, blob.AsSpan(NonceSize + TagSize), blob.AsSpan(NonceSize, TagSize), Associated(purpose, address));
+        var length = AssociatedLength(address);
+        var associated = length <= StackLimit ? stackalloc byte[length] : new byte[length];
+        Cipher(_key).Encrypt(blob.AsSpan(0, NonceSize), plain, blob.AsSpan(NonceSize + TagSize), blob.AsSpan(NonceSize, TagSize), Associated(purpose, address, associated));
         CryptographicOperations.ZeroMemory(plain);
         return blob;
     }
@@ -93,8 +98,9 @@ public sealed class AesGcmOtpCodeProtector : IOtpCodeProtector
         var plain = new byte[protectedCode.Length - NonceSize - TagSize];
         try
         {
-            using var aes = new AesGcm(key, TagSize);
-            aes.Decrypt(protectedCode.AsSpan(0, NonceSize), protectedCode.AsSpan(NonceSize + TagSize), protectedCode.AsSpan(NonceSize, TagSize), plain, Associated(purpose, address));
+            var length = AssociatedLength(address);
+        var associated = length <= StackLimit ? stackalloc byte[length] : new byte[length];
+            Cipher(key).Decrypt(protectedCode.AsSpan(0, NonceSize), protectedCode.AsSpan(NonceSize + TagSize), protectedCode.AsSpan(NonceSize, TagSize), plain, Associated(purpose, address, associated));
             code = Encoding.UTF8.GetString(plain);
             return true;
         }
@@ -108,11 +114,36 @@ public sealed class AesGcmOtpCodeProtector : IOtpCodeProtector
         }
     }
 
-    private static byte[] Associated(OtpPurpose purpose, string address)
+    private static int AssociatedLength(string address) => 1 + Encoding.UTF8.GetByteCount(address);
+
+    /// <summary>The purpose and the address, written into <paramref name="buffer"/> (<see cref="AssociatedLength"/> bytes).</summary>
+    private static ReadOnlySpan<byte> Associated(OtpPurpose purpose, string address, Span<byte> buffer)
     {
-        var bytes = new byte[1 + Encoding.UTF8.GetByteCount(address)];
-        bytes[0] = (byte)purpose;
-        Encoding.UTF8.GetBytes(address, bytes.AsSpan(1));
-        return bytes;
+        buffer[0] = (byte)purpose;
+        Encoding.UTF8.GetBytes(address, buffer[1..]);
+        return buffer;
     }
+
+    /// <summary>
+    /// An <see cref="AesGcm"/> for <paramref name="key"/>, kept per thread (an instance is not
+    /// thread-safe, and creating one per call costs a native context): the last key used on this
+    /// thread keeps its instance.
+    /// </summary>
+    private static AesGcm Cipher(byte[] key)
+    {
+        if (t_cipher is null || !ReferenceEquals(t_cipherKey, key))
+        {
+            t_cipher?.Dispose();
+            t_cipher = new AesGcm(key, TagSize);
+            t_cipherKey = key;
+        }
+
+        return t_cipher;
+    }
+
+    [ThreadStatic]
+    private static AesGcm? t_cipher;
+
+    [ThreadStatic]
+    private static byte[]? t_cipherKey;
 }

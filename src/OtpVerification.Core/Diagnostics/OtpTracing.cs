@@ -36,6 +36,12 @@ public static class OtpTracing
 
     internal static Activity? StartEngine(string operation, OtpPurpose purpose, OtpChannel? channel = null)
     {
+        // Without a listener there is no span: no name is built either (a start must not allocate for it).
+        if (!Source.HasListeners())
+        {
+            return null;
+        }
+
         var activity = Source.StartActivity("otp." + operation, ActivityKind.Internal);
         if (activity is { IsAllDataRequested: true })
         {
@@ -72,8 +78,10 @@ public static class OtpTracing
 }
 
 /// <summary>Wraps the engine's store so that every call is a <c>otp.store.*</c> span (tags: operation, purpose, outcome).</summary>
+/// <remarks>Its methods pool their state machines: only the engine awaits them, once each.</remarks>
 internal sealed class TracedPendingRegistrationStore(IPendingRegistrationStore inner) : IPendingRegistrationStore
 {
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<SendGateResult> CreateOrReplaceAsync(PendingRegistration registration, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         using var activity = Start("create_or_replace", registration?.Key.Purpose);
@@ -89,6 +97,7 @@ internal sealed class TracedPendingRegistrationStore(IPendingRegistrationStore i
         }
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<SendGateResult> ReserveSendAsync(PendingKey key, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         using var activity = Start("reserve_send", key.Purpose);
@@ -103,6 +112,7 @@ internal sealed class TracedPendingRegistrationStore(IPendingRegistrationStore i
         }
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<SendGateResult> ResendAsync(PendingKey key, ResendCode code, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         using var activity = Start("resend", key.Purpose);
@@ -117,6 +127,7 @@ internal sealed class TracedPendingRegistrationStore(IPendingRegistrationStore i
         }
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> RedirectAsync(PendingKey key, byte[] expectedCodeHash, byte[] codeHash, byte[]? protectedCode, OtpDestination destination, CancellationToken cancellationToken = default)
     {
         using var activity = Start("redirect", key.Purpose);
@@ -131,6 +142,7 @@ internal sealed class TracedPendingRegistrationStore(IPendingRegistrationStore i
         }
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<StoreVerifyResult> VerifyAndConsumeAsync(PendingKey key, string flowId, IReadOnlyList<byte[]> codeHashes, string? deviceId, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         using var activity = Start("verify_and_consume", key.Purpose);
@@ -147,6 +159,7 @@ internal sealed class TracedPendingRegistrationStore(IPendingRegistrationStore i
         }
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask CancelSendAsync(PendingKey key, byte[] codeHash, CancellationToken cancellationToken = default)
     {
         using var activity = Start("cancel_send", key.Purpose);
@@ -162,6 +175,7 @@ internal sealed class TracedPendingRegistrationStore(IPendingRegistrationStore i
         }
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> PutBackAsync(PendingRegistration registration, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         using var activity = Start("put_back", registration?.Key.Purpose);
@@ -190,6 +204,8 @@ internal sealed class TracedPendingRegistrationStore(IPendingRegistrationStore i
         }
     }
 
+
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> DeleteAsync(PendingKey key, CancellationToken cancellationToken = default)
     {
         using var activity = Start("delete", key.Purpose);
@@ -206,6 +222,11 @@ internal sealed class TracedPendingRegistrationStore(IPendingRegistrationStore i
 
     private static Activity? Start(string operation, OtpPurpose? purpose)
     {
+        if (!OtpTracing.Source.HasListeners())
+        {
+            return null;
+        }
+
         var activity = OtpTracing.Source.StartActivity("otp.store." + operation, ActivityKind.Client);
         if (activity is { IsAllDataRequested: true })
         {

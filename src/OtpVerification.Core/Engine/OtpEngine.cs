@@ -30,6 +30,8 @@ public sealed partial class OtpEngine
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _deliveriesInFlight = new();
     private readonly RateLimitedReport _capacityReport = new();
 
+    private readonly RefusedClients _refusedClients = new();
+
     /// <summary>Creates the engine.</summary>
     /// <param name="store">The pending-registration store.</param>
     /// <param name="generator">The code generator.</param>
@@ -99,6 +101,8 @@ public sealed partial class OtpEngine
         return result;
     }
 
+    // Pooled (here and below): the state machine boxed while a network store answers is reused, not allocated per call.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<OtpSendResult> StartCoreAsync(OtpStartRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -113,7 +117,12 @@ public sealed partial class OtpEngine
         var now = _time.GetUtcNow();
         cancellationToken.ThrowIfCancellationRequested();
 
-        if (await ClientGateAsync(request.Purpose, request.ClientKey, now, options).ConfigureAwait(false) is { } refusedClient)
+        // The per-client limit and the entry live under different keys (on Redis, different hash
+        // slots): when the client check cannot answer at once, the create goes out beside it, so a
+        // start costs one round trip's latency, and is undone if the client turns out refused.
+        var clientGate = ClientGateAsync(request.Purpose, request.ClientKey, now, options);
+        var clientPending = !clientGate.IsCompleted;
+        if (!clientPending && clientGate.Result is { } refusedClient)
         {
             return refusedClient;
         }
@@ -146,14 +155,34 @@ public sealed partial class OtpEngine
             Payload = request.Decoy ? [] : request.Payload,
         };
 
-        SendGateResult gate;
+        SendGateResult gate = default;
+        OtpStoreUnavailableException? createFault = null;
         try
         {
             gate = await _store.CreateOrReplaceAsync(registration, Policy(options), now, cancellationToken).ConfigureAwait(false);
         }
         catch (OtpStoreUnavailableException ex)
         {
-            Log.StoreUnavailable(_logger, "start", ex.GetType().Name, ex.Message);
+            createFault = ex;
+        }
+
+        if (clientPending && await clientGate.ConfigureAwait(false) is { } refused)
+        {
+            // A refused client leaves no entry: the create that went out beside the check is undone
+            // (the entry it replaced comes back and the address's send slot is given back). A create
+            // that failed or was refused took nothing; the client's own slot, as in any order of
+            // the two checks, stays taken when the client was allowed.
+            if (createFault is null && gate.Status == SendGateStatus.Allowed)
+            {
+                await CompensateAsync(key, hash).ConfigureAwait(false);
+            }
+
+            return refused;
+        }
+
+        if (createFault is not null)
+        {
+            Log.StoreUnavailable(_logger, "start", createFault.GetType().Name, createFault.Message);
             return Unavailable(request.Purpose);
         }
 
@@ -177,7 +206,11 @@ public sealed partial class OtpEngine
         var delivery = await DeliverAsync(key, hash, code, registration.Destinations, options, now, options.Code.Lifetime, isRepeat: false).ConfigureAwait(false);
         if (delivery.Delivered)
         {
-            Log.Started(_logger, OtpNames.Purpose(request.Purpose), OtpAddress.Mask(request.Address));
+            if (_logger.IsEnabled(LogLevel.Information))
+            {
+                Log.Started(_logger, OtpNames.Purpose(request.Purpose), OtpAddress.Mask(request.Address));
+            }
+
             return Accepted(options, flowId);
         }
 
@@ -345,6 +378,7 @@ public sealed partial class OtpEngine
         return result;
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<OtpVerifyResult> VerifyCoreAsync(OtpPurpose purpose, string address, string flowId, string code, string? deviceId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(address);
@@ -376,7 +410,12 @@ public sealed partial class OtpEngine
             _ => new OtpVerifyResult(OtpOutcome.FlowExpired, null, null),
         };
         _metrics.Verified(purpose, answer.Outcome);
-        Log.VerifyOutcome(_logger, OtpNames.Purpose(purpose), OtpAddress.Mask(address), OtpMetrics.OutcomeName(answer.Outcome));
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            // The masked address is built only for a log that is written.
+            Log.VerifyOutcome(_logger, OtpNames.Purpose(purpose), OtpAddress.Mask(address), OtpMetrics.OutcomeName(answer.Outcome));
+        }
+
         return answer;
     }
 
@@ -468,6 +507,7 @@ public sealed partial class OtpEngine
     }
 
     /// <summary>The per-client send limit: one store operation on the client's own key, shared by every purpose.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<OtpSendResult?> ClientGateAsync(OtpPurpose purpose, string? clientKey, DateTimeOffset now, OtpSignupOptions options)
     {
         var max = options.Abuse.MaxSendsPerClientPerHour;
@@ -478,6 +518,14 @@ public sealed partial class OtpEngine
 
         var key = new PendingKey(OtpPurpose.Signup, "client:" + clientKey);
         SendGateResult gate;
+        if (_refusedClients.IsRefused(clientKey, max, now, out var stillRefused))
+        {
+            // What the store would answer (see RefusedClients), without asking it. The warning
+            // was logged when the store refused this client: a flood writes no log line per request.
+            gate = new SendGateResult(SendGateStatus.RateLimited, stillRefused);
+            return Refused(purpose, key, gate);
+        }
+
         try
         {
             gate = await _store.ReserveSendAsync(key, new SendPolicy(TimeSpan.Zero, max, SendWindow), now).ConfigureAwait(false);
@@ -491,6 +539,11 @@ public sealed partial class OtpEngine
         if (gate.Status == SendGateStatus.Allowed)
         {
             return null;
+        }
+
+        if (gate.Status is SendGateStatus.RateLimited or SendGateStatus.TooFrequent)
+        {
+            _refusedClients.Remember(clientKey, max, now, gate.RetryAfter);
         }
 
         Log.ClientLimited(_logger, OtpNames.Purpose(purpose));
@@ -578,7 +631,11 @@ public sealed partial class OtpEngine
         }
 
         _metrics.SendRefused(purpose, outcome);
-        Log.SendRefused(_logger, OtpNames.Purpose(purpose), OtpAddress.Mask(key.Address), OtpMetrics.OutcomeName(outcome));
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            Log.SendRefused(_logger, OtpNames.Purpose(purpose), OtpAddress.Mask(key.Address), OtpMetrics.OutcomeName(outcome));
+        }
+
         var retry = gate.RetryAfter > TimeSpan.Zero ? gate.RetryAfter : TimeSpan.FromSeconds(1);
         return new OtpSendResult(outcome, TimeSpan.Zero, retry, retry);
     }

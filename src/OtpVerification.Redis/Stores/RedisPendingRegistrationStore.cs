@@ -61,11 +61,13 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         ArgumentNullException.ThrowIfNull(registration.FlowId);
         cancellationToken.ThrowIfCancellationRequested();
         var keys = RedisKeys.For(_keyPrefix, registration.Key, _hasher);
-        RedisValue[] args =
-        [
-            Instant(now), policy.Cooldown.Ticks, policy.MaxPerWindow, policy.Window.Ticks,
-            .. RegistrationFields(registration),
-        ];
+        // One array of arguments, built in place: the policy, then the registration's fields.
+        var args = new RedisValue[4 + RegistrationFieldCount];
+        args[0] = Ticks(now);
+        args[1] = policy.Cooldown.Ticks;
+        args[2] = policy.MaxPerWindow;
+        args[3] = policy.Window.Ticks;
+        WriteRegistrationFields(registration, args.AsSpan(4));
         var reply = await RunAsync(RedisStoreScripts.Create, [keys.Registration, keys.Payload, keys.Limits, keys.ReplacedRegistration, keys.ReplacedPayload], args, "create", cancellationToken, oomIsAnswer: true).ConfigureAwait(false);
         return Gate(reply);
     }
@@ -74,9 +76,8 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
     public async ValueTask<SendGateResult> ReserveSendAsync(PendingKey key, SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var keys = RedisKeys.For(_keyPrefix, key, _hasher);
-        RedisValue[] args = [Instant(now), policy.Cooldown.Ticks, policy.MaxPerWindow, policy.Window.Ticks];
-        var reply = await RunAsync(RedisStoreScripts.Reserve, [keys.Limits], args, "reserve", cancellationToken, oomIsAnswer: true).ConfigureAwait(false);
+        RedisValue[] args = [Ticks(now), policy.Cooldown.Ticks, policy.MaxPerWindow, policy.Window.Ticks];
+        var reply = await RunAsync(RedisStoreScripts.Reserve, [RedisKeys.LimitsFor(_keyPrefix, key, _hasher)], args, "reserve", cancellationToken, oomIsAnswer: true).ConfigureAwait(false);
         return Gate(reply);
     }
 
@@ -93,8 +94,8 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         var keys = RedisKeys.For(_keyPrefix, key, _hasher);
         RedisValue[] args =
         [
-            Instant(now), policy.Cooldown.Ticks, policy.MaxPerWindow, policy.Window.Ticks,
-            code.CodeHash, Instant(code.CodeExpiresAt), code.MaxAttempts, code.ProtectedCode ?? [],
+            Ticks(now), policy.Cooldown.Ticks, policy.MaxPerWindow, policy.Window.Ticks,
+            code.CodeHash, Ticks(code.CodeExpiresAt), code.MaxAttempts, code.ProtectedCode ?? [],
             code.ReuseWhileRemaining is { } remaining ? remaining.Ticks.ToString(CultureInfo.InvariantCulture) : string.Empty,
         ];
         var reply = await RunAsync(RedisStoreScripts.Resend, [keys.Registration, keys.Payload, keys.Limits, keys.ReplacedRegistration, keys.ReplacedPayload], args, "resend", cancellationToken, oomIsAnswer: true).ConfigureAwait(false);
@@ -143,7 +144,7 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         ArgumentNullException.ThrowIfNull(codeHash);
         cancellationToken.ThrowIfCancellationRequested();
         var keys = RedisKeys.For(_keyPrefix, key, _hasher);
-        var reply = await RunAsync(RedisStoreScripts.Redirect, [keys.Registration], [expectedCodeHash, codeHash, RegistrationEnvelope.SealDestination(key, destination), Instant(_time.GetUtcNow()), protectedCode ?? []], "redirect", cancellationToken).ConfigureAwait(false);
+        var reply = await RunAsync(RedisStoreScripts.Redirect, [keys.Registration], [expectedCodeHash, codeHash, RegistrationEnvelope.SealDestination(key, destination), Ticks(_time.GetUtcNow()), protectedCode ?? []], "redirect", cancellationToken).ConfigureAwait(false);
         return Flag(reply!, "redirect");
     }
 
@@ -155,13 +156,13 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         cancellationToken.ThrowIfCancellationRequested();
         var keys = RedisKeys.For(_keyPrefix, key, _hasher);
         var args = new RedisValue[4 + codeHashes.Count];
-        args[0] = Instant(now);
+        args[0] = Ticks(now);
         args[1] = FlowHash(flowId);
         args[2] = DeviceHash(deviceId);
         args[3] = codeHashes.Count;
         for (var j = 0; j < codeHashes.Count; j++)
         {
-            args[4 + j] = codeHashes[j] ?? [];
+            args[4 + j] = codeHashes[j] ?? RedisValue.EmptyString;
         }
 
         var reply = await RunAsync(RedisStoreScripts.Verify, [keys.Registration, keys.Payload, keys.ReplacedRegistration, keys.ReplacedPayload], args, "verify", cancellationToken).ConfigureAwait(false);
@@ -200,7 +201,7 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         ArgumentNullException.ThrowIfNull(codeHash);
         cancellationToken.ThrowIfCancellationRequested();
         var keys = RedisKeys.For(_keyPrefix, key, _hasher);
-        RedisValue[] args = [Instant(_time.GetUtcNow()), codeHash];
+        RedisValue[] args = [Ticks(_time.GetUtcNow()), codeHash];
         _ = await RunAsync(RedisStoreScripts.CancelSend, [keys.Registration, keys.Payload, keys.Limits, keys.ReplacedRegistration, keys.ReplacedPayload], args, "cancel-send", cancellationToken).ConfigureAwait(false);
     }
 
@@ -210,7 +211,9 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         ArgumentNullException.ThrowIfNull(registration);
         cancellationToken.ThrowIfCancellationRequested();
         var keys = RedisKeys.For(_keyPrefix, registration.Key, _hasher);
-        RedisValue[] args = [Instant(now), .. RegistrationFields(registration)];
+        var args = new RedisValue[1 + RegistrationFieldCount];
+        args[0] = Ticks(now);
+        WriteRegistrationFields(registration, args.AsSpan(1));
 
         var reply = await RunAsync(RedisStoreScripts.PutBack, [keys.Registration, keys.Payload], args, "put-back", cancellationToken).ConfigureAwait(false);
         return Flag(reply!, "put-back");
@@ -221,7 +224,7 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
     {
         cancellationToken.ThrowIfCancellationRequested();
         var keys = RedisKeys.For(_keyPrefix, key, _hasher);
-        var reply = await RunAsync(RedisStoreScripts.Delete, [keys.Registration, keys.Payload, keys.ReplacedRegistration, keys.ReplacedPayload], [Instant(_time.GetUtcNow())], "delete", cancellationToken).ConfigureAwait(false);
+        var reply = await RunAsync(RedisStoreScripts.Delete, [keys.Registration, keys.Payload, keys.ReplacedRegistration, keys.ReplacedPayload], [Ticks(_time.GetUtcNow())], "delete", cancellationToken).ConfigureAwait(false);
         return Flag(reply!, "delete");
     }
 
@@ -240,15 +243,28 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
 
     private static DateTimeOffset ParseInstant(RedisResult reply) => new(Epoch.UtcTicks + AsInt64(reply), TimeSpan.Zero);
 
+    /// <summary>Ticks since <see cref="Epoch"/> as a number argument: the same digits as <see cref="Instant"/> on the wire, without a string.</summary>
+    private static long Ticks(DateTimeOffset value) => value.UtcTicks - Epoch.UtcTicks;
+
+    /// <summary>How many values <see cref="WriteRegistrationFields"/> writes.</summary>
+    private const int RegistrationFieldCount = 10;
+
     /// <summary>A registration's fields as Create and PutBack take them: hash, code expiry, expiry, attempts, device hash, flow hash, sealed destination, decoy, sealed payload, protected code.</summary>
-    private static RedisValue[] RegistrationFields(PendingRegistration registration) =>
-    [
-        registration.CodeHash, Instant(registration.CodeExpiresAt), Instant(registration.ExpiresAt),
-        registration.AttemptsLeft, DeviceHash(registration.DeviceId), FlowHash(registration.FlowId),
-        registration.Destinations.Count > 0 && registration.Destinations[0] == registration.DeliveredTo ? Array.Empty<byte>() : RegistrationEnvelope.SealDestination(registration.Key, registration.DeliveredTo),
-        registration.Decoy ? "1" : string.Empty, RegistrationEnvelope.Seal(registration),
-        registration.ProtectedCode ?? [],
-    ];
+    private static void WriteRegistrationFields(PendingRegistration registration, Span<RedisValue> fields)
+    {
+        fields[0] = registration.CodeHash;
+        fields[1] = Ticks(registration.CodeExpiresAt);
+        fields[2] = Ticks(registration.ExpiresAt);
+        fields[3] = registration.AttemptsLeft;
+        fields[4] = DeviceHash(registration.DeviceId);
+        fields[5] = FlowHash(registration.FlowId);
+        fields[6] = registration.Destinations.Count > 0 && registration.Destinations[0] == registration.DeliveredTo ? RedisValue.EmptyString : RegistrationEnvelope.SealDestination(registration.Key, registration.DeliveredTo);
+        fields[7] = registration.Decoy ? Decoy : RedisValue.EmptyString;
+        fields[8] = RegistrationEnvelope.Seal(registration);
+        fields[9] = registration.ProtectedCode ?? RedisValue.EmptyString;
+    }
+
+    private static readonly RedisValue Decoy = "1";
 
     private static OtpDestination DeliveredTo(PendingKey key, RedisResult sealedDestination, OtpDestination[] destinations)
     {
@@ -313,6 +329,8 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
     /// answer <see cref="SendGateStatus.CapacityExceeded"/>); every other fault throws
     /// <see cref="OtpStoreUnavailableException"/>.
     /// </summary>
+    // Pooled: its state machine, boxed while the reply is awaited, is reused instead of allocated per call.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<RedisResult?> RunAsync(string script, RedisKey[] keys, RedisValue[] args, string operation, CancellationToken cancellationToken, bool oomIsAnswer = false)
     {
         try

@@ -37,53 +37,63 @@ internal static class RegistrationEnvelope
     {
         ArgumentNullException.ThrowIfNull(registration.Destinations);
         ArgumentNullException.ThrowIfNull(registration.Payload);
-        var plain = new ArrayBufferWriter<byte>(64);
+        var flowId = registration.FlowId ?? throw new ArgumentException("A registration has no flow id.", nameof(registration));
+
+        // The sealed part is written into a pooled buffer: only the stored value is allocated.
+        var max = 5 + MaxStringSize(flowId) + (registration.DeviceId is null ? 1 : MaxStringSize(registration.DeviceId));
+        foreach (var destination in registration.Destinations)
+        {
+            max += 5 + MaxStringSize(destination.Address ?? throw new ArgumentException("A destination has no address.", nameof(registration)));
+        }
+
+        var plain = ArrayPool<byte>.Shared.Rent(max);
+        var length = 0;
         try
         {
-            WriteVarint(plain, registration.Destinations.Count);
+            length += WriteVarint(plain.AsSpan(length), registration.Destinations.Count);
             foreach (var destination in registration.Destinations)
             {
-                WriteVarint(plain, (int)destination.Channel);
+                length += WriteVarint(plain.AsSpan(length), (int)destination.Channel);
                 if (string.Equals(destination.Address, registration.Key.Address, StringComparison.Ordinal))
                 {
-                    plain.Write([KeyAddress]);
+                    plain[length++] = KeyAddress;
                 }
                 else
                 {
-                    WriteString(plain, destination.Address ?? throw new ArgumentException("A destination has no address.", nameof(registration)));
+                    length += WriteString(plain.AsSpan(length), destination.Address);
                 }
             }
 
             if (registration.DeviceId is null)
             {
-                plain.Write([None]);
+                plain[length++] = None;
             }
             else
             {
-                WriteString(plain, registration.DeviceId);
+                length += WriteString(plain.AsSpan(length), registration.DeviceId);
             }
 
-            WriteString(plain, registration.FlowId ?? throw new ArgumentException("A registration has no flow id.", nameof(registration)));
+            length += WriteString(plain.AsSpan(length), flowId);
 
-            var sealedLength = plain.WrittenCount;
-            var header = 1 + NonceSize + TagSize + VarintSize(sealedLength);
-            var blob = new byte[header + sealedLength + registration.Payload.Length];
+            var header = 1 + NonceSize + TagSize + VarintSize(length);
+            var blob = new byte[header + length + registration.Payload.Length];
             blob[0] = Version;
             var nonce = blob.AsSpan(1, NonceSize);
             var tag = blob.AsSpan(1 + NonceSize, TagSize);
-            WriteVarint(blob.AsSpan(1 + NonceSize + TagSize), sealedLength);
+            WriteVarint(blob.AsSpan(1 + NonceSize + TagSize), length);
             RandomNumberGenerator.Fill(nonce);
             using (var aes = CreateCipher(registration.Key))
             {
-                aes.Encrypt(nonce, plain.WrittenSpan, blob.AsSpan(header, sealedLength), tag, blob.AsSpan(0, 1));
+                aes.Encrypt(nonce, plain.AsSpan(0, length), blob.AsSpan(header, length), tag, blob.AsSpan(0, 1));
             }
 
-            registration.Payload.CopyTo(blob.AsSpan(header + sealedLength));
+            registration.Payload.CopyTo(blob.AsSpan(header + length));
             return blob;
         }
         finally
         {
-            plain.Clear();
+            plain.AsSpan(0, length).Clear();
+            ArrayPool<byte>.Shared.Return(plain);
         }
     }
 
@@ -152,18 +162,27 @@ internal static class RegistrationEnvelope
     /// <summary>Seals one destination (the one a code went to) for the registration hash's <c>w</c> field.</summary>
     public static byte[] SealDestination(PendingKey key, OtpDestination destination)
     {
-        var plain = new ArrayBufferWriter<byte>(32);
-        WriteVarint(plain, (int)destination.Channel);
-        WriteString(plain, destination.Address);
-        var blob = new byte[1 + NonceSize + TagSize + plain.WrittenCount];
-        blob[0] = DestinationVersion;
-        RandomNumberGenerator.Fill(blob.AsSpan(1, NonceSize));
-        using (var aes = CreateCipher(key))
+        var plain = ArrayPool<byte>.Shared.Rent(5 + MaxStringSize(destination.Address));
+        var length = 0;
+        try
         {
-            aes.Encrypt(blob.AsSpan(1, NonceSize), plain.WrittenSpan, blob.AsSpan(1 + NonceSize + TagSize), blob.AsSpan(1 + NonceSize, TagSize), blob.AsSpan(0, 1));
-        }
+            length += WriteVarint(plain.AsSpan(length), (int)destination.Channel);
+            length += WriteString(plain.AsSpan(length), destination.Address);
+            var blob = new byte[1 + NonceSize + TagSize + length];
+            blob[0] = DestinationVersion;
+            RandomNumberGenerator.Fill(blob.AsSpan(1, NonceSize));
+            using (var aes = CreateCipher(key))
+            {
+                aes.Encrypt(blob.AsSpan(1, NonceSize), plain.AsSpan(0, length), blob.AsSpan(1 + NonceSize + TagSize), blob.AsSpan(1 + NonceSize, TagSize), blob.AsSpan(0, 1));
+            }
 
-        return blob;
+            return blob;
+        }
+        finally
+        {
+            plain.AsSpan(0, length).Clear();
+            ArrayPool<byte>.Shared.Return(plain);
+        }
     }
 
     /// <summary>Reads a value written by <see cref="SealDestination"/> for the same key.</summary>
@@ -201,7 +220,9 @@ internal static class RegistrationEnvelope
         Span<byte> secret = stackalloc byte[32];
         Span<byte> info = stackalloc byte[4];
         BinaryPrimitives.WriteInt32LittleEndian(info, (int)key.Purpose);
-        var ikm = Encoding.UTF8.GetBytes(key.Address);
+        var ikmLength = Encoding.UTF8.GetByteCount(key.Address);
+        var ikm = ikmLength <= 512 ? stackalloc byte[ikmLength] : new byte[ikmLength];
+        Encoding.UTF8.GetBytes(key.Address, ikm);
         try
         {
             HKDF.DeriveKey(HashAlgorithmName.SHA256, ikm, secret, Salt, info);
@@ -214,25 +235,30 @@ internal static class RegistrationEnvelope
         }
     }
 
-    private static void WriteString(ArrayBufferWriter<byte> output, string value)
+    /// <summary>The most bytes <see cref="WriteString"/> may write for <paramref name="value"/>.</summary>
+    private static int MaxStringSize(string value) => 1 + 5 + Math.Max(Encoding.UTF8.GetMaxByteCount(value.Length), Encoding.Unicode.GetMaxByteCount(value.Length));
+
+    /// <summary>Writes a kind byte, a length and the string's bytes (UTF-8, or UTF-16 for lone surrogates); returns the bytes written.</summary>
+    private static int WriteString(Span<byte> output, string value)
     {
-        byte[] bytes;
+        int length;
         byte kind;
         try
         {
-            bytes = StrictUtf8.GetBytes(value);
+            length = StrictUtf8.GetByteCount(value);
             kind = Utf8Text;
         }
         catch (EncoderFallbackException)
         {
             // Lone surrogates: keep the exact UTF-16 code units so the string round-trips.
-            bytes = Encoding.Unicode.GetBytes(value);
+            length = Encoding.Unicode.GetByteCount(value);
             kind = Utf16Text;
         }
 
-        output.Write([kind]);
-        WriteVarint(output, bytes.Length);
-        output.Write(bytes);
+        output[0] = kind;
+        var written = 1 + WriteVarint(output[1..], length);
+        written += kind == Utf8Text ? StrictUtf8.GetBytes(value, output[written..]) : Encoding.Unicode.GetBytes(value, output[written..]);
+        return written;
     }
 
     private static string? ReadString(ReadOnlySpan<byte> input, ref int position)
@@ -263,12 +289,6 @@ internal static class RegistrationEnvelope
         }
 
         return size;
-    }
-
-    private static void WriteVarint(ArrayBufferWriter<byte> output, int value)
-    {
-        var span = output.GetSpan(5);
-        output.Advance(WriteVarint(span, value));
     }
 
     private static int WriteVarint(Span<byte> output, int value)
