@@ -74,7 +74,17 @@ public sealed class OtpTexts
                 CultureInfo.CurrentUICulture = culture;
                 foreach (var localizer in _appLocalizers)
                 {
-                    var found = localizer[key];
+                    LocalizedString found;
+                    try
+                    {
+                        found = localizer[key];
+                    }
+                    catch (MissingManifestResourceException)
+                    {
+                        // The app ships only some cultures (a MyOtpTexts.fr.resx and no neutral file): not found here.
+                        continue;
+                    }
+
                     if (!found.ResourceNotFound)
                     {
                         return found.Value;

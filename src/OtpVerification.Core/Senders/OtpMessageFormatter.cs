@@ -1,6 +1,7 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Unicode;
 
 namespace OtpVerification.Senders;
 
@@ -31,6 +32,10 @@ public interface IOtpMessageFormatter
 /// </summary>
 public sealed class DefaultOtpMessageFormatter : IOtpMessageFormatter
 {
+    // Encodes what HTML needs (< > & ' " and the like) and leaves letters of every script as they
+    // are, so "código" stays readable in the source a mail client shows (the page is UTF-8).
+    private static readonly HtmlEncoder Encoder = HtmlEncoder.Create(UnicodeRanges.All);
+
     private readonly OtpTexts _texts;
 
     /// <summary>Creates the formatter with the built-in texts only.</summary>
@@ -111,7 +116,7 @@ public sealed class DefaultOtpMessageFormatter : IOtpMessageFormatter
 
     private static string Html(CultureInfo culture, string subject, string appName, string heading, string code, string codeLabel, string? repeat, string expires, string notYou, string footer)
     {
-        static string E(string value) => WebUtility.HtmlEncode(value);
+        static string E(string value) => Encoder.Encode(value);
         var lang = string.IsNullOrEmpty(culture.Name) ? "en" : culture.Name;
         var repeatLine = repeat is null ? string.Empty : $"""<p style="margin:0 0 12px;font-size:15px;line-height:22px;color:#1f2328">{E(repeat)}</p>""";
 

@@ -257,7 +257,9 @@ public partial class SampleAppFactory : WebApplicationFactory<Program>
 /// <param name="Subject">The subject.</param>
 /// <param name="Body">The body, code included.</param>
 /// <param name="SentAt">When it was sent.</param>
-public sealed record OutboxMessage(string To, string Channel, string Purpose, string Subject, string Body, DateTimeOffset SentAt);
+/// <param name="Html">The HTML part of an email (null for an SMS).</param>
+/// <param name="Culture">The language the message was written in.</param>
+public sealed record OutboxMessage(string To, string Channel, string Purpose, string Subject, string Body, DateTimeOffset SentAt, string? Html = null, string? Culture = null);
 
 /// <summary>The sample with <c>OtpSignup:RevealExistingAccounts=true</c>.</summary>
 public sealed class RevealingSampleAppFactory : SampleAppFactory
