@@ -77,12 +77,16 @@ public sealed partial class SampleSiteFixture : IAsyncLifetime
     }
 
     /// <summary>Opens a fresh browser context and page on the site's root; screenshots go to <c>artifacts/screenshots/{testName}/</c>.</summary>
-    public async Task<BrowserVisit> VisitAsync(string testName, ITestOutputHelper output)
+    /// <param name="testName">The test, for the screenshot folder.</param>
+    /// <param name="output">The test's output.</param>
+    /// <param name="locale">The browser's language (<c>navigator.language</c> and <c>Accept-Language</c>), e.g. <c>es-ES</c>; the browser's default when null.</param>
+    public async Task<BrowserVisit> VisitAsync(string testName, ITestOutputHelper output, string? locale = null)
     {
         var context = await Browser.NewContextAsync(new()
         {
             BaseURL = BaseAddress.ToString(),
             ViewportSize = new() { Width = 480, Height = 900 },
+            Locale = locale,
         });
         context.SetDefaultTimeout(10_000);
         var page = await context.NewPageAsync();
@@ -159,7 +163,8 @@ public sealed partial class SampleSiteFixture : IAsyncLifetime
         throw new InvalidOperationException($"No .sln file above {AppContext.BaseDirectory}: cannot place artifacts/screenshots.");
     }
 
-    [GeneratedRegex(@"code is (\d{4,10})\b")]
+    // The first number in the body, in any language ("…code is 123456.", "…es 123456.").
+    [GeneratedRegex(@"\b(\d{4,10})\b")]
     private static partial Regex CodeInBody();
 
     private sealed record OutboxMessage(string? To, string? Body);
