@@ -11,10 +11,16 @@ namespace OtpVerification.Senders;
 /// <param name="SentAt">When it was sent.</param>
 public sealed record DevOutboxMessage(string To, string Channel, string Purpose, string Subject, string Body, DateTimeOffset SentAt)
 {
-    /// <summary>The HTML part of an email (the alternative to <see cref="Body"/>); <see langword="null"/> for an SMS.</summary>
+    /// <summary>
+    /// The HTML part of an email (the alternative to <see cref="Body"/>); <see langword="null"/> for
+    /// an SMS. Kept in memory for tests and tools; not listed by <c>GET /dev/outbox</c>, whose
+    /// members the HTTP contract fixes.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public string? Html { get; init; }
 
-    /// <summary>The language the message was written in (e.g. <c>es</c>).</summary>
+    /// <summary>The language the message was written in (e.g. <c>es</c>); not listed by <c>GET /dev/outbox</c>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public string? Culture { get; init; }
 }
 

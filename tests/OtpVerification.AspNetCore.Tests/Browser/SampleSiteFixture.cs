@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using OtpVerification.Senders;
 using Xunit.Abstractions;
 
 namespace OtpVerification.AspNetCore.Tests.Browser;
@@ -103,6 +104,9 @@ public sealed partial class SampleSiteFixture : IAsyncLifetime
             ? match.Groups[1].Value
             : throw new InvalidOperationException($"No code in the message to {email}: \"{m.Body}\"."))];
     }
+
+    /// <summary>The development outbox's messages to <paramref name="email"/>, HTML part and culture included.</summary>
+    public IReadOnlyList<DevOutboxMessage> OutboxMessages(string email) => _factory!.Services.GetRequiredService<DevOutbox>().List(email);
 
     /// <summary>Polls the outbox (like a user refreshing their inbox) until <paramref name="count"/> codes arrived for <paramref name="email"/>.</summary>
     public async Task<IReadOnlyList<string>> WaitForCodesAsync(string email, int count)

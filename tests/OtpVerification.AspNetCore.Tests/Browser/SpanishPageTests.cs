@@ -1,6 +1,4 @@
-using System.Net.Http.Json;
 using System.Text.RegularExpressions;
-using OtpVerification.AspNetCore.Tests.Hosting;
 using static Microsoft.Playwright.Assertions;
 using Xunit.Abstractions;
 
@@ -38,7 +36,7 @@ public sealed class SpanishPageTests(SampleSiteFixture site, ITestOutputHelper o
             await Expect(page.ExpiryCountdown).ToHaveTextAsync(new Regex(@"^El código caduca en (10:00|9:\d\d)$"));
             await visit.ScreenshotAsync("code-step-es");
 
-            var message = (await site.Http.GetFromJsonAsync<OutboxMessage[]>($"dev/outbox?to={Uri.EscapeDataString(email)}"))!.Single();
+            var message = site.OutboxMessages(email).Single();
             message.Subject.Should().Contain("código");
             message.Body.Should().Contain("código");
             message.Html.Should().Contain("lang=\"es\"").And.Contain("¿No fuiste tú?");

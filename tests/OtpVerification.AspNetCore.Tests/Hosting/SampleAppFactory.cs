@@ -111,6 +111,15 @@ public partial class SampleAppFactory : WebApplicationFactory<Program>
         return await response.Content.ReadFromJsonAsync<List<OutboxMessage>>() ?? [];
     }
 
+    /// <summary>The development outbox's messages to <paramref name="to"/>, newest first, with their HTML part and culture (which <c>GET /dev/outbox</c> does not list).</summary>
+    /// <param name="to">The address.</param>
+    /// <returns>The messages.</returns>
+    public async Task<IReadOnlyList<DevOutboxMessage>> ReadOutboxMessagesAsync(string to)
+    {
+        await Services.GetRequiredService<OtpEngine>().WhenDeliveredAsync();
+        return Services.GetRequiredService<DevOutbox>().List(to);
+    }
+
     /// <summary>The code in the newest outbox message to <paramref name="to"/> for <paramref name="purpose"/>.</summary>
     /// <param name="to">The address (email or phone).</param>
     /// <param name="purpose"><c>signup</c> or <c>password_reset</c>.</param>
@@ -257,9 +266,7 @@ public partial class SampleAppFactory : WebApplicationFactory<Program>
 /// <param name="Subject">The subject.</param>
 /// <param name="Body">The body, code included.</param>
 /// <param name="SentAt">When it was sent.</param>
-/// <param name="Html">The HTML part of an email (null for an SMS).</param>
-/// <param name="Culture">The language the message was written in.</param>
-public sealed record OutboxMessage(string To, string Channel, string Purpose, string Subject, string Body, DateTimeOffset SentAt, string? Html = null, string? Culture = null);
+public sealed record OutboxMessage(string To, string Channel, string Purpose, string Subject, string Body, DateTimeOffset SentAt);
 
 /// <summary>The sample with <c>OtpSignup:RevealExistingAccounts=true</c>.</summary>
 public sealed class RevealingSampleAppFactory : SampleAppFactory

@@ -233,7 +233,7 @@ public sealed class LocalizationTests(LocalizedSampleAppFactory app) : IClassFix
         using var client = Client(app, "es-ES");
         var email = await StartedAsync(client, "l10n-mail");
 
-        var message = (await app.ReadOutboxAsync(email)).Should().ContainSingle().Subject;
+        var message = (await app.ReadOutboxMessagesAsync(email)).Should().ContainSingle().Subject;
 
         message.Subject.Should().Contain("código");
         message.Body.Should().Contain("código").And.Contain("Caduca en 10 minutos");
@@ -250,7 +250,7 @@ public sealed class LocalizationTests(LocalizedSampleAppFactory app) : IClassFix
 
         await (await client.StartPasswordResetAsync(email)).ShouldBeAcceptedAsync();
 
-        var message = (await app.ReadOutboxAsync(email)).Should().ContainSingle().Subject;
+        var message = (await app.ReadOutboxMessagesAsync(email)).Should().ContainSingle().Subject;
         message.Subject.Should().Contain("restablecer la contraseña");
         message.Body.Should().Contain("código");
     }
@@ -262,7 +262,7 @@ public sealed class LocalizationTests(LocalizedSampleAppFactory app) : IClassFix
         var email = TestData.Email("l10n-sms-es");
         await (await client.StartSignupAsync(email, phone: Sms, channel: "sms")).ShouldBeAcceptedAsync();
 
-        var sms = (await app.ReadOutboxAsync(Sms)).First(m => m.Channel == "sms");
+        var sms = (await app.ReadOutboxMessagesAsync(Sms)).First(m => m.Channel == "sms");
         var code = await app.ReadCodeAsync(Sms);
 
         sms.Body.Should().Contain("código").And.EndWith("\n\n@localhost #" + code);
@@ -275,7 +275,7 @@ public sealed class LocalizationTests(LocalizedSampleAppFactory app) : IClassFix
         using var client = Client(app, "fr-FR");
         var email = await StartedAsync(client, "l10n-mail-fr");
 
-        var message = (await app.ReadOutboxAsync(email)).Should().ContainSingle().Subject;
+        var message = (await app.ReadOutboxMessagesAsync(email)).Should().ContainSingle().Subject;
 
         message.Subject.Should().Contain("your verification code");
         message.Body.Should().NotContain("código");
