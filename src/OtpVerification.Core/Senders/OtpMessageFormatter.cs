@@ -56,12 +56,14 @@ public sealed class DefaultOtpMessageFormatter : IOtpMessageFormatter
     {
         ArgumentNullException.ThrowIfNull(message);
         var culture = message.Culture;
-        var purpose = message.Purpose switch
+        // Keyed by the purpose's name (Message.Subject.PasswordReset…): a new purpose is worded by
+        // adding its entries; until then it is worded like a signup.
+        var purpose = message.Purpose.ToString();
+        if (_texts.Find("Message.Subject." + purpose, culture) is null || _texts.Find("Message.Action." + purpose, culture) is null)
         {
-            OtpPurpose.PasswordReset => "PasswordReset",
-            OtpPurpose.SignIn => "SignIn",
-            _ => "Signup",
-        };
+            purpose = nameof(OtpPurpose.Signup);
+        }
+
         var minutes = Math.Max(1, (int)Math.Ceiling(message.ExpiresIn.TotalMinutes));
         var lifetime = Text(minutes == 1 ? "Message.Lifetime.One" : "Message.Lifetime.Many", culture, minutes);
         var subject = Text("Message.Subject." + purpose, culture, message.AppName);
