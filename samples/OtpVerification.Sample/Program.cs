@@ -41,7 +41,10 @@ if (builder.Configuration["DataProtection:KeysPath"] is { Length: > 0 } keysPath
 
 // OtpVerification: pending registrations outside the user database until the code is verified.
 var otp = builder.Services.AddOtpSignup<SignupForm>(builder.Configuration.GetSection("OtpSignup"))
-    .AddIdentityUsers<AppUser>((user, form) => user.DisplayName = form.Name?.Trim());
+    .AddIdentityUsers<AppUser>((user, form) => user.DisplayName = form.Name?.Trim())
+    // The sample's own texts: the Spanish of its form's messages (SampleTexts.es.resx). The
+    // endpoints answer in English or Spanish by Accept-Language (OtpSignup:Messages:SupportedCultures).
+    .AddTexts(typeof(OtpVerification.Sample.SampleTexts));
 
 // OtpSignup:Store=Redis keeps pending registrations in Redis (ConnectionStrings:Redis: a server,
 // Cluster nodes or Sentinel; unset, an IConnectionMultiplexer the app registers), shared by every

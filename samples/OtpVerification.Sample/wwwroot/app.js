@@ -32,6 +32,10 @@
 // and the page still works under a path base.
 // The page sends a per-browser deviceId (localStorage) with start and verify.
 // User data is only ever written with textContent.
+// The page's texts are in strings.js (English and Spanish, by navigator.language).
+// WebOTP: where the browser offers it, the code of an SMS ending in "@host #123456" fills the boxes.
+
+import { t, applyStaticStrings } from './strings.js';
 
 const DEFAULT_CODE_LENGTH = 6;
 const DEVICE_ID_KEY = 'otpSample.deviceId';
@@ -132,7 +136,7 @@ function createOtpInput(container, length, { onComplete }) {
     input.inputMode = 'numeric';
     input.pattern = '[0-9]*';
     input.autocomplete = i === 0 ? 'one-time-code' : 'off';
-    input.setAttribute('aria-label', `Digit ${i + 1} of ${length}`);
+    input.setAttribute('aria-label', t('digitLabel', { n: i + 1, length }));
     input.setAttribute('aria-describedby', 'code-error');
     input.spellcheck = false;
     input.addEventListener('input', (e) => onInput(i, e));
@@ -225,6 +229,7 @@ function createOtpInput(container, length, { onComplete }) {
     value,
     isComplete,
     focusFirst: () => focusAt(0),
+    fill: (digits) => fill(extractCode(String(digits)), 0),
     focusFirstEmpty: () => focusAt(firstEmpty()),
     clear() { inputs.forEach((input) => { input.value = ''; }); wasComplete = false; },
     setDisabled(disabled) { inputs.forEach((input) => { input.disabled = disabled; }); },
@@ -254,7 +259,7 @@ const el = {
   formError: $('#form-error'),
   startCountdown: $('#start-countdown'),
   codeTitle: $('#code-title'),
-  codeLengthText: $('#code-length-text'),
+  codeSentTo: $('#code-sent-to'),
   codeDestination: $('#code-destination'),
   changeEmail: $('#change-email'),
   codeForm: $('#code-form'),
@@ -271,7 +276,7 @@ const el = {
 
 const FIELDS = ['name', 'email', 'password', 'phone'];
 const codeLength = readCodeLength();
-const state = { email: '', flowId: '', busy: false, stopExpiry: null, stopResend: null, stopStartRetry: null };
+const state = { email: '', channel: 'email', flowId: '', busy: false, stopExpiry: null, stopResend: null, stopStartRetry: null, webOtp: null };
 let otp;
 
 function readCodeLength() {
@@ -349,24 +354,16 @@ function uuidFromRandomValues() {
 // ---------------------------------------------------------------------------
 // Messages for the contract's error codes
 // ---------------------------------------------------------------------------
-const MESSAGES = {
-  email_taken: 'An account with this email already exists. Sign in instead, or use another email.',
-  flow_expired: 'This signup was started again, or has expired. Fill in the form to get a new code.',
-  too_frequent: 'We sent a code to this address moments ago. Please wait a little before asking for another.',
-  rate_limited: 'Too many codes were sent to this address. Please wait before trying again.',
-  code_expired: 'This code has expired. Request a new code below.',
-  max_attempts: 'Too many wrong attempts for this code. Request a new code below.',
-  device_mismatch: 'This code was requested from a different browser or device. Finish there, or change your details to start again here.',
-  unavailable: 'Service temporarily unavailable, try again.',
-  network: "We couldn't reach the server. Check your connection and try again.",
-  generic: 'Something went wrong. Please try again.',
-};
+const MESSAGES = Object.fromEntries(
+  ['email_taken', 'flow_expired', 'too_frequent', 'rate_limited', 'code_expired', 'max_attempts',
+    'device_mismatch', 'unavailable', 'network', 'generic'].map((code) => [code, t(code)]),
+);
 
 function invalidCodeMessage(attemptsRemaining) {
   const left = seconds(attemptsRemaining);
-  if (left === null) return "That code isn't right. Check it, or request a new code below.";
-  if (left === 0) return 'Wrong code. No attempts left: request a new code below.';
-  return `Wrong code. ${left} ${left === 1 ? 'attempt' : 'attempts'} left.`;
+  if (left === null) return t('invalidCodeUnknown');
+  if (left === 0) return t('invalidCodeNone');
+  return left === 1 ? t('invalidCodeOne') : t('invalidCodeMany', { left });
 }
 
 // Turns a `validation` problem's errors object into { field: [messages] } plus leftovers.
@@ -389,10 +386,10 @@ function splitValidationErrors(errors, knownFields) {
 // ---------------------------------------------------------------------------
 function validateSignupLocally() {
   const errors = {};
-  if (!el.name.value.trim()) errors.name = 'Enter your name.';
-  if (!el.email.value.trim()) errors.email = 'Enter your email address.';
-  else if (el.email.validity.typeMismatch) errors.email = 'Enter an email address like ana@example.com.';
-  if (!el.password.value) errors.password = 'Choose a password.';
+  if (!el.name.value.trim()) errors.name = t('enterName');
+  if (!el.email.value.trim()) errors.email = t('enterEmail');
+  else if (el.email.validity.typeMismatch) errors.email = t('enterValidEmail');
+  if (!el.password.value) errors.password = t('choosePassword');
   return errors;
 }
 
@@ -425,8 +422,8 @@ function showStartRetry(secondsLeft) {
   el.startCountdown.hidden = false;
   state.stopStartRetry = countdown(
     secondsLeft,
-    (left) => { el.startCountdown.textContent = `You can try again in ${formatDuration(left)}.`; },
-    () => { el.startCountdown.hidden = true; announce('You can try again now.', { visible: true }); },
+    (left) => { el.startCountdown.textContent = t('tryAgainIn', { time: formatDuration(left) }); },
+    () => { el.startCountdown.hidden = true; announce(t('tryAgainNow'), { visible: true }); },
   );
 }
 
@@ -447,8 +444,8 @@ async function onSignupSubmit(event) {
   const body = { name: el.name.value.trim(), email, password: el.password.value, channel: selectedChannel(), deviceId: getDeviceId() };
   if (phone) body.phone = phone;
 
-  setBusy(el.startButton, true, 'Sending code…');
-  announce('Sending your code…');
+  setBusy(el.startButton, true, t('sendingCode'));
+  announce(t('sendingYourCode'));
   const result = await api('signup/start', body);
   setBusy(el.startButton, false);
 
@@ -494,17 +491,19 @@ function showSignupProblem(problem) {
 // ---------------------------------------------------------------------------
 function enterCodeStep(email, destination, channel, { expiresIn, resendAfter, flowId }) {
   state.email = email;
+  state.channel = channel;
   // The flow this page started: verify sends it back, and a restart elsewhere makes it stale.
   state.flowId = flowId ?? '';
-  el.codeTitle.textContent = channel === 'sms' ? 'Check your phone' : 'Check your email';
+  el.codeTitle.textContent = channel === 'sms' ? t('checkPhone') : t('checkEmail');
   el.codeDestination.textContent = destination;
-  el.changeEmail.textContent = channel === 'sms' ? 'Change details' : 'Change email';
+  el.changeEmail.textContent = channel === 'sms' ? t('changeDetails') : t('changeEmail');
   unlockCode();
   startExpiry(expiresIn);
   startResendCooldown(resendAfter);
   showStep(el.stepCode);
-  announce(`We sent a ${codeLength}-digit code to ${destination}.`);
+  announce(t('sentCode', { length: codeLength, destination }));
   otp.focusFirst();
+  if (channel === 'sms') listenForWebOtp();
 }
 
 function startExpiry(expiresIn) {
@@ -515,11 +514,11 @@ function startExpiry(expiresIn) {
   if (total === null) { el.expiry.textContent = ''; return; }
   state.stopExpiry = countdown(
     total,
-    (left) => { el.expiry.textContent = `Code expires in ${formatDuration(left)}`; },
+    (left) => { el.expiry.textContent = t('expiresIn', { time: formatDuration(left) }); },
     () => {
-      el.expiry.textContent = 'This code has expired.';
+      el.expiry.textContent = t('expired');
       el.expiry.classList.add('expired');
-      announce('Your code has expired. Request a new code.');
+      announce(t('expiredAnnounce'));
     },
   );
 }
@@ -532,10 +531,10 @@ function startResendCooldown(secondsLeft) {
   if (total === 0) { el.resendCountdown.textContent = ''; return; }
   state.stopResend = countdown(
     total,
-    (left) => { el.resendCountdown.textContent = left > 0 ? `in ${formatDuration(left)}` : ''; },
+    (left) => { el.resendCountdown.textContent = left > 0 ? t('resendIn', { time: formatDuration(left) }) : ''; },
     () => {
       el.resendButton.disabled = false;
-      if (el.digits.querySelector('[disabled]')) announce('You can request a new code now.');
+      if (el.digits.querySelector('[disabled]')) announce(t('canResendNow'));
     },
   );
 }
@@ -544,7 +543,7 @@ function startResendCooldown(secondsLeft) {
 function lockCode(message, expired = false) {
   state.stopExpiry?.();
   state.stopExpiry = null;
-  el.expiry.textContent = expired ? 'This code has expired.' : '';
+  el.expiry.textContent = expired ? t('expired') : '';
   el.expiry.classList.toggle('expired', expired);
   setCodeError(message);
   otp.clear();
@@ -564,15 +563,16 @@ function unlockCode() {
 async function verify() {
   if (state.busy) return;
   if (!otp.isComplete()) {
-    setCodeError(`Enter all ${codeLength} digits of the code.`);
+    setCodeError(t('enterAllDigits', { length: codeLength }));
     otp.focusFirstEmpty();
     return;
   }
   const code = otp.value();
+  stopWebOtp();
   setCodeError('');
   otp.setReadOnly(true);
-  setBusy(el.verifyButton, true, 'Verifying…');
-  announce('Checking your code…');
+  setBusy(el.verifyButton, true, t('verifying'));
+  announce(t('checkingCode'));
   const result = await api('signup/verify?useCookies=true', { email: state.email, code, flowId: state.flowId, deviceId: getDeviceId() });
   setBusy(el.verifyButton, false);
   otp.setReadOnly(false);
@@ -645,7 +645,7 @@ async function resend() {
   state.busy = true;
   el.resendButton.disabled = true;
   el.resendCountdown.textContent = '';
-  announce('Sending a new code…');
+  announce(t('sendingNewCode'));
   const result = await api('signup/resend', { email: state.email });
   state.busy = false;
 
@@ -655,8 +655,9 @@ async function resend() {
     startExpiry(expiresIn);
     startResendCooldown(resendAfter);
     // Early in a code's lifetime the same code is sent again; later a new one replaces it.
-    announce(`Your code is on its way again to ${el.codeDestination.textContent}. If two messages arrive, use the newest.`, { visible: true });
+    announce(t('resent', { destination: el.codeDestination.textContent }), { visible: true });
     otp.focusFirst();
+    if (state.channel === 'sms') listenForWebOtp();
     return;
   }
 
@@ -677,6 +678,7 @@ async function resend() {
 }
 
 function stopCodeTimers() {
+  stopWebOtp();
   state.stopExpiry?.();
   state.stopResend?.();
   state.stopExpiry = state.stopResend = null;
@@ -691,6 +693,30 @@ function backToSignup() {
 }
 
 // ---------------------------------------------------------------------------
+// WebOTP: the browser reads the SMS that ends with "@<this host> #<code>" and offers the code
+// (Chrome on Android asks the user once). Feature-detected; aborted when the user submits or
+// leaves the code step, so a late answer never fills a finished form.
+// ---------------------------------------------------------------------------
+function listenForWebOtp() {
+  if (!('OTPCredential' in window) || !navigator.credentials?.get) return;
+  stopWebOtp();
+  const controller = new AbortController();
+  state.webOtp = controller;
+  navigator.credentials.get({ otp: { transport: ['sms'] }, signal: controller.signal })
+    .then((credential) => {
+      if (controller.signal.aborted || !credential?.code) return;
+      otp.fill(credential.code);
+    })
+    .catch(() => { /* aborted, refused by the user, or not available: type the code instead */ })
+    .finally(() => { if (state.webOtp === controller) state.webOtp = null; });
+}
+
+function stopWebOtp() {
+  state.webOtp?.abort();
+  state.webOtp = null;
+}
+
+// ---------------------------------------------------------------------------
 // Step 3: signed in
 // ---------------------------------------------------------------------------
 async function showSignedIn(verifyBody) {
@@ -701,16 +727,17 @@ async function showSignedIn(verifyBody) {
   el.verifiedBadge.hidden = !(me.ok && me.data?.emailVerified === true);
   el.password.value = '';
   showStep(el.stepDone);
-  if (me.ok) announce('Account created.');
-  else announce("Account created, but we couldn't confirm your session. Try reloading the page.", { visible: true });
+  if (me.ok) announce(t('accountCreated'));
+  else announce(t('accountCreatedNoSession'), { visible: true });
   el.signedInTitle.focus();
 }
 
 // ---------------------------------------------------------------------------
 // Wiring
 // ---------------------------------------------------------------------------
+applyStaticStrings();
 otp = createOtpInput(el.digits, codeLength, { onComplete: () => { if (!state.busy) verify(); } });
-el.codeLengthText.textContent = String(codeLength);
+el.codeSentTo.textContent = t('codeSentTo', { length: codeLength });
 
 el.signupForm.addEventListener('submit', onSignupSubmit);
 el.codeForm.addEventListener('submit', (e) => { e.preventDefault(); verify(); });
@@ -729,8 +756,8 @@ for (const field of FIELDS) {
 el.passwordToggle.addEventListener('click', () => {
   const show = el.password.type === 'password';
   el.password.type = show ? 'text' : 'password';
-  el.passwordToggle.textContent = show ? 'Hide' : 'Show';
-  el.passwordToggle.setAttribute('aria-label', show ? 'Hide password' : 'Show password');
+  el.passwordToggle.textContent = show ? t('hide') : t('show');
+  el.passwordToggle.setAttribute('aria-label', show ? t('hidePassword') : t('showPassword'));
 });
 
 updateChannelVisibility();

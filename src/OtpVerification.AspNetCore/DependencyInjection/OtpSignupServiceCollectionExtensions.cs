@@ -102,6 +102,10 @@ public static class OtpSignupServiceCollectionExtensions
         services.AddOtpVerification(configure);
         services.AddDataProtection();
         services.AddProblemDetails();
+
+        // IStringLocalizerFactory for the app's own texts (AddTexts); TryAdd inside, so an app's own
+        // localization setup (ResourcesPath, a custom factory) is kept.
+        services.AddLocalization();
         services.AddOptions<OtpSignInOptions>();
         services.AddOptions<OtpEndpointOptions>();
         services.TryAddSingleton<OtpPayloadProtector>();

@@ -71,7 +71,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
 
         if (!OtpAddress.TryNormalizeEmail(request!.Email, out var email))
         {
-            return OtpProblems.Validation("email", string.IsNullOrWhiteSpace(request.Email) ? "The email is required." : "Enter a valid email address.");
+            return OtpProblems.Validation("email", OtpRequestLocalization.Text(context, string.IsNullOrWhiteSpace(request.Email) ? "Validation.EmailRequired" : "Validation.EmailInvalid"));
         }
 
         var exists = await reset.AccountExistsAsync(email, context.RequestAborted).ConfigureAwait(false);
@@ -83,6 +83,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
                 Destinations = [new OtpDestination(OtpChannel.Email, email)],
                 Decoy = !exists,
                 ClientKey = endpointOptions.Value.ClientKey(context),
+                Culture = OtpRequestLocalization.MessageCulture,
             },
             context.RequestAborted).ConfigureAwait(false);
         return SendAnswer(context, result);
@@ -97,14 +98,14 @@ public static partial class OtpEndpointRouteBuilderExtensions
         }
 
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var email = ValidateVerify(request!.Email, request.FlowId, request.Code, null, errors);
+        var email = ValidateVerify(context, request!.Email, request.FlowId, request.Code, null, errors);
         if (string.IsNullOrEmpty(request.NewPassword))
         {
-            errors["newPassword"] = ["The new password is required."];
+            errors["newPassword"] = [OtpRequestLocalization.Text(context, "Validation.NewPasswordRequired")];
         }
         else if (request.NewPassword.Length > MaxPasswordLength)
         {
-            errors["newPassword"] = [$"The password must be at most {MaxPasswordLength} characters."];
+            errors["newPassword"] = [OtpRequestLocalization.Text(context, "Validation.PasswordTooLong", MaxPasswordLength)];
         }
 
         if (errors.Count == 0)

@@ -47,14 +47,14 @@ public static partial class OtpEndpointRouteBuilderExtensions
         }
 
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var phone = ValidatePhoneVerification(request!, phones, errors);
+        var phone = ValidatePhoneVerification(context, request!, phones, errors);
         if (phone is not null && !phones.AllowsSms(phone))
         {
-            errors["phone"] = ["Text messages cannot be sent to this number."];
+            errors["phone"] = [OtpRequestLocalization.Text(context, "Validation.PhoneNoSms")];
         }
         else if (phone is not null && !engine.HasSender(OtpChannel.Sms))
         {
-            errors["phone"] = ["Codes cannot be sent by sms here."];
+            errors["phone"] = [OtpRequestLocalization.Text(context, "Validation.ChannelUnavailable", "sms")];
         }
 
         if (errors.Count > 0)
@@ -79,6 +79,8 @@ public static partial class OtpEndpointRouteBuilderExtensions
                 Destinations = [new OtpDestination(OtpChannel.Sms, phone!)],
                 DeviceId = request!.DeviceId,
                 ClientKey = endpointOptions.Value.ClientKey(context),
+                Culture = OtpRequestLocalization.MessageCulture,
+                WebOtpHost = OtpRequestLocalization.WebOtpHost(context),
             },
             context.RequestAborted).ConfigureAwait(false);
         return SendAnswer(context, result);
@@ -93,8 +95,8 @@ public static partial class OtpEndpointRouteBuilderExtensions
         }
 
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var phone = ValidatePhoneVerification(request!, phones, errors);
-        ValidateVerify(request!.FlowId, request.Code, request.DeviceId, errors);
+        var phone = ValidatePhoneVerification(context, request!, phones, errors);
+        ValidateVerify(context, request!.FlowId, request.Code, request.DeviceId, errors);
         if (errors.Count > 0)
         {
             return OtpProblems.Validation(errors);
@@ -113,25 +115,26 @@ public static partial class OtpEndpointRouteBuilderExtensions
         return TypedResults.Ok(new OtpPhoneProofResponse(proof, (long)OtpPhoneProofs.Lifetime.TotalSeconds));
     }
 
-    private static string? ValidatePhoneVerification(OtpPhoneVerificationRequest request, IOtpPhoneNumbers phones, Dictionary<string, string[]> errors)
+    private static string? ValidatePhoneVerification(HttpContext http, OtpPhoneVerificationRequest request, IOtpPhoneNumbers phones, Dictionary<string, string[]> errors)
     {
+        string T(string key, params object?[] args) => OtpRequestLocalization.Text(http, key, args);
         string? phone = null;
         if (string.IsNullOrWhiteSpace(request.Phone))
         {
-            errors["phone"] = ["The phone number is required."];
+            errors["phone"] = [T("Validation.PhoneRequired")];
         }
         else if (!phones.TryNormalize(request.Phone, out phone))
         {
-            errors["phone"] = ["Enter the phone number in international form, e.g. +14155550123."];
+            errors["phone"] = [T("Validation.PhoneInvalid")];
         }
 
         if (string.IsNullOrWhiteSpace(request.DeviceId))
         {
-            errors["deviceId"] = ["The device id is required: the proof is bound to the device."];
+            errors["deviceId"] = [T("Validation.DeviceIdRequiredForProof")];
         }
         else if (request.DeviceId.Length > MaxDeviceIdLength)
         {
-            errors["deviceId"] = [$"The device id must be at most {MaxDeviceIdLength} characters."];
+            errors["deviceId"] = [T("Validation.DeviceIdTooLong", MaxDeviceIdLength)];
         }
 
         return phone;

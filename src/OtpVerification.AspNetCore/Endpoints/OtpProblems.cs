@@ -5,7 +5,13 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace OtpVerification.AspNetCore;
 
-/// <summary>The RFC 9457 problem answers of the HTTP contract, each with a machine-readable <c>code</c>.</summary>
+/// <summary>
+/// The RFC 9457 problem answers of the HTTP contract, each with a machine-readable <c>code</c>.
+/// The titles here are the English fallback: every OtpVerification endpoint's filter gives an
+/// answer the title of its code in the request's language (<c>Problem.{code}</c> of
+/// <see cref="OtpTexts"/>, see <see cref="OtpRequestLocalization"/>). A new code is a method here,
+/// a <c>Problem.{code}</c> entry in each OtpTexts*.resx, and a row in docs/problems.md.
+/// </summary>
 internal static class OtpProblems
 {
     /// <summary>Where each problem <c>code</c> is documented; its <c>type</c> is this plus <c>#</c> and the code.</summary>

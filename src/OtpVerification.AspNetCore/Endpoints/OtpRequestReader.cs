@@ -56,23 +56,23 @@ internal static class OtpRequestReader
 
             if (length == 0)
             {
-                return (null, OtpProblems.Validation("body", "The request body is empty."));
+                return (null, OtpProblems.Validation("body", OtpRequestLocalization.Text(request.HttpContext, "Validation.BodyEmpty")));
             }
 
             try
             {
                 var value = JsonSerializer.Deserialize<T>(buffer.AsSpan(0, length), OtpJson.Options);
                 return value is null
-                    ? (null, OtpProblems.Validation("body", "The request body must be a JSON object."))
+                    ? (null, OtpProblems.Validation("body", OtpRequestLocalization.Text(request.HttpContext, "Validation.BodyNotObject")))
                     : (value, null);
             }
             catch (JsonException ex) when (ex.Message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase))
             {
-                return (null, OtpProblems.Validation(FieldName(ex.Path), "A property is given more than once (letter case aside)."));
+                return (null, OtpProblems.Validation(FieldName(ex.Path), OtpRequestLocalization.Text(request.HttpContext, "Validation.DuplicateProperty")));
             }
             catch (JsonException ex)
             {
-                return (null, OtpProblems.Validation(FieldName(ex.Path), "The value is not valid JSON of the expected type."));
+                return (null, OtpProblems.Validation(FieldName(ex.Path), OtpRequestLocalization.Text(request.HttpContext, "Validation.InvalidJson")));
             }
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)

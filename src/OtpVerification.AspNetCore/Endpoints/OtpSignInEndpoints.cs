@@ -47,16 +47,16 @@ public static partial class OtpEndpointRouteBuilderExtensions
         }
 
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var address = ValidateAddress(request!.Email, request.Phone, phones, errors);
+        var address = ValidateAddress(context, request!.Email, request.Phone, phones, errors);
         if (request.DeviceId is { Length: > MaxDeviceIdLength })
         {
-            errors["deviceId"] = [$"The device id must be at most {MaxDeviceIdLength} characters."];
+            errors["deviceId"] = [OtpRequestLocalization.Text(context, "Validation.DeviceIdTooLong", MaxDeviceIdLength)];
         }
 
         if (address is { } a && !engine.HasSender(a.Channel))
         {
             // Whether a channel is offered depends on the app, never on the account.
-            errors[a.Channel == OtpChannel.Sms ? "phone" : "email"] = [$"Codes cannot be sent by {OtpVerification.Senders.OtpNames.Channel(a.Channel)} here."];
+            errors[a.Channel == OtpChannel.Sms ? "phone" : "email"] = [OtpRequestLocalization.Text(context, "Validation.ChannelUnavailable", OtpVerification.Senders.OtpNames.Channel(a.Channel))];
         }
 
         if (errors.Count > 0)
@@ -75,6 +75,8 @@ public static partial class OtpEndpointRouteBuilderExtensions
                 DeviceId = request.DeviceId,
                 Decoy = !exists,
                 ClientKey = endpointOptions.Value.ClientKey(context),
+                Culture = OtpRequestLocalization.MessageCulture,
+                WebOtpHost = OtpRequestLocalization.WebOtpHost(context),
             },
             context.RequestAborted).ConfigureAwait(false);
         return SendAnswer(context, result);
@@ -85,7 +87,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
         var cookies = false;
         if (!string.IsNullOrEmpty(useCookies) && !bool.TryParse(useCookies, out cookies))
         {
-            return OtpProblems.Validation("useCookies", "useCookies must be true or false.");
+            return OtpProblems.Validation("useCookies", OtpRequestLocalization.Text(context, "Validation.UseCookies"));
         }
 
         var (request, problem) = await OtpRequestReader.ReadAsync<OtpVerifyRequest>(context.Request).ConfigureAwait(false);
@@ -95,8 +97,8 @@ public static partial class OtpEndpointRouteBuilderExtensions
         }
 
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var address = ValidateAddress(request!.Email, request.Phone, phones, errors);
-        ValidateVerify(request.FlowId, request.Code, request.DeviceId, errors);
+        var address = ValidateAddress(context, request!.Email, request.Phone, phones, errors);
+        ValidateVerify(context, request.FlowId, request.Code, request.DeviceId, errors);
         if (errors.Count > 0)
         {
             return OtpProblems.Validation(errors);

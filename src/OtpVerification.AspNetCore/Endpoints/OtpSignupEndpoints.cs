@@ -16,6 +16,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
     private const int MaxCodeLength = 32;
     private const int MaxPasswordLength = 512;
     private const int MaxFlowIdLength = 64;
+    private const int MaxDeviceIdLength = 128;
 
     /// <summary>
     /// Maps <c>POST {prefix}/start</c>, <c>{prefix}/resend</c> and <c>{prefix}/verify</c> for the
@@ -77,11 +78,11 @@ public static partial class OtpEndpointRouteBuilderExtensions
         var cookies = false;
         if (withProof && !string.IsNullOrEmpty(useCookies) && !bool.TryParse(useCookies, out cookies))
         {
-            return OtpProblems.Validation("useCookies", "useCookies must be true or false.");
+            return OtpProblems.Validation("useCookies", OtpRequestLocalization.Text(context, "Validation.UseCookies"));
         }
 
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var destinations = ValidateSignupForm(form!, errors, context.RequestServices.GetRequiredService<IOtpPhoneNumbers>(), engine, withProof);
+        var destinations = ValidateSignupForm(context, form!, errors, context.RequestServices.GetRequiredService<IOtpPhoneNumbers>(), engine, withProof);
         if (!errors.ContainsKey("password"))
         {
             // The app's policy (the password rules, the user store's rules for the address) is
@@ -124,6 +125,8 @@ public static partial class OtpEndpointRouteBuilderExtensions
                 DeviceId = form.DeviceId,
                 Payload = protector.Protect(OtpPurpose.Signup, form),
                 ClientKey = endpointOptions.Value.ClientKey(context),
+                Culture = OtpRequestLocalization.MessageCulture,
+                WebOtpHost = OtpRequestLocalization.WebOtpHost(context),
             },
             context.RequestAborted).ConfigureAwait(false);
         return SendAnswer(context, result) switch
@@ -149,7 +152,15 @@ public static partial class OtpEndpointRouteBuilderExtensions
             return OtpProblems.Validation(errors);
         }
 
-        return SendAnswer(context, await engine.ResendAsync(OtpPurpose.Signup, email!, endpointOptions.Value.ClientKey(context), context.RequestAborted).ConfigureAwait(false));
+        var resend = new OtpResendRequest
+        {
+            Purpose = OtpPurpose.Signup,
+            Address = email!,
+            ClientKey = endpointOptions.Value.ClientKey(context),
+            Culture = OtpRequestLocalization.MessageCulture,
+            WebOtpHost = OtpRequestLocalization.WebOtpHost(context),
+        };
+        return SendAnswer(context, await engine.ResendAsync(resend, context.RequestAborted).ConfigureAwait(false));
     }
 
     private static async Task<Results<Ok<OtpVerifyResponse>, ProblemHttpResult>> VerifyAsync<TForm>(
@@ -165,7 +176,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
         var cookies = false;
         if (!string.IsNullOrEmpty(useCookies) && !bool.TryParse(useCookies, out cookies))
         {
-            return OtpProblems.Validation("useCookies", "useCookies must be true or false.");
+            return OtpProblems.Validation("useCookies", OtpRequestLocalization.Text(context, "Validation.UseCookies"));
         }
 
         var (request, problem) = await OtpRequestReader.ReadAsync<OtpVerifyRequest>(context.Request).ConfigureAwait(false);
@@ -175,8 +186,8 @@ public static partial class OtpEndpointRouteBuilderExtensions
         }
 
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var email = ValidateAddress(request!.Email, request.Phone, context.RequestServices.GetRequiredService<IOtpPhoneNumbers>(), errors)?.Address;
-        ValidateVerify(request.FlowId, request.Code, request.DeviceId, errors);
+        var email = ValidateAddress(context, request!.Email, request.Phone, context.RequestServices.GetRequiredService<IOtpPhoneNumbers>(), errors)?.Address;
+        ValidateVerify(context, request.FlowId, request.Code, request.DeviceId, errors);
         if (errors.Count > 0)
         {
             return OtpProblems.Validation(errors);
@@ -267,8 +278,10 @@ public static partial class OtpEndpointRouteBuilderExtensions
     }
 
     /// <summary>Normalises the form's addresses in place and returns where to send the code.</summary>
-    private static List<OtpDestination> ValidateSignupForm(OtpSignupForm form, Dictionary<string, string[]> errors, IOtpPhoneNumbers phones, OtpEngine engine, bool withProof = false)
+    private static List<OtpDestination> ValidateSignupForm(HttpContext http, OtpSignupForm form, Dictionary<string, string[]> errors, IOtpPhoneNumbers phones, OtpEngine engine, bool withProof = false)
     {
+        string T(string key, params object?[] args) => OtpRequestLocalization.Text(http, key, args);
+        var texts = http.RequestServices.GetRequiredService<OtpTexts>();
         var requestedChannel = string.IsNullOrWhiteSpace(form.Channel) ? "email" : form.Channel.Trim().ToLowerInvariant();
 
         // A phone signup (channel sms, or a phone proof) may leave the email out: the phone is the identity.
@@ -283,7 +296,13 @@ public static partial class OtpEndpointRouteBuilderExtensions
                 foreach (var member in result.MemberNames.DefaultIfEmpty("body"))
                 {
                     var field = member.Length > 0 ? char.ToLowerInvariant(member[0]) + member[1..] : "body";
-                    errors[field] = [.. errors.GetValueOrDefault(field, []), result.ErrorMessage ?? "The value is not valid."];
+
+                    // The library's own attribute has its key; the app's DataAnnotations messages are
+                    // looked up as keys themselves (ASP.NET Core MVC's convention), in the app's texts.
+                    var message = field == "deviceId" ? T("Validation.DeviceIdTooLong", MaxDeviceIdLength)
+                        : result.ErrorMessage is { } text ? texts.Find(text, System.Globalization.CultureInfo.CurrentUICulture) ?? text
+                        : T("Validation.Invalid");
+                    errors[field] = [.. errors.GetValueOrDefault(field, []), message];
                 }
             }
         }
@@ -295,7 +314,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
         }
         else if (!OtpAddress.TryNormalizeEmail(form.Email, out email))
         {
-            errors["email"] = [string.IsNullOrWhiteSpace(form.Email) ? "The email is required." : "Enter a valid email address."];
+            errors["email"] = [T(string.IsNullOrWhiteSpace(form.Email) ? "Validation.EmailRequired" : "Validation.EmailInvalid")];
         }
         else
         {
@@ -304,11 +323,11 @@ public static partial class OtpEndpointRouteBuilderExtensions
 
         if (string.IsNullOrEmpty(form.Password))
         {
-            errors["password"] = ["The password is required."];
+            errors["password"] = [T("Validation.PasswordRequired")];
         }
         else if (form.Password.Length > MaxPasswordLength)
         {
-            errors["password"] = [$"The password must be at most {MaxPasswordLength} characters."];
+            errors["password"] = [T("Validation.PasswordTooLong", MaxPasswordLength)];
         }
 
         string? phone = null;
@@ -319,12 +338,12 @@ public static partial class OtpEndpointRouteBuilderExtensions
                 form.Phone = phone;
                 if (!phones.AllowsSms(phone))
                 {
-                    errors["phone"] = ["Text messages cannot be sent to this number."];
+                    errors["phone"] = [T("Validation.PhoneNoSms")];
                 }
             }
             else
             {
-                errors["phone"] = ["Enter the phone number in international form, e.g. +14155550123."];
+                errors["phone"] = [T("Validation.PhoneInvalid")];
             }
         }
         else
@@ -337,12 +356,12 @@ public static partial class OtpEndpointRouteBuilderExtensions
             // No code is sent: the channel does not matter, the proven phone does.
             if (string.IsNullOrWhiteSpace(form.Phone) && !errors.ContainsKey("phone"))
             {
-                errors["phone"] = ["The phone number the proof was issued for is required."];
+                errors["phone"] = [T("Validation.ProofPhoneRequired")];
             }
 
             if (string.IsNullOrWhiteSpace(form.DeviceId) && !errors.ContainsKey("deviceId"))
             {
-                errors["deviceId"] = ["The device id the proof was issued for is required."];
+                errors["deviceId"] = [T("Validation.ProofDeviceRequired")];
             }
 
             form.Channel = "sms";
@@ -352,16 +371,16 @@ public static partial class OtpEndpointRouteBuilderExtensions
         var channel = requestedChannel;
         if (channel is not ("email" or "sms"))
         {
-            errors["channel"] = ["The channel must be 'email' or 'sms'."];
+            errors["channel"] = [T("Validation.ChannelInvalid")];
         }
         else if (!engine.HasSender(channel == "sms" ? OtpChannel.Sms : OtpChannel.Email))
         {
             // A channel without a sender is not offered (the development outbox exists only in Development).
-            errors["channel"] = [$"Codes cannot be sent by {channel} here."];
+            errors["channel"] = [T("Validation.ChannelUnavailable", channel)];
         }
         else if (channel == "sms" && string.IsNullOrWhiteSpace(form.Phone) && !errors.ContainsKey("phone"))
         {
-            errors["phone"] = ["A phone number is required to receive the code by SMS."];
+            errors["phone"] = [T("Validation.PhoneRequiredForSms")];
         }
 
         form.Channel = channel;
@@ -391,14 +410,15 @@ public static partial class OtpEndpointRouteBuilderExtensions
         return destinations;
     }
 
-    private static string? ValidateVerify(string? rawEmail, string? flowId, string? code, string? deviceId, Dictionary<string, string[]> errors)
+    private static string? ValidateVerify(HttpContext http, string? rawEmail, string? flowId, string? code, string? deviceId, Dictionary<string, string[]> errors)
     {
+        string T(string key, params object?[] args) => OtpRequestLocalization.Text(http, key, args);
         if (!OtpAddress.TryNormalizeEmail(rawEmail, out var email))
         {
-            errors["email"] = [string.IsNullOrWhiteSpace(rawEmail) ? "The email is required." : "Enter a valid email address."];
+            errors["email"] = [T(string.IsNullOrWhiteSpace(rawEmail) ? "Validation.EmailRequired" : "Validation.EmailInvalid")];
         }
 
-        ValidateVerify(flowId, code, deviceId, errors);
+        ValidateVerify(http, flowId, code, deviceId, errors);
         return email;
     }
 
@@ -407,8 +427,9 @@ public static partial class OtpEndpointRouteBuilderExtensions
     /// normalised, with its channel; <see langword="null"/> with an error. The email wins when both
     /// are sent, as a signup with both is keyed by its email.
     /// </summary>
-    private static OtpDestination? ValidateAddress(string? rawEmail, string? rawPhone, IOtpPhoneNumbers phones, Dictionary<string, string[]> errors)
+    private static OtpDestination? ValidateAddress(HttpContext http, string? rawEmail, string? rawPhone, IOtpPhoneNumbers phones, Dictionary<string, string[]> errors)
     {
+        string T(string key, params object?[] args) => OtpRequestLocalization.Text(http, key, args);
         var hasEmail = !string.IsNullOrWhiteSpace(rawEmail);
         var hasPhone = !string.IsNullOrWhiteSpace(rawPhone);
         if (hasPhone && !hasEmail)
@@ -418,7 +439,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
                 return new OtpDestination(OtpChannel.Sms, phone);
             }
 
-            errors["phone"] = ["Enter the phone number in international form, e.g. +14155550123."];
+            errors["phone"] = [T("Validation.PhoneInvalid")];
             return null;
         }
 
@@ -427,34 +448,34 @@ public static partial class OtpEndpointRouteBuilderExtensions
             return new OtpDestination(OtpChannel.Email, email);
         }
 
-        errors["email"] = [hasEmail ? "Enter a valid email address." : "The email (or the phone) is required."];
+        errors["email"] = [T(hasEmail ? "Validation.EmailInvalid" : "Validation.EmailOrPhoneRequired")];
         return null;
     }
 
-    private static void ValidateVerify(string? flowId, string? code, string? deviceId, Dictionary<string, string[]> errors)
+    private static void ValidateVerify(HttpContext http, string? flowId, string? code, string? deviceId, Dictionary<string, string[]> errors)
     {
-
+        string T(string key, params object?[] args) => OtpRequestLocalization.Text(http, key, args);
         if (string.IsNullOrWhiteSpace(flowId))
         {
-            errors["flowId"] = ["The flowId that start answered is required."];
+            errors["flowId"] = [T("Validation.FlowIdRequired")];
         }
         else if (flowId.Length > MaxFlowIdLength)
         {
-            errors["flowId"] = [$"The flowId must be at most {MaxFlowIdLength} characters."];
+            errors["flowId"] = [T("Validation.FlowIdTooLong", MaxFlowIdLength)];
         }
 
         if (string.IsNullOrWhiteSpace(code))
         {
-            errors["code"] = ["The code is required."];
+            errors["code"] = [T("Validation.CodeRequired")];
         }
         else if (code.Length > MaxCodeLength)
         {
-            errors["code"] = [$"The code must be at most {MaxCodeLength} characters."];
+            errors["code"] = [T("Validation.CodeTooLong", MaxCodeLength)];
         }
 
-        if (deviceId is { Length: > 128 })
+        if (deviceId is { Length: > MaxDeviceIdLength })
         {
-            errors["deviceId"] = ["The device id must be at most 128 characters."];
+            errors["deviceId"] = [T("Validation.DeviceIdTooLong", MaxDeviceIdLength)];
         }
     }
 
@@ -465,8 +486,15 @@ public static partial class OtpEndpointRouteBuilderExtensions
 
     private static long Seconds(TimeSpan value) => Math.Max(0L, (long)Math.Ceiling(value.TotalSeconds));
 
-    /// <summary>Turns a dependency fault that escaped a handler into 503, and a framework body error into its 4xx.</summary>
-    private static async ValueTask<object?> DependencyFaultFilter(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    /// <summary>
+    /// The filter of every OtpVerification group: runs the endpoint in the request's language
+    /// (<see cref="OtpRequestLocalization"/>: problem titles, validation messages, the message sent),
+    /// turns a dependency fault that escaped a handler into 503, and a framework body error into its 4xx.
+    /// </summary>
+    private static ValueTask<object?> DependencyFaultFilter(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+        => OtpRequestLocalization.RunLocalizedAsync(context.HttpContext, () => FaultsAsProblemsAsync(context, next));
+
+    private static async ValueTask<object?> FaultsAsProblemsAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         try
         {
@@ -492,9 +520,9 @@ public static partial class OtpEndpointRouteBuilderExtensions
         {
             return OtpProblems.PayloadTooLarge();
         }
-        catch (BadHttpRequestException ex)
+        catch (BadHttpRequestException)
         {
-            return OtpProblems.Validation("body", ex.Message);
+            return OtpProblems.Validation("body", OtpRequestLocalization.Text(context.HttpContext, "Validation.BadRequest"));
         }
     }
 

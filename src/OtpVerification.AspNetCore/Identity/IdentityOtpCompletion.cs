@@ -6,7 +6,8 @@ namespace OtpVerification.AspNetCore;
 internal sealed class IdentityOtpSignupCompletion<TUser, TForm>(
     UserManager<TUser> users,
     IUserClaimsPrincipalFactory<TUser> principals,
-    IdentityUserMapping<TUser, TForm> mapping) : IOtpSignupCompletion<TForm>
+    IdentityUserMapping<TUser, TForm> mapping,
+    OtpTexts texts) : IOtpSignupCompletion<TForm>
     where TUser : IdentityUser, new()
     where TForm : OtpSignupForm
 {
@@ -21,7 +22,7 @@ internal sealed class IdentityOtpSignupCompletion<TUser, TForm>(
     public async ValueTask<IReadOnlyDictionary<string, string[]>> ValidateAsync(TForm form, CancellationToken cancellationToken)
     {
         var user = NewUser(form);
-        var errors = await IdentityPasswordPolicy.ValidateAsync(users, user, form.Password!, "password").ConfigureAwait(false);
+        var errors = await IdentityPasswordPolicy.ValidateAsync(users, texts, user, form.Password!, "password").ConfigureAwait(false);
 
         // The email becomes the user name: an address Identity's user-name rules refuse must be
         // refused here, before a code is spent on it. Only the characters are checked: Identity's
@@ -31,7 +32,7 @@ internal sealed class IdentityOtpSignupCompletion<TUser, TForm>(
         {
             var map = new Dictionary<string, string[]>(errors, StringComparer.Ordinal)
             {
-                ["email"] = ["This email address contains characters that cannot be used to sign in here."],
+                ["email"] = [texts.Get("Validation.EmailCharacters", System.Globalization.CultureInfo.CurrentUICulture)],
             };
             return map;
         }
@@ -73,7 +74,7 @@ internal sealed class IdentityOtpSignupCompletion<TUser, TForm>(
                 return OtpCompletionResult.Taken();
             }
 
-            return OtpCompletionResult.Invalid(IdentityPasswordPolicy.ToErrors(result.Errors, "password"));
+            return OtpCompletionResult.Invalid(IdentityPasswordPolicy.ToErrors(users, texts, result.Errors, "password", user.UserName));
         }
 
         var principal = await principals.CreateAsync(user).ConfigureAwait(false);
@@ -99,7 +100,7 @@ internal sealed class IdentityUserMapping<TUser, TForm>(Action<TUser, TForm>? co
 /// update, so the old password and every refresh token or cookie issued before stop working. A
 /// lockout is never lifted: a locked or banned user stays locked.
 /// </summary>
-internal sealed class IdentityOtpPasswordReset<TUser>(UserManager<TUser> users) : IOtpPasswordReset
+internal sealed class IdentityOtpPasswordReset<TUser>(UserManager<TUser> users, OtpTexts texts) : IOtpPasswordReset
     where TUser : IdentityUser, new()
 {
     public ValueTask<bool> AccountExistsAsync(string email, CancellationToken cancellationToken)
@@ -109,7 +110,7 @@ internal sealed class IdentityOtpPasswordReset<TUser>(UserManager<TUser> users) 
     {
         // The same policy whether or not the account exists, so the answer reveals nothing.
         var user = new TUser { UserName = email, Email = email };
-        return await IdentityPasswordPolicy.ValidateAsync(users, user, newPassword, "newPassword").ConfigureAwait(false);
+        return await IdentityPasswordPolicy.ValidateAsync(users, texts, user, newPassword, "newPassword").ConfigureAwait(false);
     }
 
     public async ValueTask<bool> ResetAsync(string email, string newPassword, CancellationToken cancellationToken)
@@ -183,7 +184,7 @@ internal static class IdentityAccounts
 
 internal static class IdentityPasswordPolicy
 {
-    public static async Task<IReadOnlyDictionary<string, string[]>> ValidateAsync<TUser>(UserManager<TUser> users, TUser user, string password, string field)
+    public static async Task<IReadOnlyDictionary<string, string[]>> ValidateAsync<TUser>(UserManager<TUser> users, OtpTexts texts, TUser user, string password, string field)
         where TUser : class
     {
         var failures = new List<IdentityError>();
@@ -196,18 +197,40 @@ internal static class IdentityPasswordPolicy
             }
         }
 
-        return failures.Count == 0 ? new Dictionary<string, string[]>() : ToErrors(failures, field);
+        return failures.Count == 0 ? new Dictionary<string, string[]>() : ToErrors(users, texts, failures, field, null);
     }
 
-    public static Dictionary<string, string[]> ToErrors(IEnumerable<IdentityError> errors, string passwordField)
+    /// <summary>
+    /// Identity's errors as validation messages by field, in the request's culture: with Identity's
+    /// own (English) describer, each known error code is worded by the texts (<c>Identity.{code}</c>);
+    /// an app's own <see cref="IdentityErrorDescriber"/> (its translations) is kept as it words them.
+    /// </summary>
+    public static Dictionary<string, string[]> ToErrors<TUser>(UserManager<TUser> users, OtpTexts texts, IEnumerable<IdentityError> errors, string passwordField, string? userName)
+        where TUser : class
     {
+        var culture = System.Globalization.CultureInfo.CurrentUICulture;
+        var ownWording = users.ErrorDescriber.GetType() == typeof(IdentityErrorDescriber);
+        string Describe(IdentityError error)
+        {
+            object? arg = error.Code switch
+            {
+                nameof(IdentityErrorDescriber.PasswordTooShort) => users.Options.Password.RequiredLength,
+                nameof(IdentityErrorDescriber.PasswordRequiresUniqueChars) => users.Options.Password.RequiredUniqueChars,
+                nameof(IdentityErrorDescriber.InvalidEmail) or nameof(IdentityErrorDescriber.InvalidUserName) => userName,
+                _ => null,
+            };
+            return ownWording && texts.Find("Identity." + error.Code, culture) is { } text
+                ? string.Format(culture, text, arg)
+                : error.Description;
+        }
+
         var map = new Dictionary<string, string[]>(StringComparer.Ordinal);
         foreach (var error in errors)
         {
             var field = error.Code.StartsWith("Password", StringComparison.Ordinal) ? passwordField
                 : error.Code.Contains("Email", StringComparison.Ordinal) || error.Code.Contains("UserName", StringComparison.Ordinal) ? "email"
                 : "body";
-            map[field] = [.. map.GetValueOrDefault(field, []), error.Description];
+            map[field] = [.. map.GetValueOrDefault(field, []), Describe(error)];
         }
 
         return map;

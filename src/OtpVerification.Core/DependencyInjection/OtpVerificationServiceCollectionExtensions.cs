@@ -68,7 +68,10 @@ public static class OtpVerificationServiceCollectionExtensions
         services.TryAddSingleton<IOtpCodeHasher, HmacOtpCodeHasher>();
         services.TryAddSingleton<IOtpPhoneNumbers, BasicOtpPhoneNumbers>();
         services.TryAddSingleton<IOtpCodeProtector, AesGcmOtpCodeProtector>();
-        services.TryAddSingleton<IOtpMessageFormatter, DefaultOtpMessageFormatter>();
+        services.AddOptions<OtpLocalizationOptions>();
+        services.TryAddSingleton<OtpTexts>();
+        services.TryAddSingleton<DefaultOtpMessageFormatter>();
+        services.TryAddSingleton<IOtpMessageFormatter>(sp => sp.GetRequiredService<DefaultOtpMessageFormatter>());
         services.TryAddSingleton<IPendingRegistrationStore, InMemoryPendingRegistrationStore>();
         services.TryAddSingleton<DevOutbox>();
         services.TryAddSingleton(sp => new OtpMetrics(sp.GetService<IMeterFactory>()));
@@ -77,6 +80,33 @@ public static class OtpVerificationServiceCollectionExtensions
         services.AddSingleton<IOtpSender>(sp => DevOutboxSender.ForEnvironment(sp, OtpChannel.Sms)!);
         services.AddHostedService<OtpSenderStartupCheck>();
         return new OtpVerificationBuilder(services);
+    }
+
+    /// <summary>
+    /// Adds the app's texts for OtpVerification: the resources named after <paramref name="resourceType"/>
+    /// (e.g. <c>Resources/MyOtpTexts.fr.resx</c> for a class <c>MyOtpTexts</c>), asked before the
+    /// built-in English and Spanish texts, with the same keys (see <see cref="OtpTexts"/>).
+    /// Needs an <c>IStringLocalizerFactory</c> (<c>services.AddLocalization()</c>; the ASP.NET
+    /// Core package registers it). To answer in a new language, also list it in
+    /// <c>OtpSignup:Messages:SupportedCultures</c>. Adding the same type twice adds it once.
+    /// </summary>
+    /// <typeparam name="TBuilder">The builder type.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <param name="resourceType">The type the app's resources are named after.</param>
+    /// <returns>The builder.</returns>
+    public static TBuilder AddTexts<TBuilder>(this TBuilder builder, Type resourceType)
+        where TBuilder : IOtpVerificationBuilder
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(resourceType);
+        builder.Services.Configure<OtpLocalizationOptions>(o =>
+        {
+            if (!o.ResourceTypes.Contains(resourceType))
+            {
+                o.ResourceTypes.Add(resourceType);
+            }
+        });
+        return builder;
     }
 
     /// <summary>

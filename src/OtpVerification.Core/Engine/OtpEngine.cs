@@ -115,6 +115,7 @@ public sealed partial class OtpEngine
         var options = _options.CurrentValue;
         var key = EntryKey(request.Purpose, request.Address);
         var now = _time.GetUtcNow();
+        var wording = Wording.Of(request.Culture, request.WebOtpHost, options);
         cancellationToken.ThrowIfCancellationRequested();
 
         // The per-client limit and the entry live under different keys (on Redis, different hash
@@ -198,12 +199,12 @@ public sealed partial class OtpEngine
 
         if (DeliversAfterAnswering(request.Purpose, options))
         {
-            DeliverLater(key, hash, code, registration.Destinations, options, now, options.Code.Lifetime, isRepeat: false);
+            DeliverLater(key, hash, code, registration.Destinations, options, now, options.Code.Lifetime, isRepeat: false, wording);
             return Accepted(options, flowId);
         }
 
         // From here on the caller's cancellation is ignored: the entry and the message must agree.
-        var delivery = await DeliverAsync(key, hash, code, registration.Destinations, options, now, options.Code.Lifetime, isRepeat: false).ConfigureAwait(false);
+        var delivery = await DeliverAsync(key, hash, code, registration.Destinations, options, now, options.Code.Lifetime, isRepeat: false, wording).ConfigureAwait(false);
         if (delivery.Delivered)
         {
             if (_logger.IsEnabled(LogLevel.Information))
@@ -236,15 +237,26 @@ public sealed partial class OtpEngine
     /// <param name="clientKey">The client asking (its IP address, say), for the per-client send limit; <see langword="null"/> to skip it.</param>
     /// <param name="cancellationToken">Cancels the call before anything is written.</param>
     /// <returns>Accepted, TooFrequent, RateLimited or Unavailable.</returns>
-    public async ValueTask<OtpSendResult> ResendAsync(OtpPurpose purpose, string address, string? clientKey = null, CancellationToken cancellationToken = default)
+    public ValueTask<OtpSendResult> ResendAsync(OtpPurpose purpose, string address, string? clientKey = null, CancellationToken cancellationToken = default)
+        => ResendAsync(new OtpResendRequest { Purpose = purpose, Address = address, ClientKey = clientKey }, cancellationToken);
+
+    /// <summary>
+    /// Resends (see <see cref="ResendAsync(OtpPurpose, string, string?, CancellationToken)"/>),
+    /// worded in the request's culture, with its WebOTP host.
+    /// </summary>
+    /// <param name="request">The request.</param>
+    /// <param name="cancellationToken">Cancels the call before anything is written.</param>
+    /// <returns>Accepted, TooFrequent, RateLimited or Unavailable.</returns>
+    public async ValueTask<OtpSendResult> ResendAsync(OtpResendRequest request, CancellationToken cancellationToken = default)
     {
-        using var activity = OtpTracing.StartEngine("resend", purpose);
-        var result = await ResendCoreAsync(purpose, address, clientKey, cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(request);
+        using var activity = OtpTracing.StartEngine("resend", request.Purpose);
+        var result = await ResendCoreAsync(request.Purpose, request.Address, request.ClientKey, Wording.Of(request.Culture, request.WebOtpHost, _options.CurrentValue), cancellationToken).ConfigureAwait(false);
         OtpTracing.Finish(activity, result.Outcome);
         return result;
     }
 
-    private async ValueTask<OtpSendResult> ResendCoreAsync(OtpPurpose purpose, string address, string? clientKey, CancellationToken cancellationToken)
+    private async ValueTask<OtpSendResult> ResendCoreAsync(OtpPurpose purpose, string address, string? clientKey, Wording wording, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(address);
         var options = _options.CurrentValue;
@@ -335,11 +347,11 @@ public sealed partial class OtpEngine
 
         if (DeliversAfterAnswering(purpose, options))
         {
-            DeliverLater(key, hash, code, destinations, options, now, lifetime, isRepeat);
+            DeliverLater(key, hash, code, destinations, options, now, lifetime, isRepeat, wording);
             return Accepted(options, lifetime: lifetime);
         }
 
-        var delivery = await DeliverAsync(key, hash, code, destinations, options, now, lifetime, isRepeat).ConfigureAwait(false);
+        var delivery = await DeliverAsync(key, hash, code, destinations, options, now, lifetime, isRepeat, wording).ConfigureAwait(false);
         if (delivery.Delivered)
         {
             return Accepted(options, lifetime: lifetime);
@@ -485,7 +497,7 @@ public sealed partial class OtpEngine
     /// <returns>A task that completes when no delivery is in flight.</returns>
     public Task WhenDeliveredAsync() => Task.WhenAll(_deliveriesInFlight.Keys);
 
-    private void DeliverLater(PendingKey key, byte[] hash, string code, IReadOnlyList<OtpDestination> destinations, OtpSignupOptions options, DateTimeOffset now, TimeSpan lifetime, bool isRepeat)
+    private void DeliverLater(PendingKey key, byte[] hash, string code, IReadOnlyList<OtpDestination> destinations, OtpSignupOptions options, DateTimeOffset now, TimeSpan lifetime, bool isRepeat, Wording wording)
     {
         var delivery = Task.Run(async () =>
         {
@@ -493,7 +505,8 @@ public sealed partial class OtpEngine
             {
                 // An undelivered code stands, as a decoy's would (see ResendAsync): nobody has it,
                 // its send slot stays counted, and the user asks again.
-                await DeliverAsync(key, hash, code, destinations, options, now, lifetime, isRepeat).ConfigureAwait(false);
+                // The wording (culture, WebOTP host) was captured with the request: this runs on another thread, after the answer.
+                await DeliverAsync(key, hash, code, destinations, options, now, lifetime, isRepeat, wording).ConfigureAwait(false);
             }
 #pragma warning disable CA1031 // Nothing awaits this task: a fault must be logged here or it is lost.
             catch (Exception ex)
@@ -652,9 +665,8 @@ public sealed partial class OtpEngine
     /// destination (<see cref="IPendingRegistrationStore.RedirectAsync(PendingKey, byte[], byte[], byte[], OtpDestination, CancellationToken)"/>), so a right code only
     /// ever proves the address that received it.
     /// </summary>
-    private async ValueTask<Delivery> DeliverAsync(PendingKey key, byte[] hash, string code, IReadOnlyList<OtpDestination> destinations, OtpSignupOptions options, DateTimeOffset now, TimeSpan lifetime, bool isRepeat)
+    private async ValueTask<Delivery> DeliverAsync(PendingKey key, byte[] hash, string code, IReadOnlyList<OtpDestination> destinations, OtpSignupOptions options, DateTimeOffset now, TimeSpan lifetime, bool isRepeat, Wording wording)
     {
-        var culture = OtpCultures.Get(options.Messages.Culture);
         SendGateResult? limited = null;
         for (var i = 0; i < destinations.Count; i++)
         {
@@ -711,7 +723,8 @@ public sealed partial class OtpEngine
                 IsRepeat = isRepeat,
                 ExpiresIn = lifetime,
                 SentAt = now,
-                Culture = culture,
+                Culture = wording.Culture,
+                WebOtpHost = destination.Channel == OtpChannel.Sms ? wording.WebOtpHost : null,
                 AppName = options.Messages.AppName,
             };
 
@@ -744,6 +757,13 @@ public sealed partial class OtpEngine
             // The entry carries a code nobody received; it expires with its lifetime.
             Log.StoreUnavailable(_logger, "cancel", ex.GetType().Name, ex.Message);
         }
+    }
+
+    /// <summary>How a message is worded, fixed when the code is asked for: its culture and the host of its WebOTP line.</summary>
+    private readonly record struct Wording(System.Globalization.CultureInfo Culture, string? WebOtpHost)
+    {
+        public static Wording Of(System.Globalization.CultureInfo? culture, string? webOtpHost, OtpSignupOptions options)
+            => new(culture ?? OtpCultures.Get(options.Messages.Culture), options.Messages.WebOtpHost ?? (OtpWebOtp.IsValidHost(webOtpHost) ? webOtpHost : null));
     }
 
     /// <summary>The outcome of <see cref="DeliverAsync"/>: whether a destination took the code, the hash the entry now carries, and the limit that kept a destination out, if any.</summary>

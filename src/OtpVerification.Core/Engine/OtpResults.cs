@@ -1,3 +1,4 @@
+using System.Globalization;
 using OtpVerification.Stores;
 
 namespace OtpVerification;
@@ -81,4 +82,36 @@ public sealed class OtpStartRequest
     /// code ever matches it.
     /// </summary>
     public bool Decoy { get; init; }
+
+    /// <summary>
+    /// The language of the message (the request's, captured now: delivery may happen after the
+    /// answer); <see langword="null"/>: <see cref="OtpMessageOptions.Culture"/>.
+    /// </summary>
+    public CultureInfo? Culture { get; init; }
+
+    /// <summary>
+    /// The host of the request, for the WebOTP line that ends an SMS (<c>@host #code</c>), used
+    /// when <see cref="OtpMessageOptions.WebOtpHost"/> is not configured (which takes precedence);
+    /// no line when neither is a host name.
+    /// </summary>
+    public string? WebOtpHost { get; init; }
+}
+
+/// <summary>What resend needs: the entry's purpose and address, and how to word the message.</summary>
+public sealed class OtpResendRequest
+{
+    /// <summary>What the code is for.</summary>
+    public required OtpPurpose Purpose { get; init; }
+
+    /// <summary>The normalised address of the pending entry.</summary>
+    public required string Address { get; init; }
+
+    /// <summary>The client asking, for the per-client send limit; <see langword="null"/> skips it.</summary>
+    public string? ClientKey { get; init; }
+
+    /// <summary>The language of the message (see <see cref="OtpStartRequest.Culture"/>).</summary>
+    public CultureInfo? Culture { get; init; }
+
+    /// <summary>The host of the WebOTP line (see <see cref="OtpStartRequest.WebOtpHost"/>).</summary>
+    public string? WebOtpHost { get; init; }
 }

@@ -165,8 +165,30 @@ public sealed class OtpMessageOptions
     [StringLength(100, ErrorMessage = "OtpSignup:Messages:AppName must be at most 100 characters.")]
     public string AppName { get; set; } = "OtpVerification";
 
-    /// <summary>The culture messages are written in, e.g. <c>en-US</c> (<c>OtpSignup:Messages:Culture</c>).</summary>
+    /// <summary>
+    /// The default language (<c>OtpSignup:Messages:Culture</c>, default <c>en-US</c>): used when a
+    /// request's <c>Accept-Language</c> names none of <see cref="SupportedCultures"/>, and by
+    /// engine callers that give no culture (<see cref="OtpStartRequest.Culture"/>).
+    /// </summary>
     public string Culture { get; set; } = "en-US";
+
+    /// <summary>
+    /// The languages the endpoints answer in, picked from <c>Accept-Language</c> when the app does
+    /// not run ASP.NET Core's RequestLocalization itself (<c>OtpSignup:Messages:SupportedCultures</c>).
+    /// Unset (<see langword="null"/>), the languages of the built-in texts: <see cref="OtpTexts.BuiltInCultures"/>
+    /// (<c>en</c>, <c>es</c>). A configured list replaces them: list every language, and give the
+    /// texts of a new one (<see cref="OtpLocalizationOptions.ResourceTypes"/>).
+    /// </summary>
+    [SuppressMessage("Performance", "CA1819:Properties should not return arrays", Justification = "Bound from configuration, like SmsRegions.")]
+    public string[]? SupportedCultures { get; set; }
+
+    /// <summary>
+    /// The host named in the WebOTP / SMS Retriever line that ends every SMS, <c>@host #123456</c>
+    /// (<c>OtpSignup:Messages:WebOtpHost</c>, e.g. <c>app.example.com</c>: a host name, no scheme,
+    /// port or path). Unset, the endpoints use the host of the request that asked for the code;
+    /// set it in production so that the line never depends on a <c>Host</c> header.
+    /// </summary>
+    public string? WebOtpHost { get; set; }
 }
 
 /// <summary>Defences against abuse of the send endpoints: <c>OtpSignup:Abuse</c>.</summary>

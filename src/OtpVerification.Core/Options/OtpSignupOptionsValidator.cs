@@ -62,6 +62,27 @@ internal sealed class OtpSignupOptionsValidator : IValidateOptions<OtpSignupOpti
             }
         }
 
+        if (options.Messages is { } messages)
+        {
+            foreach (var supported in messages.SupportedCultures ?? [])
+            {
+                if (string.IsNullOrWhiteSpace(supported) || (!OtpCultures.InvariantMode && !OtpCultures.IsKnown(supported)))
+                {
+                    failures.Add($"OtpSignup:Messages:SupportedCultures holds '{supported}', which is not a known culture (e.g. 'en', 'es-MX').");
+                }
+            }
+
+            if (messages.SupportedCultures is { Length: 0 })
+            {
+                failures.Add("OtpSignup:Messages:SupportedCultures must list at least one culture (leave it unset for the built-in en, es).");
+            }
+
+            if (messages.WebOtpHost is { } host && !Senders.OtpWebOtp.IsValidHost(host))
+            {
+                failures.Add($"OtpSignup:Messages:WebOtpHost '{host}' is not a host name: give the domain only, e.g. 'app.example.com' (no scheme, port or path).");
+            }
+        }
+
         if (options.Abuse is { } abuse)
         {
             foreach (var callingCode in abuse.SmsCountryCodes ?? [])

@@ -9,7 +9,20 @@ namespace OtpVerification.Senders;
 /// <param name="Subject">The subject.</param>
 /// <param name="Body">The plain-text body, code included.</param>
 /// <param name="SentAt">When it was sent.</param>
-public sealed record DevOutboxMessage(string To, string Channel, string Purpose, string Subject, string Body, DateTimeOffset SentAt);
+public sealed record DevOutboxMessage(string To, string Channel, string Purpose, string Subject, string Body, DateTimeOffset SentAt)
+{
+    /// <summary>
+    /// The HTML part of an email (the alternative to <see cref="Body"/>); <see langword="null"/> for
+    /// an SMS. Kept in memory for tests and tools; not listed by <c>GET /dev/outbox</c>, whose
+    /// members the HTTP contract fixes.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? Html { get; init; }
+
+    /// <summary>The language the message was written in (e.g. <c>es</c>); not listed by <c>GET /dev/outbox</c>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? Culture { get; init; }
+}
 
 /// <summary>
 /// The development outbox: keeps the last messages in memory (bounded) and writes each to the
@@ -136,7 +149,11 @@ public sealed partial class DevOutboxSender : IOtpSender
             OtpNames.Purpose(message.Purpose),
             formatted.Subject,
             formatted.TextBody,
-            message.SentAt));
+            message.SentAt)
+        {
+            Html = formatted.HtmlBody,
+            Culture = message.Culture.Name,
+        });
         Log.Delivered(_logger, OtpNames.Channel(message.Channel), OtpAddress.Mask(message.To));
         return ValueTask.CompletedTask;
     }

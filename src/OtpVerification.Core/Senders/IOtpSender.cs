@@ -26,8 +26,14 @@ public sealed class OtpMessage
     /// <summary>When the code was issued.</summary>
     public required DateTimeOffset SentAt { get; init; }
 
-    /// <summary>The culture to write the message in.</summary>
+    /// <summary>The culture to write the message in: the request's, captured when the code was asked for.</summary>
     public required CultureInfo Culture { get; init; }
+
+    /// <summary>
+    /// For an SMS, the host of the WebOTP / SMS Retriever line that ends it (<c>@host #code</c>,
+    /// see <see cref="OtpWebOtp"/>); <see langword="null"/>: no such line.
+    /// </summary>
+    public string? WebOtpHost { get; init; }
 
     /// <summary>The app name to show.</summary>
     public required string AppName { get; init; }

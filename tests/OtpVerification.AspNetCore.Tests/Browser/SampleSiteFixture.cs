@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using OtpVerification.Senders;
 using Xunit.Abstractions;
 
 namespace OtpVerification.AspNetCore.Tests.Browser;
@@ -77,12 +78,16 @@ public sealed partial class SampleSiteFixture : IAsyncLifetime
     }
 
     /// <summary>Opens a fresh browser context and page on the site's root; screenshots go to <c>artifacts/screenshots/{testName}/</c>.</summary>
-    public async Task<BrowserVisit> VisitAsync(string testName, ITestOutputHelper output)
+    /// <param name="testName">The test, for the screenshot folder.</param>
+    /// <param name="output">The test's output.</param>
+    /// <param name="locale">The browser's language (<c>navigator.language</c> and <c>Accept-Language</c>), e.g. <c>es-ES</c>; the browser's default when null.</param>
+    public async Task<BrowserVisit> VisitAsync(string testName, ITestOutputHelper output, string? locale = null)
     {
         var context = await Browser.NewContextAsync(new()
         {
             BaseURL = BaseAddress.ToString(),
             ViewportSize = new() { Width = 480, Height = 900 },
+            Locale = locale,
         });
         context.SetDefaultTimeout(10_000);
         var page = await context.NewPageAsync();
@@ -99,6 +104,9 @@ public sealed partial class SampleSiteFixture : IAsyncLifetime
             ? match.Groups[1].Value
             : throw new InvalidOperationException($"No code in the message to {email}: \"{m.Body}\"."))];
     }
+
+    /// <summary>The development outbox's messages to <paramref name="email"/>, HTML part and culture included.</summary>
+    public IReadOnlyList<DevOutboxMessage> OutboxMessages(string email) => _factory!.Services.GetRequiredService<DevOutbox>().List(email);
 
     /// <summary>Polls the outbox (like a user refreshing their inbox) until <paramref name="count"/> codes arrived for <paramref name="email"/>.</summary>
     public async Task<IReadOnlyList<string>> WaitForCodesAsync(string email, int count)
@@ -159,7 +167,8 @@ public sealed partial class SampleSiteFixture : IAsyncLifetime
         throw new InvalidOperationException($"No .sln file above {AppContext.BaseDirectory}: cannot place artifacts/screenshots.");
     }
 
-    [GeneratedRegex(@"code is (\d{4,10})\b")]
+    // The first number in the body, in any language ("…code is 123456.", "…es 123456.").
+    [GeneratedRegex(@"\b(\d{4,10})\b")]
     private static partial Regex CodeInBody();
 
     private sealed record OutboxMessage(string? To, string? Body);

@@ -112,6 +112,15 @@ public partial class SampleAppFactory : WebApplicationFactory<Program>
         return await response.Content.ReadFromJsonAsync<List<OutboxMessage>>() ?? [];
     }
 
+    /// <summary>The development outbox's messages to <paramref name="to"/>, newest first, with their HTML part and culture (which <c>GET /dev/outbox</c> does not list).</summary>
+    /// <param name="to">The address.</param>
+    /// <returns>The messages.</returns>
+    public async Task<IReadOnlyList<DevOutboxMessage>> ReadOutboxMessagesAsync(string to)
+    {
+        await Services.GetRequiredService<OtpEngine>().WhenDeliveredAsync();
+        return Services.GetRequiredService<DevOutbox>().List(to);
+    }
+
     /// <summary>The code in the newest outbox message to <paramref name="to"/> for <paramref name="purpose"/>.</summary>
     /// <param name="to">The address (email or phone).</param>
     /// <param name="purpose"><c>signup</c> or <c>password_reset</c>.</param>

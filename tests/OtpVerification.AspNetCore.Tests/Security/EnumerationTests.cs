@@ -8,10 +8,29 @@ namespace OtpVerification.AspNetCore.Tests.Security;
 /// (the default) start, resend and password-reset start answer a registered and a new address
 /// with the same status, the same body (byte for byte, but for <c>traceId</c>) and the same header
 /// names, on the first call and on a second call within the cooldown (both take a send slot).
+/// Every test runs in English and, through <c>Accept-Language: es</c>, in Spanish
+/// (<see cref="SpanishEnumerationTests"/>): the answers must match in every language.
 /// </summary>
-public sealed partial class EnumerationTests(SampleAppFactory app) : IClassFixture<SampleAppFactory>
+public sealed class EnumerationTests(SampleAppFactory app) : EnumerationTestsBase(app, null), IClassFixture<SampleAppFactory>;
+
+/// <summary>The enumeration tests with <c>Accept-Language: es</c>: Spanish titles and messages, still byte-for-byte alike.</summary>
+public sealed class SpanishEnumerationTests(SampleAppFactory app) : EnumerationTestsBase(app, "es"), IClassFixture<SampleAppFactory>;
+
+/// <summary>The enumeration tests, in one language.</summary>
+public abstract partial class EnumerationTestsBase
 {
-    private readonly HttpClient _client = app.CreateClient();
+    private readonly SampleAppFactory _app;
+    private readonly HttpClient _client;
+
+    protected EnumerationTestsBase(SampleAppFactory app, string? language)
+    {
+        _app = app;
+        _client = app.CreateClient();
+        if (language is not null)
+        {
+            _client.DefaultRequestHeaders.AcceptLanguage.ParseAdd(language);
+        }
+    }
 
     public static TheoryData<string> SendEndpoints => new("/signup/start", "/signup/resend", "/password-reset/start");
 
@@ -53,7 +72,7 @@ public sealed partial class EnumerationTests(SampleAppFactory app) : IClassFixtu
         var fresh = TestData.Email("enum-resend-new");
         await (await _client.StartSignupAsync(registered)).ShouldBeAcceptedAsync();
         await (await _client.StartSignupAsync(fresh)).ShouldBeAcceptedAsync();
-        app.Clock.Advance(TimeSpan.FromSeconds(61));
+        _app.Clock.Advance(TimeSpan.FromSeconds(61));
 
         var forRegistered = await Snapshot.TakeAsync(await _client.ResendSignupAsync(registered));
         var forNew = await Snapshot.TakeAsync(await _client.ResendSignupAsync(fresh));
@@ -71,15 +90,15 @@ public sealed partial class EnumerationTests(SampleAppFactory app) : IClassFixtu
         var fresh = TestData.Email("enum-late-new");
         await (await _client.StartSignupAsync(registered)).ShouldBeAcceptedAsync();
         await (await _client.StartSignupAsync(fresh)).ShouldBeAcceptedAsync();
-        app.Clock.Advance(TimeSpan.FromMinutes(25));
+        _app.Clock.Advance(TimeSpan.FromMinutes(25));
 
         var forRegistered = await Snapshot.TakeAsync(await _client.ResendSignupAsync(registered));
         var forNew = await Snapshot.TakeAsync(await _client.ResendSignupAsync(fresh));
 
         forRegistered.ShouldMatch(forNew);
         forRegistered.Status.Should().Be(202);
-        app.Clock.Advance(TimeSpan.FromMinutes(9));
-        (await _client.VerifySignupAsync(fresh, await app.ReadCodeAsync(fresh))).StatusCode.Should().Be(System.Net.HttpStatusCode.OK);
+        _app.Clock.Advance(TimeSpan.FromMinutes(9));
+        (await _client.VerifySignupAsync(fresh, await _app.ReadCodeAsync(fresh))).StatusCode.Should().Be(System.Net.HttpStatusCode.OK);
     }
 
     public static TheoryData<string> VerifyProbes => new("wrong-code", "foreign-device", "stale-flow", "no-flow");
@@ -106,7 +125,7 @@ public sealed partial class EnumerationTests(SampleAppFactory app) : IClassFixtu
         var unknown = TestData.Email("enum-reset-unknown");
         await (await _client.StartPasswordResetAsync(registered)).ShouldBeAcceptedAsync();
         await (await _client.StartPasswordResetAsync(unknown)).ShouldBeAcceptedAsync();
-        var wrong = TestData.WrongCode(await app.ReadCodeAsync(registered, "password_reset"));
+        var wrong = TestData.WrongCode(await _app.ReadCodeAsync(registered, "password_reset"));
 
         var forRegistered = await Snapshot.TakeAsync(await _client.CompletePasswordResetAsync(registered, wrong, TestData.NewPassword));
         var forUnknown = await Snapshot.TakeAsync(await _client.CompletePasswordResetAsync(unknown, wrong, TestData.NewPassword));
@@ -131,7 +150,7 @@ public sealed partial class EnumerationTests(SampleAppFactory app) : IClassFixtu
 
     private async Task<HttpResponseMessage> StaleFlowAsync(string email, string oldFlow)
     {
-        app.Clock.Advance(TimeSpan.FromSeconds(61));
+        _app.Clock.Advance(TimeSpan.FromSeconds(61));
         await (await _client.StartSignupAsync(email, deviceId: "attacker-device")).ShouldBeAcceptedAsync();
         return await _client.VerifySignupAsync(email, "000000", deviceId: "attacker-device", flowId: oldFlow);
     }
@@ -145,7 +164,7 @@ public sealed partial class EnumerationTests(SampleAppFactory app) : IClassFixtu
     private async Task<string> RegisteredEmailAsync(string tag)
     {
         var email = TestData.Email(tag);
-        await app.SeedUsersAsync([email]);
+        await _app.SeedUsersAsync([email]);
         return email;
     }
 

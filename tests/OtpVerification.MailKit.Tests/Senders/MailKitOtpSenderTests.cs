@@ -24,7 +24,28 @@ public sealed class MailKitOtpSenderTests(MailDevFixture mailDev)
     {
         var (message, email) = await SendToMailDevAsync();
 
-        (await mailDev.GetPartsAsync(email))["text/html"].Should().Contain($">{message.Code}</p>");
+        (await mailDev.GetPartsAsync(email))["text/html"].Should().Contain($">{message.Code}</td>");
+    }
+
+    [Fact]
+    public async Task SendAsync_SpanishMessage_ArrivesAsMultipartWithSpanishTextAndHtml()
+    {
+        var (message, email) = await SendToMailDevAsync(culture: "es-ES");
+
+        var parts = await mailDev.GetPartsAsync(email);
+        new
+        {
+            Subject = email.GetProperty("subject").GetString(),
+            ContentType = email.GetProperty("headers").GetProperty("content-type").GetString()?.Split(';')[0],
+            Parts = parts.Keys.ToArray(),
+        }.Should().BeEquivalentTo(new
+        {
+            Subject = "Contoso: tu código de verificación",
+            ContentType = "multipart/alternative",
+            Parts = new[] { "text/plain", "text/html" },
+        }, o => o.WithStrictOrdering());
+        parts["text/plain"].Should().Contain($"Tu código de Contoso es {message.Code}.").And.Contain("Caduca en 10 minutos.");
+        parts["text/html"].Should().Contain("<html lang=\"es-ES\">").And.Contain($">{message.Code}</td>").And.Contain("¿No fuiste tú?");
     }
 
     [Fact]
@@ -133,10 +154,24 @@ public sealed class MailKitOtpSenderTests(MailDevFixture mailDev)
         logs.AllText.Should().Contain(OtpAddress.Mask(message.To)).And.NotContain(message.Code).And.NotContain(message.To);
     }
 
-    private async Task<(OtpMessage Message, JsonElement Email)> SendToMailDevAsync(string appName = "Contoso")
+    private async Task<(OtpMessage Message, JsonElement Email)> SendToMailDevAsync(string appName = "Contoso", string? culture = null)
     {
         await using var services = SenderTestKit.BuildServices(b => b.AddMailKitSender(o => Plain(o)));
         var message = SenderTestKit.Message(appName: appName);
+        if (culture is not null)
+        {
+            message = new OtpMessage
+            {
+                To = message.To,
+                Channel = message.Channel,
+                Purpose = message.Purpose,
+                Code = message.Code,
+                ExpiresIn = message.ExpiresIn,
+                SentAt = message.SentAt,
+                AppName = message.AppName,
+                Culture = System.Globalization.CultureInfo.GetCultureInfo(culture),
+            };
+        }
 
         await SenderTestKit.EmailSender(services).SendAsync(message);
 
