@@ -9,8 +9,6 @@ namespace Microsoft.AspNetCore.Routing;
 
 public static partial class OtpEndpointRouteBuilderExtensions
 {
-    private const int MaxDeviceIdLength = 128;
-
     /// <summary>
     /// Maps verify-first signup: <c>POST {prefix}/start</c> texts a code to a phone (202 with a
     /// <c>flowId</c>; the signup limits apply) and <c>POST {prefix}/verify</c> answers 200 with a

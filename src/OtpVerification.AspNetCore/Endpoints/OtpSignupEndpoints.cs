@@ -146,7 +146,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
         }
 
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var email = ValidateAddress(request!.Email, request.Phone, context.RequestServices.GetRequiredService<IOtpPhoneNumbers>(), errors)?.Address;
+        var email = ValidateAddress(context, request!.Email, request.Phone, context.RequestServices.GetRequiredService<IOtpPhoneNumbers>(), errors)?.Address;
         if (errors.Count > 0)
         {
             return OtpProblems.Validation(errors);

@@ -43,6 +43,11 @@ internal readonly record struct RedisKeys(RedisKey Registration, RedisKey Payloa
     /// <summary>The limits key alone (the per-client and per-destination checks touch nothing else).</summary>
     public static RedisKey LimitsFor(string prefix, PendingKey key, IOtpCodeHasher hasher) => LimitsSuffix.Prepend(TagBytes(prefix, key, hasher));
 
+    private static readonly RedisKey UsedSuffix = ":used";
+
+    /// <summary>The single-use mark of a token (<c>…:used</c>, <see cref="IPendingRegistrationStore.ConsumeOnceAsync"/>).</summary>
+    public static RedisKey UsedFor(string prefix, PendingKey key, IOtpCodeHasher hasher) => UsedSuffix.Prepend(TagBytes(prefix, key, hasher));
+
     /// <summary>The part of every key up to and including the hash tag, as UTF-8 bytes written straight into one array.</summary>
     private static byte[] TagBytes(string prefix, PendingKey key, IOtpCodeHasher hasher)
     {

@@ -234,7 +234,7 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
     {
         cancellationToken.ThrowIfCancellationRequested();
         var life = Math.Max(1L, (long)Math.Ceiling((expiresAt - now).TotalMilliseconds));
-        var reply = await RunAsync(RedisStoreScripts.ConsumeOnce, [RedisKeys.Tag(_keyPrefix, key, _hasher) + ":used"], [life], "consume-once", cancellationToken).ConfigureAwait(false);
+        var reply = await RunAsync(RedisStoreScripts.ConsumeOnce, [RedisKeys.UsedFor(_keyPrefix, key, _hasher)], [life], "consume-once", cancellationToken).ConfigureAwait(false);
         return Flag(reply!, "consume-once");
     }
 
