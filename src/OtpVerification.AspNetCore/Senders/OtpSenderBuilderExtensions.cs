@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using OtpVerification;
 using OtpVerification.Senders;
 
 namespace Microsoft.Extensions.DependencyInjection;

@@ -9,22 +9,6 @@ using OtpVerification.Stores;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>A builder for the OtpVerification services; store and sender extensions hang off it.</summary>
-public interface IOtpVerificationBuilder
-{
-    /// <summary>The service collection being configured.</summary>
-    IServiceCollection Services { get; }
-}
-
-/// <summary>The builder returned by <see cref="OtpVerificationServiceCollectionExtensions.AddOtpVerification(IServiceCollection, Action{OtpSignupOptions}?)"/>.</summary>
-public sealed class OtpVerificationBuilder : IOtpVerificationBuilder
-{
-    internal OtpVerificationBuilder(IServiceCollection services) => Services = services;
-
-    /// <inheritdoc />
-    public IServiceCollection Services { get; }
-}
-
 /// <summary>Registers the OtpVerification engine and its default seams.</summary>
 public static class OtpVerificationServiceCollectionExtensions
 {
