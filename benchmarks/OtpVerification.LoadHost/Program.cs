@@ -74,7 +74,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 
 app.MapPost("/baseline", (LoadSignupForm form) => TypedResults.Accepted((string?)null, new OtpSendResponse(600, 60)));
-app.MapOtpSignup("/signup");
+app.MapOtpSignup<LoadSignupForm>("/signup");
 app.MapGroup("/identity").MapIdentityApi<IdentityUser>();
 
 app.MapGet("/loadhost/requests", () => TypedResults.Ok(new RequestTotal(received.Value)));

@@ -25,7 +25,7 @@ var app = builder.Build();
 app.UseAuthentication();
 app.UseAuthorization();
 
-app.MapOtpSignup();
+app.MapOtpSignup<OtpSignupForm>();
 app.MapOtpDevOutbox();
 
 app.MapGet("/me", (ClaimsPrincipal user) => new { email = user.FindFirstValue(ClaimTypes.Email) })

@@ -83,7 +83,7 @@ app.UseStaticFiles();
 app.UseAuthentication();
 app.UseAuthorization();
 
-app.MapOtpSignup("/signup");
+app.MapOtpSignup<SignupForm>("/signup");
 app.MapOtpPasswordReset("/password-reset");
 app.MapOtpDevOutbox("/dev/outbox");
 app.MapOpenApi();

@@ -18,6 +18,7 @@ public static class OtpSignupServiceCollectionExtensions
     /// <param name="configuration">The <c>OtpSignup</c> configuration section.</param>
     /// <param name="configure">Further configuration applied after binding.</param>
     /// <returns>A builder for completion, stores and senders.</returns>
+    /// <exception cref="InvalidOperationException"><c>AddOtpSignup</c> was already called with another form type. Calling it again with the same form type is allowed: the registrations are made once and both <paramref name="configure"/> delegates apply.</exception>
     public static OtpSignupBuilder<TForm> AddOtpSignup<TForm>(this IServiceCollection services, IConfiguration configuration, Action<OtpSignupOptions>? configure = null)
         where TForm : OtpSignupForm
     {
@@ -37,10 +38,17 @@ public static class OtpSignupServiceCollectionExtensions
     /// <param name="services">The services.</param>
     /// <param name="configure">Configures the options.</param>
     /// <returns>A builder for completion, stores and senders.</returns>
+    /// <exception cref="InvalidOperationException"><c>AddOtpSignup</c> was already called with another form type. Calling it again with the same form type is allowed: the registrations are made once and both <paramref name="configure"/> delegates apply.</exception>
     public static OtpSignupBuilder<TForm> AddOtpSignup<TForm>(this IServiceCollection services, Action<OtpSignupOptions>? configure = null)
         where TForm : OtpSignupForm
     {
         ArgumentNullException.ThrowIfNull(services);
+        var registered = services.LastOrDefault(d => d.ServiceType == typeof(OtpSignupFormType))?.ImplementationInstance as OtpSignupFormType;
+        if (registered is not null && registered.Type != typeof(TForm))
+        {
+            throw new InvalidOperationException($"AddOtpSignup<{typeof(TForm).Name}>() was called after AddOtpSignup<{registered.Type.Name}>(): an app has one signup form. Derive one form with every field the signup needs and register only it.");
+        }
+
         services.AddOtpVerification(configure);
         services.AddDataProtection();
         services.AddProblemDetails();
@@ -58,5 +66,5 @@ public static class OtpSignupServiceCollectionExtensions
     }
 }
 
-/// <summary>Remembers the form type for the non-generic <c>MapOtpSignup()</c>.</summary>
+/// <summary>The form type given to <c>AddOtpSignup&lt;TForm&gt;()</c>: a second, different one is refused, and <c>MapOtpSignup&lt;TForm&gt;()</c> and the OpenAPI document use it.</summary>
 internal sealed record OtpSignupFormType(Type Type);
