@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.AspNetCore.DataProtection;
@@ -35,9 +36,12 @@ internal sealed class OtpPayloadProtector
     }
 
     /// <summary>Returns the value, or default when the payload cannot be decrypted (key ring lost or not shared).</summary>
-    public T? Unprotect<T>(OtpPurpose purpose, byte[] payload)
+    public T? Unprotect<T>(OtpPurpose purpose, ReadOnlyMemory<byte> payload)
     {
-        if (!_envelope.TryUnprotect(payload, Associated(purpose), out var json))
+        var blob = MemoryMarshal.TryGetArray(payload, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : payload.ToArray();
+        if (!_envelope.TryUnprotect(blob, Associated(purpose), out var json))
         {
             return default;
         }

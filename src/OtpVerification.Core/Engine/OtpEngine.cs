@@ -362,17 +362,17 @@ public sealed partial class OtpEngine
         {
             Log.StoreUnavailable(_logger, "verify", ex.GetType().Name, ex.Message);
             _metrics.Verified(purpose, OtpOutcome.Unavailable);
-            return new OtpVerifyResult(OtpOutcome.Unavailable, null, null);
+            return new OtpVerifyResult { Outcome = OtpOutcome.Unavailable };
         }
 
         var answer = result.Status switch
         {
-            StoreVerifyStatus.Success => new OtpVerifyResult(OtpOutcome.Verified, null, result.Registration),
-            StoreVerifyStatus.Invalid => new OtpVerifyResult(OtpOutcome.InvalidCode, Math.Max(0, result.AttemptsLeft), null),
-            StoreVerifyStatus.Expired => new OtpVerifyResult(OtpOutcome.CodeExpired, null, null),
-            StoreVerifyStatus.MaxAttempts => new OtpVerifyResult(OtpOutcome.MaxAttempts, null, null),
-            StoreVerifyStatus.DeviceMismatch => new OtpVerifyResult(OtpOutcome.DeviceMismatch, null, null),
-            _ => new OtpVerifyResult(OtpOutcome.FlowExpired, null, null),
+            StoreVerifyStatus.Success => new OtpVerifyResult { Outcome = OtpOutcome.Verified, Registration = result.Registration is { } verified ? new OtpVerifiedRegistration(verified) : null },
+            StoreVerifyStatus.Invalid => new OtpVerifyResult { Outcome = OtpOutcome.InvalidCode, AttemptsRemaining = Math.Max(0, result.AttemptsLeft) },
+            StoreVerifyStatus.Expired => new OtpVerifyResult { Outcome = OtpOutcome.CodeExpired },
+            StoreVerifyStatus.MaxAttempts => new OtpVerifyResult { Outcome = OtpOutcome.MaxAttempts },
+            StoreVerifyStatus.DeviceMismatch => new OtpVerifyResult { Outcome = OtpOutcome.DeviceMismatch },
+            _ => new OtpVerifyResult { Outcome = OtpOutcome.FlowExpired },
         };
         _metrics.Verified(purpose, answer.Outcome);
         Log.VerifyOutcome(_logger, OtpNames.Purpose(purpose), OtpAddress.Mask(address), OtpMetrics.OutcomeName(answer.Outcome));
@@ -384,15 +384,17 @@ public sealed partial class OtpEngine
     /// not the user's (the user database was down), so the user can retry with the same code and
     /// flow. An entry started again meanwhile is left alone.
     /// </summary>
-    /// <param name="registration">The entry returned by a successful verify.</param>
+    /// <param name="registration">The registration returned by a successful verify (<see cref="OtpVerifyResult.Registration"/>).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns><see langword="true"/> when the entry was restored.</returns>
-    public async ValueTask<bool> RestoreAsync(PendingRegistration registration, CancellationToken cancellationToken = default)
+    /// <exception cref="ArgumentNullException"><paramref name="registration"/> is <see langword="null"/>.</exception>
+    public async ValueTask<bool> RestoreAsync(OtpVerifiedRegistration registration, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(registration);
         try
         {
-            var restore = registration with { AttemptsLeft = Math.Max(1, registration.AttemptsLeft) };
+            var entry = registration.Entry;
+            var restore = entry with { AttemptsLeft = Math.Max(1, entry.AttemptsLeft) };
             return await _store.PutBackAsync(restore, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         }
         catch (OtpStoreUnavailableException ex)
@@ -543,7 +545,7 @@ public sealed partial class OtpEngine
     private static SendPolicy Policy(OtpSignupOptions options) => new(options.Resend.Cooldown, options.Resend.MaxPerHour, SendWindow);
 
     private static OtpSendResult Accepted(OtpSignupOptions options, string? flowId = null, TimeSpan? lifetime = null)
-        => new(OtpOutcome.Accepted, lifetime ?? options.Code.Lifetime, options.Resend.Cooldown, TimeSpan.Zero, flowId);
+        => new() { Outcome = OtpOutcome.Accepted, ExpiresIn = lifetime ?? options.Code.Lifetime, ResendAfter = options.Resend.Cooldown, FlowId = flowId };
 
     /// <summary>The answer when no destination took the code (the entry is already put back).</summary>
     private OtpSendResult Undelivered(OtpPurpose purpose, PendingKey key, Delivery delivery, OtpSignupOptions options, string? flowId, TimeSpan? lifetime = null)
@@ -574,13 +576,13 @@ public sealed partial class OtpEngine
         _metrics.SendRefused(purpose, outcome);
         Log.SendRefused(_logger, OtpNames.Purpose(purpose), OtpAddress.Mask(key.Address), OtpMetrics.OutcomeName(outcome));
         var retry = gate.RetryAfter > TimeSpan.Zero ? gate.RetryAfter : TimeSpan.FromSeconds(1);
-        return new OtpSendResult(outcome, TimeSpan.Zero, retry, retry);
+        return new OtpSendResult { Outcome = outcome, ResendAfter = retry, RetryAfter = retry };
     }
 
     private OtpSendResult Unavailable(OtpPurpose purpose)
     {
         _metrics.SendRefused(purpose, OtpOutcome.Unavailable);
-        return new OtpSendResult(OtpOutcome.Unavailable, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+        return new OtpSendResult { Outcome = OtpOutcome.Unavailable };
     }
 
     /// <summary>

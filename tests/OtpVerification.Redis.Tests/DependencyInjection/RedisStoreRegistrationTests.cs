@@ -220,7 +220,7 @@ public sealed partial class RedisStoreRegistrationTests(RedisServerFixture redis
 
         started.Outcome.Should().Be(OtpOutcome.Accepted);
         verified.Outcome.Should().Be(OtpOutcome.Verified);
-        verified.Registration!.Payload.Should().Equal(42, 43);
+        verified.Registration!.Payload.ToArray().Should().Equal(42, 43);
     }
 
     /// <summary>A shared store needs the hash key to pass start-up validation.</summary>
