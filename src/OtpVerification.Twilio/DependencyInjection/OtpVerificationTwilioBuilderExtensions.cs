@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OtpVerification;
 using OtpVerification.Senders;
+using OtpVerification.Twilio;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -10,7 +11,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// Adds the Twilio SMS sender to an OtpVerification builder. The SMTP email sender is in the
 /// OtpVerification.MailKit package (<c>AddMailKitSender</c>).
 /// </summary>
-public static class OtpSenderBuilderExtensions
+public static class OtpVerificationTwilioBuilderExtensions
 {
     /// <summary>
     /// Sends SMS codes through Twilio's Messages API with the settings bound from

@@ -5,8 +5,9 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OtpVerification.Senders;
 
-namespace OtpVerification.Senders;
+namespace OtpVerification.Twilio;
 
 /// <summary>
 /// Sends SMS codes through Twilio's Messages API

@@ -3,6 +3,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using OtpVerification.Senders;
 
+using OtpVerification.Twilio;
+
 namespace OtpVerification.AspNetCore.Tests.Senders;
 
 public sealed class TwilioSmsRegistrationTests

@@ -4,6 +4,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using OtpVerification.Senders;
 
+using OtpVerification.Twilio;
+
 namespace OtpVerification.AspNetCore.Tests.Senders;
 
 public sealed class TwilioSmsSenderTests : IAsyncLifetime
