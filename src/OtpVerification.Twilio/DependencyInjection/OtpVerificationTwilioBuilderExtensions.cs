@@ -59,10 +59,22 @@ public static class OtpVerificationTwilioBuilderExtensions
         var services = builder.Services;
         services.AddOptions<TwilioSmsOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TwilioSmsOptions>>(new TwilioSmsOptionsValidator(sectionPath)));
-        services.AddHttpClient(TwilioSmsOptions.HttpClientName);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IOtpMessageFormatter, DefaultOtpMessageFormatter>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IOtpSender, TwilioSmsSender>());
+        if (!services.Any(d => d.ServiceType == typeof(IOtpSender) && d.ImplementationFactory is not null && d.ImplementationFactory.Method.ReturnType == typeof(TwilioSmsSender)))
+        {
+            // A typed client (one HttpClient per sender). The sender is a singleton held by the
+            // engine, so the handler is never rotated: SocketsHttpHandler's own pooled-connection
+            // lifetime picks up DNS changes instead. The time-out is the sender's (TimeProvider),
+            // not HttpClient.Timeout. No retry handler is added, on purpose (see TwilioSmsSender).
+            services.AddHttpClient<TwilioSmsSender>(TwilioSmsOptions.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+                .UseSocketsHttpHandler((handler, _) => handler.PooledConnectionLifetime = TimeSpan.FromMinutes(2))
+                .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+            services.AddSingleton<IOtpSender>(TwilioSenderFactory);
+        }
+
         return builder;
     }
+
+    private static TwilioSmsSender TwilioSenderFactory(IServiceProvider services) => services.GetRequiredService<TwilioSmsSender>();
 }
