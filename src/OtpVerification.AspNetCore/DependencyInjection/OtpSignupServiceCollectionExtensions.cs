@@ -19,12 +19,12 @@ public static class OtpSignupServiceCollectionExtensions
     /// <param name="configure">Further configuration applied after binding.</param>
     /// <returns>A builder for completion, stores and senders.</returns>
     /// <exception cref="InvalidOperationException"><c>AddOtpSignup</c> was already called with another form type. Calling it again with the same form type is allowed: the registrations are made once and both <paramref name="configure"/> delegates apply.</exception>
-    public static OtpSignupBuilder<TForm> AddOtpSignup<TForm>(this IServiceCollection services, IConfiguration configuration, Action<OtpSignupOptions>? configure = null)
+    public static OtpSignupBuilder<TForm> AddOtpSignup<TForm>(this IServiceCollection services, IConfiguration configuration, Action<OtpVerificationOptions>? configure = null)
         where TForm : OtpSignupForm
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<OtpSignupOptions>().Bind(configuration);
+        services.AddOptions<OtpVerificationOptions>().Bind(configuration);
         return services.AddOtpSignup<TForm>(configure);
     }
 
@@ -39,7 +39,7 @@ public static class OtpSignupServiceCollectionExtensions
     /// <param name="configure">Configures the options.</param>
     /// <returns>A builder for completion, stores and senders.</returns>
     /// <exception cref="InvalidOperationException"><c>AddOtpSignup</c> was already called with another form type. Calling it again with the same form type is allowed: the registrations are made once and both <paramref name="configure"/> delegates apply.</exception>
-    public static OtpSignupBuilder<TForm> AddOtpSignup<TForm>(this IServiceCollection services, Action<OtpSignupOptions>? configure = null)
+    public static OtpSignupBuilder<TForm> AddOtpSignup<TForm>(this IServiceCollection services, Action<OtpVerificationOptions>? configure = null)
         where TForm : OtpSignupForm
     {
         ArgumentNullException.ThrowIfNull(services);

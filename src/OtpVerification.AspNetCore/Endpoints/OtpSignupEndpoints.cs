@@ -57,7 +57,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
         return group;
     }
 
-    private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> StartAsync<TForm>(HttpContext context, OtpEngine engine, OtpPayloadProtector protector, IOtpSignupCompletion<TForm> completion, Microsoft.Extensions.Options.IOptionsMonitor<OtpSignupOptions> options, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions)
+    private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> StartAsync<TForm>(HttpContext context, OtpEngine engine, OtpPayloadProtector protector, IOtpSignupCompletion<TForm> completion, Microsoft.Extensions.Options.IOptionsMonitor<OtpVerificationOptions> options, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions)
         where TForm : OtpSignupForm
     {
         var (form, problem) = await OtpRequestReader.ReadAsync<TForm>(context.Request).ConfigureAwait(false);

@@ -12,7 +12,7 @@ namespace OtpVerification.AspNetCore.Health;
 /// level passes <see cref="OtpStoreHealthCheckOptions.DegradedFillRatio"/> of
 /// <c>OtpSignup:MaxPendingEntries</c> (at the cap, new addresses are refused).
 /// </summary>
-internal sealed class OtpStoreHealthCheck(IPendingRegistrationStore store, IOptionsMonitor<OtpSignupOptions> signupOptions, IOptionsMonitor<OtpStoreHealthCheckOptions> options) : IHealthCheck
+internal sealed class OtpStoreHealthCheck(IPendingRegistrationStore store, IOptionsMonitor<OtpVerificationOptions> signupOptions, IOptionsMonitor<OtpStoreHealthCheckOptions> options) : IHealthCheck
 {
     private static readonly PendingKey ProbeKey = new(OtpPurpose.Signup, "health:probe");
 

@@ -9,7 +9,7 @@ public interface IOtpVerificationBuilder
     IServiceCollection Services { get; }
 }
 
-/// <summary>The builder returned by <see cref="OtpVerificationServiceCollectionExtensions.AddOtpVerification(IServiceCollection, Action{OtpSignupOptions}?)"/>.</summary>
+/// <summary>The builder returned by <see cref="OtpVerificationServiceCollectionExtensions.AddOtpVerification(IServiceCollection, Action{OtpVerificationOptions}?)"/>.</summary>
 public sealed class OtpVerificationBuilder : IOtpVerificationBuilder
 {
     internal OtpVerificationBuilder(IServiceCollection services) => Services = services;

@@ -24,10 +24,10 @@ public static class OtpVerificationServiceCollectionExtensions
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Configures the options.</param>
     /// <returns>A builder for stores and senders.</returns>
-    public static OtpVerificationBuilder AddOtpVerification(this IServiceCollection services, Action<OtpSignupOptions>? configure = null)
+    public static OtpVerificationBuilder AddOtpVerification(this IServiceCollection services, Action<OtpVerificationOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var options = services.AddOptions<OtpSignupOptions>();
+        var options = services.AddOptions<OtpVerificationOptions>();
         if (configure is not null)
         {
             options.Configure(configure);
@@ -41,7 +41,7 @@ public static class OtpVerificationServiceCollectionExtensions
         // Once only: ValidateDataAnnotations adds a validator per call, which would repeat every failure.
         options.ValidateDataAnnotations().ValidateOnStart();
 
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OtpSignupOptions>, OtpSignupOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OtpVerificationOptions>, OtpVerificationOptionsValidator>());
 
         // With a store shared by several instances (IDistributedPendingRegistrationStore), a code
         // hash key drawn per process is a start-up error; checked once, when the host starts.

@@ -21,7 +21,7 @@ public sealed partial class OtpEngine
     private readonly IOtpCodeGenerator _generator;
     private readonly IOtpCodeHasher _hasher;
     private readonly IOtpSender?[] _senders;
-    private readonly IOptionsMonitor<OtpSignupOptions> _options;
+    private readonly IOptionsMonitor<OtpVerificationOptions> _options;
     private readonly TimeProvider _time;
     private readonly OtpMetrics _metrics;
     private readonly ILogger<OtpEngine> _logger;
@@ -45,7 +45,7 @@ public sealed partial class OtpEngine
         IOtpCodeGenerator generator,
         IOtpCodeHasher hasher,
         IEnumerable<IOtpSender> senders,
-        IOptionsMonitor<OtpSignupOptions> options,
+        IOptionsMonitor<OtpVerificationOptions> options,
         TimeProvider timeProvider,
         OtpMetrics metrics,
         ILogger<OtpEngine> logger,
@@ -436,7 +436,7 @@ public sealed partial class OtpEngine
     /// would take longer for registered addresses. Without a thread ever blocked, the answer is
     /// the same work for both: the store call.
     /// </summary>
-    private static bool DeliversAfterAnswering(OtpPurpose purpose, OtpSignupOptions options)
+    private static bool DeliversAfterAnswering(OtpPurpose purpose, OtpVerificationOptions options)
         => ConcealsAccounts(purpose) && options.Abuse.EqualizeResponseTimes;
 
     /// <summary>
@@ -447,7 +447,7 @@ public sealed partial class OtpEngine
     /// <returns>A task that completes when no delivery is in flight.</returns>
     public Task WhenDeliveredAsync() => Task.WhenAll(_deliveriesInFlight.Keys);
 
-    private void DeliverLater(PendingKey key, byte[] hash, string code, IReadOnlyList<OtpDestination> destinations, OtpSignupOptions options, DateTimeOffset now, TimeSpan lifetime, bool isRepeat)
+    private void DeliverLater(PendingKey key, byte[] hash, string code, IReadOnlyList<OtpDestination> destinations, OtpVerificationOptions options, DateTimeOffset now, TimeSpan lifetime, bool isRepeat)
     {
         var delivery = Task.Run(async () =>
         {
@@ -469,7 +469,7 @@ public sealed partial class OtpEngine
     }
 
     /// <summary>The per-client send limit: one store operation on the client's own key, shared by every purpose.</summary>
-    private async ValueTask<OtpSendResult?> ClientGateAsync(OtpPurpose purpose, string? clientKey, DateTimeOffset now, OtpSignupOptions options)
+    private async ValueTask<OtpSendResult?> ClientGateAsync(OtpPurpose purpose, string? clientKey, DateTimeOffset now, OtpVerificationOptions options)
     {
         var max = options.Abuse.MaxSendsPerClientPerHour;
         if (string.IsNullOrEmpty(clientKey) || max <= 0)
@@ -503,7 +503,7 @@ public sealed partial class OtpEngine
     /// entry is keyed by) and a mailbox (whatever alias of it was typed) get no more codes than
     /// one address, so rotating emails or aliases cannot pump one phone or mailbox.
     /// </summary>
-    private async ValueTask<SendGateResult> DestinationGateAsync(PendingKey entry, OtpDestination destination, DateTimeOffset now, OtpSignupOptions options)
+    private async ValueTask<SendGateResult> DestinationGateAsync(PendingKey entry, OtpDestination destination, DateTimeOffset now, OtpVerificationOptions options)
     {
         var limitAddress = destination.Channel == OtpChannel.Sms ? destination.Address : OtpAddress.CanonicalMailbox(destination.Address);
         if (string.Equals(limitAddress, entry.Address, StringComparison.Ordinal))
@@ -518,7 +518,7 @@ public sealed partial class OtpEngine
     }
 
     /// <summary>Whether an SMS may go to <paramref name="phone"/>: the country allow-list and the app-wide hourly SMS budget.</summary>
-    private async ValueTask<bool> SmsAllowedAsync(string phone, DateTimeOffset now, OtpSignupOptions options)
+    private async ValueTask<bool> SmsAllowedAsync(string phone, DateTimeOffset now, OtpVerificationOptions options)
     {
         if (!_phones.AllowsSms(phone))
         {
@@ -542,13 +542,13 @@ public sealed partial class OtpEngine
         return false;
     }
 
-    private static SendPolicy Policy(OtpSignupOptions options) => new(options.Resend.Cooldown, options.Resend.MaxPerHour, SendWindow);
+    private static SendPolicy Policy(OtpVerificationOptions options) => new(options.Resend.Cooldown, options.Resend.MaxPerHour, SendWindow);
 
-    private static OtpSendResult Accepted(OtpSignupOptions options, string? flowId = null, TimeSpan? lifetime = null)
+    private static OtpSendResult Accepted(OtpVerificationOptions options, string? flowId = null, TimeSpan? lifetime = null)
         => new() { Outcome = OtpOutcome.Accepted, ExpiresIn = lifetime ?? options.Code.Lifetime, ResendAfter = options.Resend.Cooldown, FlowId = flowId };
 
     /// <summary>The answer when no destination took the code (the entry is already put back).</summary>
-    private OtpSendResult Undelivered(OtpPurpose purpose, PendingKey key, Delivery delivery, OtpSignupOptions options, string? flowId, TimeSpan? lifetime = null)
+    private OtpSendResult Undelivered(OtpPurpose purpose, PendingKey key, Delivery delivery, OtpVerificationOptions options, string? flowId, TimeSpan? lifetime = null)
     {
         if (ConcealsAccounts(purpose))
         {
@@ -591,7 +591,7 @@ public sealed partial class OtpEngine
     /// destination (<see cref="IPendingRegistrationStore.RedirectAsync(PendingKey, byte[], byte[], byte[], OtpDestination, CancellationToken)"/>), so a right code only
     /// ever proves the address that received it.
     /// </summary>
-    private async ValueTask<Delivery> DeliverAsync(PendingKey key, byte[] hash, string code, IReadOnlyList<OtpDestination> destinations, OtpSignupOptions options, DateTimeOffset now, TimeSpan lifetime, bool isRepeat)
+    private async ValueTask<Delivery> DeliverAsync(PendingKey key, byte[] hash, string code, IReadOnlyList<OtpDestination> destinations, OtpVerificationOptions options, DateTimeOffset now, TimeSpan lifetime, bool isRepeat)
     {
         var culture = OtpCultures.Get(options.Messages.Culture);
         SendGateResult? limited = null;

@@ -9,7 +9,7 @@ namespace OtpVerification.Stores;
 /// operation is atomic per key (a lock per entry, none across entries). Send limits are rolling:
 /// every send inside the last window counts, whenever in it it was made. Expired entries are swept
 /// a few at a time from a queue ordered by expiry, never by scanning the whole store, and the
-/// number of entries is capped (<see cref="OtpSignupOptions.MaxPendingEntries"/>): at the cap a
+/// number of entries is capped (<see cref="OtpVerificationOptions.MaxPendingEntries"/>): at the cap a
 /// new key is refused with <see cref="SendGateStatus.CapacityExceeded"/>.
 /// </summary>
 public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
@@ -24,10 +24,10 @@ public sealed class InMemoryPendingRegistrationStore : IPendingRegistrationStore
     private readonly TimeProvider _time;
     private int _count;
 
-    /// <summary>Creates a store with the capacity from <see cref="OtpSignupOptions.MaxPendingEntries"/>.</summary>
+    /// <summary>Creates a store with the capacity from <see cref="OtpVerificationOptions.MaxPendingEntries"/>.</summary>
     /// <param name="options">The options.</param>
     /// <param name="timeProvider">The clock, used for operations that are not given the time.</param>
-    public InMemoryPendingRegistrationStore(IOptions<OtpSignupOptions> options, TimeProvider timeProvider)
+    public InMemoryPendingRegistrationStore(IOptions<OtpVerificationOptions> options, TimeProvider timeProvider)
         : this(options?.Value.MaxPendingEntries ?? throw new ArgumentNullException(nameof(options)), timeProvider)
     {
     }

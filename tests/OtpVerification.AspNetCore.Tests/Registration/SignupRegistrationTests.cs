@@ -37,7 +37,7 @@ public sealed class SignupRegistrationTests
         services.Count(d => d.ServiceType == typeof(OtpEngine)).Should().Be(1);
         services.Count(d => d.ServiceType == typeof(IOtpSignupCompletion<OtpSignupForm>)).Should().Be(1);
         using var provider = services.AddLogging().BuildServiceProvider();
-        var options = provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<OtpSignupOptions>>().Value;
+        var options = provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<OtpVerificationOptions>>().Value;
         options.Code.Length.Should().Be(8);
         options.Messages.AppName.Should().Be("Twice");
     }

@@ -173,7 +173,7 @@ public sealed class InMemoryPendingRegistrationStoreTests : PendingRegistrationS
     [Fact]
     public async Task Constructor_FromOptions_UsesMaxPendingEntries()
     {
-        var store = new InMemoryPendingRegistrationStore(Options.Create(new OtpSignupOptions { MaxPendingEntries = 1 }), Time);
+        var store = new InMemoryPendingRegistrationStore(Options.Create(new OtpVerificationOptions { MaxPendingEntries = 1 }), Time);
         await store.ReserveSendAsync(NewKey(), Policy, Now);
 
         var gate = await store.ReserveSendAsync(NewKey(), Policy, Now);

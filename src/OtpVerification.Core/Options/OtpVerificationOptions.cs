@@ -9,7 +9,7 @@ namespace OtpVerification;
 /// configuration section. Validated at start-up; an invalid value stops the app with a message
 /// that names the key.
 /// </summary>
-public sealed class OtpSignupOptions
+public sealed class OtpVerificationOptions
 {
     /// <summary>The configuration section these options are bound from by default.</summary>
     public const string SectionName = "OtpSignup";
