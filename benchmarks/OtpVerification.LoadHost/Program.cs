@@ -27,7 +27,7 @@ builder.Services.AddAuthorization();
 builder.Services.AddIdentityApiEndpoints<IdentityUser>(o => o.User.RequireUniqueEmail = true)
     .AddEntityFrameworkStores<LoadDbContext>();
 
-var otp = builder.Services.AddOtpSignup<LoadSignupForm>(builder.Configuration.GetSection("OtpSignup"))
+var otp = builder.Services.AddOtpSignup<LoadSignupForm>(builder.Configuration)
     .AddIdentityUsers<IdentityUser>();
 if (string.Equals(builder.Configuration["Completion"], "NoUserLookup", StringComparison.OrdinalIgnoreCase))
 {

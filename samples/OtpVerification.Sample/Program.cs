@@ -40,14 +40,14 @@ if (builder.Configuration["DataProtection:KeysPath"] is { Length: > 0 } keysPath
 }
 
 // OtpVerification: pending registrations outside the user database until the code is verified.
-var otp = builder.Services.AddOtpSignup<SignupForm>(builder.Configuration.GetSection("OtpSignup"))
+var otp = builder.Services.AddOtpSignup<SignupForm>(builder.Configuration)
     .AddIdentityUsers<AppUser>((user, form) => user.DisplayName = form.Name?.Trim());
 
 // OtpSignup:Store=Redis keeps pending registrations in Redis (ConnectionStrings:Redis: a server,
 // Cluster nodes or Sentinel; unset, an IConnectionMultiplexer the app registers), shared by every
 // instance; the default is this process's memory. A shared store needs OtpSignup:Code:HashKey
 // (the app refuses to start without it) and warns at start-up without DataProtection:KeysPath.
-if (string.Equals(builder.Configuration["OtpSignup:Store"], "Redis", StringComparison.OrdinalIgnoreCase))
+if (string.Equals(builder.Configuration["OtpVerification:Store"] ?? builder.Configuration["OtpSignup:Store"], "Redis", StringComparison.OrdinalIgnoreCase))
 {
     otp.AddRedisStore(builder.Configuration.GetConnectionString("Redis"));
 }

@@ -10,12 +10,19 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class OtpSignupServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the signup flow for <typeparamref name="TForm"/>, its options bound from
-    /// <paramref name="configuration"/> (the <c>OtpSignup</c> section) and validated at start-up.
+    /// Registers the signup flow (and password reset and sign-in) for <typeparamref name="TForm"/>,
+    /// its options bound from <paramref name="configuration"/> and validated at start-up.
     /// </summary>
+    /// <remarks>
+    /// Pass the app's configuration (<c>builder.Configuration</c>) to bind the
+    /// <c>OtpVerification</c> section together with its former name <c>OtpSignup</c>, which keeps
+    /// working: a key present under both takes the <c>OtpVerification</c> value. Pass a section
+    /// (<c>GetSection("OtpVerification")</c>, or any other) to bind exactly that one. Start-up
+    /// errors name the keys of the section the app used.
+    /// </remarks>
     /// <typeparam name="TForm">The signup form: <see cref="OtpSignupForm"/> or a class derived from it.</typeparam>
     /// <param name="services">The services.</param>
-    /// <param name="configuration">The <c>OtpSignup</c> configuration section.</param>
+    /// <param name="configuration">The app's configuration, or the one section to bind.</param>
     /// <param name="configure">Further configuration applied after binding.</param>
     /// <returns>A builder for completion, stores and senders.</returns>
     /// <exception cref="InvalidOperationException"><c>AddOtpSignup</c> was already called with another form type. Calling it again with the same form type is allowed: the registrations are made once and both <paramref name="configure"/> delegates apply.</exception>
@@ -24,7 +31,8 @@ public static class OtpSignupServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<OtpVerificationOptions>().Bind(configuration);
+        ThrowIfOtherForm<TForm>(services);
+        services.AddOtpVerification(configuration);
         return services.AddOtpSignup<TForm>(configure);
     }
 
@@ -43,12 +51,7 @@ public static class OtpSignupServiceCollectionExtensions
         where TForm : OtpSignupForm
     {
         ArgumentNullException.ThrowIfNull(services);
-        var registered = services.LastOrDefault(d => d.ServiceType == typeof(OtpSignupFormType))?.ImplementationInstance as OtpSignupFormType;
-        if (registered is not null && registered.Type != typeof(TForm))
-        {
-            throw new InvalidOperationException($"AddOtpSignup<{typeof(TForm).Name}>() was called after AddOtpSignup<{registered.Type.Name}>(): an app has one signup form. Derive one form with every field the signup needs and register only it.");
-        }
-
+        ThrowIfOtherForm<TForm>(services);
         services.AddOtpVerification(configure);
         services.AddDataProtection();
         services.AddProblemDetails();
@@ -63,6 +66,15 @@ public static class OtpSignupServiceCollectionExtensions
         // With a store shared by several instances: warns at start-up when the key ring is not.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, SharedKeyRingCheck>());
         return new OtpSignupBuilder<TForm>(services);
+    }
+
+    private static void ThrowIfOtherForm<TForm>(IServiceCollection services)
+    {
+        var registered = services.LastOrDefault(d => d.ServiceType == typeof(OtpSignupFormType))?.ImplementationInstance as OtpSignupFormType;
+        if (registered is not null && registered.Type != typeof(TForm))
+        {
+            throw new InvalidOperationException($"AddOtpSignup<{typeof(TForm).Name}>() was called after AddOtpSignup<{registered.Type.Name}>(): an app has one signup form. Derive one form with every field the signup needs and register only it.");
+        }
     }
 }
 

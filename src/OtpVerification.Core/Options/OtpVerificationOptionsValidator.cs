@@ -7,7 +7,7 @@ namespace OtpVerification;
 /// Cross-field rules for <see cref="OtpVerificationOptions"/> that DataAnnotations cannot express.
 /// Each failure names the configuration key and the bad value.
 /// </summary>
-internal sealed class OtpVerificationOptionsValidator : IValidateOptions<OtpVerificationOptions>
+internal sealed class OtpVerificationOptionsValidator(IServiceProvider services) : IValidateOptions<OtpVerificationOptions>
 {
     public ValidateOptionsResult Validate(string? name, OtpVerificationOptions options)
     {
@@ -84,7 +84,7 @@ internal sealed class OtpVerificationOptionsValidator : IValidateOptions<OtpVeri
             }
         }
 
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures.Select(OtpConfigurationSection.Of(services).Rewrite));
     }
 
     /// <summary>The number types of <see cref="OtpAbuseOptions.SmsNumberTypes"/>: libphonenumber's, in configuration case.</summary>

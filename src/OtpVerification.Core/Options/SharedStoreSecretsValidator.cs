@@ -40,10 +40,10 @@ internal sealed class SharedStoreSecretsValidator(IServiceProvider services) : I
 
         if (store is IDistributedPendingRegistrationStore && hasher is HmacOtpCodeHasher { IsKeyConfigured: false })
         {
-            return ValidateOptionsResult.Fail(
+            return ValidateOptionsResult.Fail(OtpConfigurationSection.Of(services).Rewrite(
                 $"OtpSignup:Code:HashKey is not set, but the pending-registration store ({store.GetType().Name}) is shared by every instance of the app: " +
                 "each process would hash codes with a random key of its own, so a code sent by one instance would be refused by the others and a restart would void every code in flight. " +
-                $"Set OtpSignup:Code:HashKey to the same secret on every instance (base64 of at least 32 random bytes). {OtpVerificationOptionsValidator.HowToMakeAKey}");
+                $"Set OtpSignup:Code:HashKey to the same secret on every instance (base64 of at least 32 random bytes). {OtpVerificationOptionsValidator.HowToMakeAKey}"));
         }
 
         return ValidateOptionsResult.Success;
