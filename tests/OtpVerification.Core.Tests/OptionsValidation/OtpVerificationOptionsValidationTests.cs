@@ -151,7 +151,7 @@ public sealed class OtpVerificationOptionsValidationTests
             .AddInMemoryCollection(new Dictionary<string, string?> { ["OtpSignup:Code:Length"] = "3" })
             .Build();
         var services = new ServiceCollection();
-        services.AddOtpVerification(o => configuration.GetSection(OtpVerificationOptions.SectionName).Bind(o));
+        services.AddOtpVerification(o => configuration.GetSection(OtpVerificationOptions.LegacySectionName).Bind(o));
         using var provider = services.BuildServiceProvider();
 
         var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
@@ -166,7 +166,7 @@ public sealed class OtpVerificationOptionsValidationTests
             .AddInMemoryCollection(new Dictionary<string, string?> { ["OtpSignup:Resend:MaxPerHour"] = "0" })
             .Build();
         var services = new ServiceCollection();
-        services.AddOtpVerification(o => configuration.GetSection(OtpVerificationOptions.SectionName).Bind(o));
+        services.AddOtpVerification(o => configuration.GetSection(OtpVerificationOptions.LegacySectionName).Bind(o));
         using var provider = services.BuildServiceProvider();
 
         var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
