@@ -11,10 +11,12 @@
 #   3. starts it on a free 127.0.0.1 port in Development and, with curl: starts a signup, reads the
 #      code from GET /dev/outbox, checks a wrong code is refused, verifies the right one (200 and
 #      a bearer token), calls an authorized endpoint with that token; then stops the app;
-#   4. builds eng/consumer-console/ (a console/worker app: OtpVerification.Core and
-#      Microsoft.Extensions.Hosting, .Options, .DependencyInjection, .Logging pinned to 10.0.0,
-#      warnings as errors, so NU1605 fails it) and runs it: start, wrong code refused, right code
-#      verified, used once, with the in-memory store.
+#   4. builds eng/consumer-console/ (a console/worker app: OtpVerification.Core, .Twilio and
+#      .MailKit with Microsoft.Extensions.Hosting, .Options, .DependencyInjection, .Logging, .Http
+#      pinned to 10.0.0, warnings as errors, so NU1605 fails it; no ASP.NET Core framework) and runs
+#      it: start, wrong code refused, right code verified, used once, with the in-memory store; then
+#      a code by SMS through the Twilio sender (a fake handler plays Twilio) verified.
+#   The web app (step 2) installs every package: Core, AspNetCore, Redis, MailKit and Twilio.
 #
 # Prints "consumer test: PASS …" or "consumer test: FAIL …" last and exits non-zero on failure.
 # Environment: OTP_VERSION (default: the repository's version), OTP_FEED (a folder of packed
@@ -130,7 +132,7 @@ step="build app"
 log "build a new app referencing the packages by version (private NUGET_PACKAGES)"
 quiet "$work/build-app.log" dotnet build "$app/ConsumerApp.csproj" -c Release -nodeReuse:false \
   -p:OtpVerificationVersion="$version"
-for name in OtpVerification.Core OtpVerification.AspNetCore; do
+for name in "${packages[@]}"; do
   lower=$(tr '[:upper:]' '[:lower:]' <<<"$name")
   [ -f "$NUGET_PACKAGES/$lower/$version/$lower.$version.nupkg" ] || fail "$name $version was not restored from the feed"
 done
@@ -228,6 +230,12 @@ for dependency in Microsoft.Extensions.Options Microsoft.Extensions.DependencyIn
   resolved=$(jq -r --arg d "$dependency" '.targets["net10.0"] | keys[] | select(startswith($d + "/"))' "$assets")
   [ "$resolved" = "$dependency/10.0.0" ] || fail "the console app resolved ${resolved:-no $dependency}, expected $dependency/10.0.0"
 done
+for name in OtpVerification.Core OtpVerification.Twilio OtpVerification.MailKit; do
+  jq -e --arg n "$name/$version" '.targets["net10.0"] | has($n)' "$assets" >/dev/null || fail "the console app did not restore $name $version"
+done
+frameworks=$(jq -r '[.runtimeOptions.framework.name // empty, (.runtimeOptions.frameworks // [] | .[].name)] | join(",")' "$console/bin/Release/net10.0/ConsoleConsumer.runtimeconfig.json")
+[ "$frameworks" = Microsoft.NETCore.App ] || fail "the console app runs on $frameworks: a package pulled in a framework beyond Microsoft.NETCore.App (ASP.NET Core?)"
+echo "   runs on Microsoft.NETCore.App alone (Core, Twilio and MailKit need no ASP.NET Core)"
 echo "   restored with Microsoft.Extensions.* 10.0.0, no warning"
 
 step="console app: run"

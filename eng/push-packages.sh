@@ -7,7 +7,7 @@
 #
 #   1. every project under src/ has its <id>.<version>.nupkg (+ .snupkg) in the folder, and the
 #      folder holds no other package;
-#   2. order: Core, then Redis and MailKit (when the package exists), then AspNetCore; the order is
+#   2. order: Core, then Redis, MailKit and Twilio, then AspNetCore; the order is
 #      checked against each nuspec: a package's OtpVerification.* dependencies come before it, at
 #      this very version;
 #   3. for each package, nuget.org is asked whether the version exists. Absent: it is pushed. Present:
@@ -27,7 +27,7 @@
 set -euo pipefail
 
 # Dependency order. A new package goes here, after the packages it depends on (step 2 checks it).
-ORDER=(OtpVerification.Core OtpVerification.Redis OtpVerification.MailKit OtpVerification.AspNetCore)
+ORDER=(OtpVerification.Core OtpVerification.Redis OtpVerification.MailKit OtpVerification.Twilio OtpVerification.AspNetCore)
 
 dry_run=false
 if [ "${1:-}" = "--dry-run" ]; then dry_run=true; shift; fi

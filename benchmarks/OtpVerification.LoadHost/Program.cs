@@ -28,7 +28,7 @@ builder.Services.AddAuthorization();
 builder.Services.AddIdentityApiEndpoints<IdentityUser>(o => o.User.RequireUniqueEmail = true)
     .AddEntityFrameworkStores<LoadDbContext>();
 
-var otp = builder.Services.AddOtpSignup<LoadSignupForm>(builder.Configuration.GetSection("OtpSignup"))
+var otp = builder.Services.AddOtpSignup<LoadSignupForm>(builder.Configuration)
     .AddIdentityUsers<IdentityUser>();
 if (string.Equals(builder.Configuration["Completion"], "NoUserLookup", StringComparison.OrdinalIgnoreCase))
 {
@@ -82,7 +82,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 
 app.MapPost("/baseline", (LoadSignupForm form) => TypedResults.Accepted((string?)null, new OtpSendResponse(600, 60)));
-app.MapOtpSignup("/signup");
+app.MapOtpSignup<LoadSignupForm>("/signup");
 app.MapGroup("/identity").MapIdentityApi<IdentityUser>();
 
 app.MapGet("/loadhost/requests", () => TypedResults.Ok(new RequestTotal(received.Value)));

@@ -12,7 +12,7 @@ builder.Services.AddSingleton<UserList>();
 builder.Services.AddAuthentication().AddBearerToken();
 builder.Services.AddAuthorization();
 
-builder.Services.AddOtpSignup<OtpSignupForm>(options =>
+var otp = builder.Services.AddOtpSignup<OtpSignupForm>(options =>
     {
         options.Messages.AppName = "Consumer test";
         options.Code.Length = 6;
@@ -20,12 +20,31 @@ builder.Services.AddOtpSignup<OtpSignupForm>(options =>
     .CompleteWith<MyCompletion>()
     .ConfigureSignIn(signIn => signIn.BearerScheme = BearerTokenDefaults.AuthenticationScheme);
 
+// The other packages, as an app would wire them. Twilio is registered (its settings are validated
+// at start-up; the signup below goes by email, so no request is made); Redis and SMTP only when
+// configured, so that the test's codes stay in the development outbox.
+otp.AddTwilioSmsSender(o =>
+{
+    o.AccountSid = "AC0123456789abcdef0123456789abcdef";
+    o.AuthToken = "consumer-test-token";
+    o.From = "+14155550100";
+});
+if (builder.Configuration.GetConnectionString("Redis") is { Length: > 0 } redis)
+{
+    otp.AddRedisStore(redis);
+}
+
+if (builder.Configuration["Smtp:Host"] is { Length: > 0 })
+{
+    otp.AddMailKitSender(builder.Configuration.GetSection("Smtp"));
+}
+
 var app = builder.Build();
 
 app.UseAuthentication();
 app.UseAuthorization();
 
-app.MapOtpSignup();
+app.MapOtpSignup<OtpSignupForm>();
 app.MapOtpDevOutbox();
 
 app.MapGet("/me", (ClaimsPrincipal user) => new { email = user.FindFirstValue(ClaimTypes.Email) })

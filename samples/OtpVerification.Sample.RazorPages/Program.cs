@@ -35,7 +35,7 @@ public static class Program
 
         // OtpVerification: the engine, the in-memory pending store and (in Development) the dev outbox.
         // The pages call OtpEngine themselves; CompleteWith registers the completion they hand a verified form to.
-        builder.Services.AddOtpSignup<SignupForm>(builder.Configuration.GetSection("OtpSignup"), o => o.Messages.AppName = "OtpVerification Razor Pages Sample")
+        builder.Services.AddOtpSignup<SignupForm>(builder.Configuration, o => o.Messages.AppName = "OtpVerification Razor Pages Sample")
             .CompleteWith<UserTableCompletion>();
         builder.Services.AddSingleton<SignupFlow>();
 

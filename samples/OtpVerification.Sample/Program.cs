@@ -40,7 +40,7 @@ if (builder.Configuration["DataProtection:KeysPath"] is { Length: > 0 } keysPath
 }
 
 // OtpVerification: pending registrations outside the user database until the code is verified.
-var otp = builder.Services.AddOtpSignup<SignupForm>(builder.Configuration.GetSection("OtpSignup"))
+var otp = builder.Services.AddOtpSignup<SignupForm>(builder.Configuration)
     .AddIdentityUsers<AppUser>((user, form) => user.DisplayName = form.Name?.Trim())
     // The sample's own texts: the Spanish of its form's messages (SampleTexts.es.resx). The
     // endpoints answer in English or Spanish by Accept-Language (OtpSignup:Messages:SupportedCultures).
@@ -50,7 +50,7 @@ var otp = builder.Services.AddOtpSignup<SignupForm>(builder.Configuration.GetSec
 // Cluster nodes or Sentinel; unset, an IConnectionMultiplexer the app registers), shared by every
 // instance; the default is this process's memory. A shared store needs OtpSignup:Code:HashKey
 // (the app refuses to start without it) and warns at start-up without DataProtection:KeysPath.
-if (string.Equals(builder.Configuration["OtpSignup:Store"], "Redis", StringComparison.OrdinalIgnoreCase))
+if (string.Equals(builder.Configuration["OtpVerification:Store"] ?? builder.Configuration["OtpSignup:Store"], "Redis", StringComparison.OrdinalIgnoreCase))
 {
     otp.AddRedisStore(builder.Configuration.GetConnectionString("Redis"));
 }
@@ -86,7 +86,7 @@ app.UseStaticFiles();
 app.UseAuthentication();
 app.UseAuthorization();
 
-app.MapOtpSignup("/signup");
+app.MapOtpSignup<SignupForm>("/signup");
 app.MapOtpPasswordReset("/password-reset");
 app.MapOtpPhoneVerification("/phone-verification");
 app.MapOtpSignIn("/signin/code");

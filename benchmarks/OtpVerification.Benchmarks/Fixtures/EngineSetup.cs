@@ -18,7 +18,7 @@ internal static class EngineSetup
     /// <summary>How far the clock jumps when an address pool wraps: past the cooldown and the hourly window.</summary>
     public static readonly TimeSpan PoolWrapJump = TimeSpan.FromMinutes(61);
 
-    public static OtpSignupOptions Options() => new()
+    public static OtpVerificationOptions Options() => new()
     {
         Resend = new OtpResendOptions { Cooldown = TimeSpan.FromMinutes(1), MaxPerHour = 1000 },
         Abuse = new OtpAbuseOptions { MaxSendsPerClientPerHour = 0, MaxSmsPerHour = 0, EqualizeResponseTimes = false },
@@ -26,12 +26,12 @@ internal static class EngineSetup
         MaxLimitRecords = 400_000_000,
     };
 
-    public static OtpEngine Create(IPendingRegistrationStore store, TimeProvider clock, IOtpSender? sender = null, OtpSignupOptions? options = null) => new(
+    public static OtpEngine Create(IPendingRegistrationStore store, TimeProvider clock, IOtpSender? sender = null, OtpVerificationOptions? options = null) => new(
         store,
         new RandomOtpCodeGenerator(),
         new HmacOtpCodeHasher(new byte[32]),
         [sender ?? new NullOtpSender()],
-        new FixedOptionsMonitor<OtpSignupOptions>(options ?? Options()),
+        new FixedOptionsMonitor<OtpVerificationOptions>(options ?? Options()),
         clock,
         new OtpMetrics(),
         NullLogger<OtpEngine>.Instance);

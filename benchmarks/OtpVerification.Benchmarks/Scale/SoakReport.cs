@@ -37,10 +37,10 @@ internal static class SoakReport
         var botsPerSecond = int.Parse(Arg("--bots-per-second", "200"), CultureInfo.InvariantCulture);
         var peoplePerSecond = int.Parse(Arg("--people-per-second", "20"), CultureInfo.InvariantCulture);
 
-        var options = new OtpSignupOptions
+        var options = new OtpVerificationOptions
         {
             MaxPendingEntries = cap,
-            MaxLimitRecords = cap * OtpSignupOptions.LimitRecordsPerPendingEntry,
+            MaxLimitRecords = cap * OtpVerificationOptions.LimitRecordsPerPendingEntry,
             PendingLifetime = TimeSpan.FromMinutes(3),
             Code = new OtpCodeOptions { Lifetime = TimeSpan.FromMinutes(2) },
             Abuse = new OtpAbuseOptions { EqualizeResponseTimes = false },

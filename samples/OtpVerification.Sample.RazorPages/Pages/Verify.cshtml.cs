@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using OtpVerification.AspNetCore;
 using OtpVerification.Sample.RazorPages.Signup;
-using OtpVerification.Stores;
 
 namespace OtpVerification.Sample.RazorPages.Pages;
 
@@ -91,9 +90,9 @@ public sealed partial class VerifyModel(OtpEngine engine, IOtpSignupCompletion<S
         return Show(state);
     }
 
-    private async Task<IActionResult> CompleteAsync(SignupFlow.State state, PendingRegistration registration)
+    private async Task<IActionResult> CompleteAsync(SignupFlow.State state, OtpVerifiedRegistration registration)
     {
-        if (flow.UnprotectForm(registration.Payload) is not { } form)
+        if (flow.UnprotectForm(registration.Payload.ToArray()) is not { } form)
         {
             await engine.RestoreAsync(registration, HttpContext.RequestAborted);
             ModelState.AddModelError(string.Empty, "We could not finish your signup just now. Try again shortly.");

@@ -21,7 +21,7 @@ namespace OtpVerification.Sample.RazorPages.Signup;
 /// </remarks>
 /// <param name="provider">Data Protection.</param>
 /// <param name="options">The OtpVerification options (how long a pending signup lives).</param>
-public sealed class SignupFlow(IDataProtectionProvider provider, IOptions<OtpSignupOptions> options)
+public sealed class SignupFlow(IDataProtectionProvider provider, IOptions<OtpVerificationOptions> options)
 {
     /// <summary>The cookie's name.</summary>
     public const string CookieName = "otp-signup-flow";

@@ -6,82 +6,33 @@ using OtpVerification.AspNetCore;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>The builder returned by <c>AddOtpSignup&lt;TForm&gt;()</c>: completion, sign-in, stores and senders.</summary>
-/// <typeparam name="TForm">The signup form.</typeparam>
-public sealed class OtpSignupBuilder<TForm> : IOtpVerificationBuilder
-    where TForm : OtpSignupForm
-{
-    internal OtpSignupBuilder(IServiceCollection services) => Services = services;
-
-    /// <inheritdoc />
-    public IServiceCollection Services { get; }
-
-    /// <summary>
-    /// Completes signups and password resets with ASP.NET Core Identity: the duplicate check and
-    /// the password policy at start, <see cref="UserManager{TUser}.CreateAsync(TUser, string)"/>
-    /// with the email confirmed at completion. Register Identity itself as usual
-    /// (<c>AddIdentityApiEndpoints&lt;TUser&gt;()</c> or <c>AddIdentity…</c>). Safe to call twice.
-    /// </summary>
-    /// <typeparam name="TUser">The Identity user type.</typeparam>
-    /// <param name="configureUser">Fills further user properties from the verified form (a display name, say).</param>
-    /// <returns>The builder.</returns>
-    public OtpSignupBuilder<TForm> AddIdentityUsers<TUser>(Action<TUser, TForm>? configureUser = null)
-        where TUser : IdentityUser, new()
-    {
-        Services.Replace(ServiceDescriptor.Singleton(new IdentityUserMapping<TUser, TForm>(configureUser)));
-        Services.TryAddScoped<IOtpSignupCompletion<TForm>, IdentityOtpSignupCompletion<TUser, TForm>>();
-        Services.TryAddScoped<IOtpPasswordReset, IdentityOtpPasswordReset<TUser>>();
-        Services.TryAddScoped<IOtpAccounts, IdentityOtpAccounts<TUser>>();
-        return this;
-    }
-
-    /// <summary>Completes signups with your own handler instead of Identity. Replaces an earlier completion.</summary>
-    /// <typeparam name="THandler">The handler, resolved per request.</typeparam>
-    /// <returns>The builder.</returns>
-    public OtpSignupBuilder<TForm> CompleteWith<THandler>()
-        where THandler : class, IOtpSignupCompletion<TForm>
-    {
-        Services.Replace(ServiceDescriptor.Scoped<IOtpSignupCompletion<TForm>, THandler>());
-        return this;
-    }
-
-    /// <summary>Sets how the endpoints identify a client for the per-client send limit.</summary>
-    /// <param name="configure">Configures the endpoint options.</param>
-    /// <returns>The builder.</returns>
-    public OtpSignupBuilder<TForm> ConfigureEndpoints(Action<OtpEndpointOptions> configure)
-    {
-        Services.Configure(configure);
-        return this;
-    }
-
-    /// <summary>Sets the authentication schemes a verified user is signed in with.</summary>
-    /// <param name="configure">Configures the scheme names.</param>
-    /// <returns>The builder.</returns>
-    public OtpSignupBuilder<TForm> ConfigureSignIn(Action<OtpSignInOptions> configure)
-    {
-        Services.Configure(configure);
-        return this;
-    }
-}
-
 /// <summary>Registers OtpVerification's signup flow in an ASP.NET Core app.</summary>
 public static class OtpSignupServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the signup flow for <typeparamref name="TForm"/>, its options bound from
-    /// <paramref name="configuration"/> (the <c>OtpSignup</c> section) and validated at start-up.
+    /// Registers the signup flow (and password reset and sign-in) for <typeparamref name="TForm"/>,
+    /// its options bound from <paramref name="configuration"/> and validated at start-up.
     /// </summary>
+    /// <remarks>
+    /// Pass the app's configuration (<c>builder.Configuration</c>) to bind the
+    /// <c>OtpVerification</c> section together with its former name <c>OtpSignup</c>, which keeps
+    /// working: a key present under both takes the <c>OtpVerification</c> value. Pass a section
+    /// (<c>GetSection("OtpVerification")</c>, or any other) to bind exactly that one. Start-up
+    /// errors name the keys of the section the app used.
+    /// </remarks>
     /// <typeparam name="TForm">The signup form: <see cref="OtpSignupForm"/> or a class derived from it.</typeparam>
     /// <param name="services">The services.</param>
-    /// <param name="configuration">The <c>OtpSignup</c> configuration section.</param>
+    /// <param name="configuration">The app's configuration, or the one section to bind.</param>
     /// <param name="configure">Further configuration applied after binding.</param>
     /// <returns>A builder for completion, stores and senders.</returns>
-    public static OtpSignupBuilder<TForm> AddOtpSignup<TForm>(this IServiceCollection services, IConfiguration configuration, Action<OtpSignupOptions>? configure = null)
+    /// <exception cref="InvalidOperationException"><c>AddOtpSignup</c> was already called with another form type. Calling it again with the same form type is allowed: the registrations are made once and both <paramref name="configure"/> delegates apply.</exception>
+    public static OtpSignupBuilder<TForm> AddOtpSignup<TForm>(this IServiceCollection services, IConfiguration configuration, Action<OtpVerificationOptions>? configure = null)
         where TForm : OtpSignupForm
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<OtpSignupOptions>().Bind(configuration);
+        ThrowIfOtherForm<TForm>(services);
+        services.AddOtpVerification(configuration);
         return services.AddOtpSignup<TForm>(configure);
     }
 
@@ -95,10 +46,12 @@ public static class OtpSignupServiceCollectionExtensions
     /// <param name="services">The services.</param>
     /// <param name="configure">Configures the options.</param>
     /// <returns>A builder for completion, stores and senders.</returns>
-    public static OtpSignupBuilder<TForm> AddOtpSignup<TForm>(this IServiceCollection services, Action<OtpSignupOptions>? configure = null)
+    /// <exception cref="InvalidOperationException"><c>AddOtpSignup</c> was already called with another form type. Calling it again with the same form type is allowed: the registrations are made once and both <paramref name="configure"/> delegates apply.</exception>
+    public static OtpSignupBuilder<TForm> AddOtpSignup<TForm>(this IServiceCollection services, Action<OtpVerificationOptions>? configure = null)
         where TForm : OtpSignupForm
     {
         ArgumentNullException.ThrowIfNull(services);
+        ThrowIfOtherForm<TForm>(services);
         services.AddOtpVerification(configure);
         services.AddDataProtection();
         services.AddProblemDetails();
@@ -119,7 +72,16 @@ public static class OtpSignupServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, SharedKeyRingCheck>());
         return new OtpSignupBuilder<TForm>(services);
     }
+
+    private static void ThrowIfOtherForm<TForm>(IServiceCollection services)
+    {
+        var registered = services.LastOrDefault(d => d.ServiceType == typeof(OtpSignupFormType))?.ImplementationInstance as OtpSignupFormType;
+        if (registered is not null && registered.Type != typeof(TForm))
+        {
+            throw new InvalidOperationException($"AddOtpSignup<{typeof(TForm).Name}>() was called after AddOtpSignup<{registered.Type.Name}>(): an app has one signup form. Derive one form with every field the signup needs and register only it.");
+        }
+    }
 }
 
-/// <summary>Remembers the form type for the non-generic <c>MapOtpSignup()</c>.</summary>
+/// <summary>The form type given to <c>AddOtpSignup&lt;TForm&gt;()</c>: a second, different one is refused, and <c>MapOtpSignup&lt;TForm&gt;()</c> and the OpenAPI document use it.</summary>
 internal sealed record OtpSignupFormType(Type Type);

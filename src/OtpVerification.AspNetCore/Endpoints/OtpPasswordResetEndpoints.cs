@@ -47,18 +47,21 @@ public static partial class OtpEndpointRouteBuilderExtensions
     /// </summary>
     /// <param name="endpoints">The route builder.</param>
     /// <param name="pattern">The route (default <c>/dev/outbox</c>).</param>
-    /// <returns>The route builder.</returns>
-    public static IEndpointRouteBuilder MapOtpDevOutbox(this IEndpointRouteBuilder endpoints, string pattern = "/dev/outbox")
+    /// <returns>
+    /// The group's convention builder, to chain <c>RequireAuthorization</c>, <c>RequireHost</c> and
+    /// the like; outside Development the group is empty and conventions have nothing to apply to.
+    /// </returns>
+    public static RouteGroupBuilder MapOtpDevOutbox(this IEndpointRouteBuilder endpoints, string pattern = "/dev/outbox")
     {
         ArgumentNullException.ThrowIfNull(endpoints);
+        var group = endpoints.MapGroup(pattern).WithTags("Development").ExcludeFromDescription();
         var environment = endpoints.ServiceProvider.GetService<IHostEnvironment>();
-        if (environment is null || !environment.IsDevelopment())
+        if (environment is not null && environment.IsDevelopment())
         {
-            return endpoints;
+            group.MapGet(string.Empty, (DevOutbox outbox, string? to) => TypedResults.Ok(outbox.List(to)));
         }
 
-        endpoints.MapGet(pattern, (DevOutbox outbox, string? to) => TypedResults.Ok(outbox.List(to))).WithTags("Development").ExcludeFromDescription();
-        return endpoints;
+        return group;
     }
 
     private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> PasswordResetStartAsync(HttpContext context, OtpEngine engine, IOtpPasswordReset reset, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions)

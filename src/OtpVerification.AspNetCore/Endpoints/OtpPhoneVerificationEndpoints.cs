@@ -36,7 +36,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
         return group;
     }
 
-    private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> PhoneVerificationStartAsync(HttpContext context, OtpEngine engine, IOtpPhoneNumbers phones, Microsoft.Extensions.Options.IOptionsMonitor<OtpSignupOptions> options, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions)
+    private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> PhoneVerificationStartAsync(HttpContext context, OtpEngine engine, IOtpPhoneNumbers phones, Microsoft.Extensions.Options.IOptionsMonitor<OtpVerificationOptions> options, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions)
     {
         var (request, problem) = await OtpRequestReader.ReadAsync<OtpPhoneVerificationRequest>(context.Request).ConfigureAwait(false);
         if (problem is not null)

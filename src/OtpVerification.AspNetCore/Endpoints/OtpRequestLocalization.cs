@@ -64,7 +64,7 @@ internal static class OtpRequestLocalization
         var previousUiCulture = CultureInfo.CurrentUICulture;
         if (context.Features.Get<IRequestCultureFeature>() is null)
         {
-            var options = context.RequestServices.GetRequiredService<IOptionsMonitor<OtpSignupOptions>>().CurrentValue.Messages;
+            var options = context.RequestServices.GetRequiredService<IOptionsMonitor<OtpVerificationOptions>>().CurrentValue.Messages;
             var culture = Resolve(context, options);
             CultureInfo.CurrentCulture = culture;
             CultureInfo.CurrentUICulture = culture;

@@ -132,7 +132,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
         {
             // Locked out, or gone since start: answered as a wrong code (the code is used up), so
             // neither a lockout nor a deletion is announced to whoever holds the code.
-            return OtpProblems.InvalidCode(Math.Max(0, registration.AttemptsLeft));
+            return OtpProblems.InvalidCode(Math.Max(0, registration.AttemptsRemaining));
         }
 
         var response = new OtpVerifyResponse { UserId = account.UserId, Email = account.Email, Phone = account.Phone };

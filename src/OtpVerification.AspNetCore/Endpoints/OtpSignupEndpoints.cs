@@ -22,32 +22,25 @@ public static partial class OtpEndpointRouteBuilderExtensions
     /// Maps <c>POST {prefix}/start</c>, <c>{prefix}/resend</c> and <c>{prefix}/verify</c> for the
     /// form registered with <c>AddOtpSignup&lt;TForm&gt;()</c>.
     /// </summary>
+    /// <typeparam name="TForm">The signup form: the type given to <c>AddOtpSignup&lt;TForm&gt;()</c>.</typeparam>
     /// <param name="endpoints">The route builder.</param>
     /// <param name="prefix">The route prefix (default <c>/signup</c>).</param>
     /// <returns>The group's convention builder, to chain rate limiting, tags or policies.</returns>
-    /// <exception cref="InvalidOperationException"><c>AddOtpSignup&lt;TForm&gt;()</c> was not called.</exception>
-    public static RouteGroupBuilder MapOtpSignup(this IEndpointRouteBuilder endpoints, string prefix = "/signup")
-    {
-        ArgumentNullException.ThrowIfNull(endpoints);
-        var marker = endpoints.ServiceProvider.GetService<OtpSignupFormType>()
-            ?? throw new InvalidOperationException("Call services.AddOtpSignup<TForm>() before app.MapOtpSignup().");
-        var method = typeof(OtpEndpointRouteBuilderExtensions).GetMethod(nameof(MapOtpSignupCore), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
-        return (RouteGroupBuilder)method.MakeGenericMethod(marker.Type).Invoke(null, [endpoints, prefix])!;
-    }
-
-    /// <summary>Maps the signup endpoints for <typeparamref name="TForm"/> (see <see cref="MapOtpSignup(IEndpointRouteBuilder, string)"/>).</summary>
-    /// <typeparam name="TForm">The signup form.</typeparam>
-    /// <param name="endpoints">The route builder.</param>
-    /// <param name="prefix">The route prefix (default <c>/signup</c>).</param>
-    /// <returns>The group's convention builder.</returns>
+    /// <exception cref="InvalidOperationException">
+    /// <c>AddOtpSignup&lt;TForm&gt;()</c> was not called, was called with another form type, or no
+    /// completion (<c>AddIdentityUsers</c>, <c>CompleteWith</c>) was registered.
+    /// </exception>
     public static RouteGroupBuilder MapOtpSignup<TForm>(this IEndpointRouteBuilder endpoints, string prefix = "/signup")
         where TForm : OtpSignupForm
-        => MapOtpSignupCore<TForm>(endpoints, prefix);
-
-    private static RouteGroupBuilder MapOtpSignupCore<TForm>(IEndpointRouteBuilder endpoints, string prefix)
-        where TForm : OtpSignupForm
     {
         ArgumentNullException.ThrowIfNull(endpoints);
+        var registered = endpoints.ServiceProvider.GetService<OtpSignupFormType>()
+            ?? throw new InvalidOperationException($"Call services.AddOtpSignup<{typeof(TForm).Name}>() before app.MapOtpSignup<{typeof(TForm).Name}>().");
+        if (registered.Type != typeof(TForm))
+        {
+            throw new InvalidOperationException($"The signup form registered is {registered.Type.Name} (services.AddOtpSignup<{registered.Type.Name}>()): map it with app.MapOtpSignup<{registered.Type.Name}>(), not MapOtpSignup<{typeof(TForm).Name}>().");
+        }
+
         if (endpoints.ServiceProvider.GetService<IServiceProviderIsService>() is { } isService && !isService.IsService(typeof(IOtpSignupCompletion<TForm>)))
         {
             throw new InvalidOperationException($"MapOtpSignup needs an IOtpSignupCompletion<{typeof(TForm).Name}>: call AddIdentityUsers<TUser>() or CompleteWith<THandler>() on the signup builder.");
@@ -65,7 +58,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
         return group;
     }
 
-    private static async Task<Results<Accepted<OtpSendResponse>, Ok<OtpVerifyResponse>, ProblemHttpResult>> StartAsync<TForm>(HttpContext context, OtpEngine engine, OtpPayloadProtector protector, IOtpSignupCompletion<TForm> completion, Microsoft.Extensions.Options.IOptionsMonitor<OtpSignupOptions> options, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions, string? useCookies)
+    private static async Task<Results<Accepted<OtpSendResponse>, Ok<OtpVerifyResponse>, ProblemHttpResult>> StartAsync<TForm>(HttpContext context, OtpEngine engine, OtpPayloadProtector protector, IOtpSignupCompletion<TForm> completion, Microsoft.Extensions.Options.IOptionsMonitor<OtpVerificationOptions> options, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions, string? useCookies)
         where TForm : OtpSignupForm
     {
         var (form, problem) = await OtpRequestReader.ReadAsync<TForm>(context.Request).ConfigureAwait(false);

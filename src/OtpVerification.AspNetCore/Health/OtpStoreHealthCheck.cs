@@ -13,7 +13,7 @@ namespace OtpVerification.AspNetCore.Health;
 /// <c>OtpSignup:MaxPendingEntries</c> (past it, registrations are evicted) or of
 /// <c>OtpSignup:MaxLimitRecords</c> (at it, new addresses and clients are refused).
 /// </summary>
-internal sealed class OtpStoreHealthCheck(IPendingRegistrationStore store, IOptionsMonitor<OtpSignupOptions> signupOptions, IOptionsMonitor<OtpStoreHealthCheckOptions> options) : IHealthCheck
+internal sealed class OtpStoreHealthCheck(IPendingRegistrationStore store, IOptionsMonitor<OtpVerificationOptions> signupOptions, IOptionsMonitor<OtpStoreHealthCheckOptions> options) : IHealthCheck
 {
     private static readonly PendingKey ProbeKey = new(OtpPurpose.Signup, "health:probe");
 

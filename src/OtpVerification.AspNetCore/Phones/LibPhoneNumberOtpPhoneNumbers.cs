@@ -12,7 +12,7 @@ namespace OtpVerification.AspNetCore;
 /// shared-cost and VoIP numbers are where SMS pumping fraud pays).
 /// </summary>
 /// <param name="options">The options.</param>
-internal sealed class LibPhoneNumberOtpPhoneNumbers(IOptionsMonitor<OtpSignupOptions> options) : IOtpPhoneNumbers
+internal sealed class LibPhoneNumberOtpPhoneNumbers(IOptionsMonitor<OtpVerificationOptions> options) : IOtpPhoneNumbers
 {
     private const int MaxInputLength = 32;
     private static readonly PhoneNumberUtil Util = PhoneNumberUtil.GetInstance();

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.AspNetCore.DataProtection;
@@ -35,10 +36,14 @@ internal sealed class OtpPayloadProtector
     }
 
     /// <summary>Returns the value, or default when the payload cannot be decrypted (key ring lost or not shared).</summary>
-    public T? Unprotect<T>(OtpPurpose purpose, byte[] payload)
+    public T? Unprotect<T>(OtpPurpose purpose, ReadOnlyMemory<byte> payload)
     {
+        var blob = MemoryMarshal.TryGetArray(payload, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : payload.ToArray();
+
         // The JSON is opened into a pooled buffer, read from there, and wiped.
-        if (!EnvelopeProtector.TryPlainLength(payload, out var length))
+        if (!EnvelopeProtector.TryPlainLength(blob, out var length))
         {
             return default;
         }
@@ -47,7 +52,7 @@ internal sealed class OtpPayloadProtector
         var json = buffer.AsSpan(0, length);
         try
         {
-            return _envelope.TryUnprotect(payload, Associated(purpose), json) ? JsonSerializer.Deserialize<T>(json, OtpJson.Options) : default;
+            return _envelope.TryUnprotect(blob, Associated(purpose), json) ? JsonSerializer.Deserialize<T>(json, OtpJson.Options) : default;
         }
         catch (JsonException)
         {

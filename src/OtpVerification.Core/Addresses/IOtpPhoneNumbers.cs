@@ -29,7 +29,7 @@ public interface IOtpPhoneNumbers
 /// numbering plan: with this implementation, a configured region list refuses every number.
 /// </summary>
 /// <param name="options">The options.</param>
-public sealed class BasicOtpPhoneNumbers(IOptionsMonitor<OtpSignupOptions> options) : IOtpPhoneNumbers
+public sealed class BasicOtpPhoneNumbers(IOptionsMonitor<OtpVerificationOptions> options) : IOtpPhoneNumbers
 {
     /// <inheritdoc />
     public bool TryNormalize(string? input, [NotNullWhen(true)] out string? e164) => OtpAddress.TryNormalizePhone(input, out e164);

@@ -62,14 +62,14 @@ public sealed class HmacOtpCodeHasher : IOtpCodeHasher
     /// </summary>
     /// <param name="options">The options holding the keys (validated at start-up).</param>
     /// <exception cref="FormatException">A configured key is not base64 (start-up validation reports it first, naming the key).</exception>
-    public HmacOtpCodeHasher(IOptions<OtpSignupOptions> options)
+    public HmacOtpCodeHasher(IOptions<OtpVerificationOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var code = options.Value.Code;
-        IsKeyConfigured = !OtpSignupOptionsValidator.IsUnset(code.HashKey);
+        IsKeyConfigured = !OtpVerificationOptionsValidator.IsUnset(code.HashKey);
         _key = IsKeyConfigured ? Convert.FromBase64String(code.HashKey!) : RandomNumberGenerator.GetBytes(32);
-        _previousKey = IsKeyConfigured && !OtpSignupOptionsValidator.IsUnset(code.PreviousHashKey) ? Convert.FromBase64String(code.PreviousHashKey) : null;
-        _nameKey = DeriveNameKey(OtpSignupOptionsValidator.IsUnset(code.KeyNameKey) ? _key : Convert.FromBase64String(code.KeyNameKey));
+        _previousKey = IsKeyConfigured && !OtpVerificationOptionsValidator.IsUnset(code.PreviousHashKey) ? Convert.FromBase64String(code.PreviousHashKey) : null;
+        _nameKey = DeriveNameKey(OtpVerificationOptionsValidator.IsUnset(code.KeyNameKey) ? _key : Convert.FromBase64String(code.KeyNameKey));
     }
 
     /// <summary>Creates a hasher with an explicit key; key names are derived from it.</summary>

@@ -45,7 +45,7 @@ public sealed class AesGcmOtpCodeProtector : IOtpCodeProtector
     /// still open.
     /// </summary>
     /// <param name="options">The options.</param>
-    public AesGcmOtpCodeProtector(IOptions<OtpSignupOptions> options)
+    public AesGcmOtpCodeProtector(IOptions<OtpVerificationOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var code = options.Value.Code;

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -8,22 +9,6 @@ using OtpVerification.Senders;
 using OtpVerification.Stores;
 
 namespace Microsoft.Extensions.DependencyInjection;
-
-/// <summary>A builder for the OtpVerification services; store and sender extensions hang off it.</summary>
-public interface IOtpVerificationBuilder
-{
-    /// <summary>The service collection being configured.</summary>
-    IServiceCollection Services { get; }
-}
-
-/// <summary>The builder returned by <see cref="OtpVerificationServiceCollectionExtensions.AddOtpVerification(IServiceCollection, Action{OtpSignupOptions}?)"/>.</summary>
-public sealed class OtpVerificationBuilder : IOtpVerificationBuilder
-{
-    internal OtpVerificationBuilder(IServiceCollection services) => Services = services;
-
-    /// <inheritdoc />
-    public IServiceCollection Services { get; }
-}
 
 /// <summary>Registers the OtpVerification engine and its default seams.</summary>
 public static class OtpVerificationServiceCollectionExtensions
@@ -40,10 +25,10 @@ public static class OtpVerificationServiceCollectionExtensions
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Configures the options.</param>
     /// <returns>A builder for stores and senders.</returns>
-    public static OtpVerificationBuilder AddOtpVerification(this IServiceCollection services, Action<OtpSignupOptions>? configure = null)
+    public static OtpVerificationBuilder AddOtpVerification(this IServiceCollection services, Action<OtpVerificationOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var options = services.AddOptions<OtpSignupOptions>();
+        var options = services.AddOptions<OtpVerificationOptions>();
         if (configure is not null)
         {
             options.Configure(configure);
@@ -54,10 +39,12 @@ public static class OtpVerificationServiceCollectionExtensions
             return new OtpVerificationBuilder(services);
         }
 
-        // Once only: ValidateDataAnnotations adds a validator per call, which would repeat every failure.
-        options.ValidateDataAnnotations().ValidateOnStart();
+        // Once only. The DataAnnotations rules run through a validator that names the keys of the
+        // section the app used (OtpVerification or the old OtpSignup).
+        options.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OtpVerificationOptions>, OtpVerificationOptionsAnnotationsValidator>());
 
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OtpSignupOptions>, OtpSignupOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OtpVerificationOptions>, OtpVerificationOptionsValidator>());
 
         // With a store shared by several instances (IDistributedPendingRegistrationStore), a code
         // hash key drawn per process is a start-up error; checked once, when the host starts.
@@ -107,6 +94,49 @@ public static class OtpVerificationServiceCollectionExtensions
             }
         });
         return builder;
+    }
+
+    /// <summary>
+    /// Registers the engine (see <see cref="AddOtpVerification(IServiceCollection, Action{OtpVerificationOptions}?)"/>)
+    /// with its options bound from <paramref name="configuration"/>.
+    /// </summary>
+    /// <remarks>
+    /// Pass the app's configuration to bind the <c>OtpVerification</c> section together with its
+    /// former name <c>OtpSignup</c>, which keeps working: a key present under both takes the
+    /// <c>OtpVerification</c> value. Pass a section to bind exactly that one. Start-up errors name
+    /// the keys under the section the app used.
+    /// </remarks>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The app's configuration, or the one section to bind.</param>
+    /// <param name="configure">Further configuration applied after binding.</param>
+    /// <returns>A builder for stores and senders.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="configuration"/> is <see langword="null"/>.</exception>
+    public static OtpVerificationBuilder AddOtpVerification(this IServiceCollection services, IConfiguration configuration, Action<OtpVerificationOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var optionsBuilder = services.AddOptions<OtpVerificationOptions>();
+        string sectionName;
+        if (configuration is IConfigurationSection section)
+        {
+            optionsBuilder.Bind(section);
+            sectionName = section.Path;
+        }
+        else
+        {
+            // The former section under the current one: the later source wins key by key.
+            var legacy = configuration.GetSection(OtpVerificationOptions.LegacySectionName);
+            var current = configuration.GetSection(OtpVerificationOptions.SectionName);
+            var merged = new ConfigurationBuilder()
+                .AddConfiguration(legacy, shouldDisposeConfiguration: false)
+                .AddConfiguration(current, shouldDisposeConfiguration: false)
+                .Build();
+            optionsBuilder.Bind(merged);
+            sectionName = current.Exists() || !legacy.Exists() ? OtpVerificationOptions.SectionName : OtpVerificationOptions.LegacySectionName;
+        }
+
+        services.Replace(ServiceDescriptor.Singleton(new OtpConfigurationSection(sectionName)));
+        return services.AddOtpVerification(configure);
     }
 
     /// <summary>

@@ -21,7 +21,7 @@ public sealed partial class OtpEngine
     private readonly IOtpCodeGenerator _generator;
     private readonly IOtpCodeHasher _hasher;
     private readonly IOtpSender?[] _senders;
-    private readonly IOptionsMonitor<OtpSignupOptions> _options;
+    private readonly IOptionsMonitor<OtpVerificationOptions> _options;
     private readonly TimeProvider _time;
     private readonly OtpMetrics _metrics;
     private readonly ILogger<OtpEngine> _logger;
@@ -48,7 +48,7 @@ public sealed partial class OtpEngine
         IOtpCodeGenerator generator,
         IOtpCodeHasher hasher,
         IEnumerable<IOtpSender> senders,
-        IOptionsMonitor<OtpSignupOptions> options,
+        IOptionsMonitor<OtpVerificationOptions> options,
         TimeProvider timeProvider,
         OtpMetrics metrics,
         ILogger<OtpEngine> logger,
@@ -409,17 +409,17 @@ public sealed partial class OtpEngine
         {
             Log.StoreUnavailable(_logger, "verify", ex.GetType().Name, ex.Message);
             _metrics.Verified(purpose, OtpOutcome.Unavailable);
-            return new OtpVerifyResult(OtpOutcome.Unavailable, null, null);
+            return new OtpVerifyResult { Outcome = OtpOutcome.Unavailable };
         }
 
         var answer = result.Status switch
         {
-            StoreVerifyStatus.Success => new OtpVerifyResult(OtpOutcome.Verified, null, result.Registration),
-            StoreVerifyStatus.Invalid => new OtpVerifyResult(OtpOutcome.InvalidCode, Math.Max(0, result.AttemptsLeft), null),
-            StoreVerifyStatus.Expired => new OtpVerifyResult(OtpOutcome.CodeExpired, null, null),
-            StoreVerifyStatus.MaxAttempts => new OtpVerifyResult(OtpOutcome.MaxAttempts, null, null),
-            StoreVerifyStatus.DeviceMismatch => new OtpVerifyResult(OtpOutcome.DeviceMismatch, null, null),
-            _ => new OtpVerifyResult(OtpOutcome.FlowExpired, null, null),
+            StoreVerifyStatus.Success => new OtpVerifyResult { Outcome = OtpOutcome.Verified, Registration = result.Registration is { } verified ? new OtpVerifiedRegistration(verified) : null },
+            StoreVerifyStatus.Invalid => new OtpVerifyResult { Outcome = OtpOutcome.InvalidCode, AttemptsRemaining = Math.Max(0, result.AttemptsLeft) },
+            StoreVerifyStatus.Expired => new OtpVerifyResult { Outcome = OtpOutcome.CodeExpired },
+            StoreVerifyStatus.MaxAttempts => new OtpVerifyResult { Outcome = OtpOutcome.MaxAttempts },
+            StoreVerifyStatus.DeviceMismatch => new OtpVerifyResult { Outcome = OtpOutcome.DeviceMismatch },
+            _ => new OtpVerifyResult { Outcome = OtpOutcome.FlowExpired },
         };
         _metrics.Verified(purpose, answer.Outcome);
         if (_logger.IsEnabled(LogLevel.Information))
@@ -436,15 +436,17 @@ public sealed partial class OtpEngine
     /// not the user's (the user database was down), so the user can retry with the same code and
     /// flow. An entry started again meanwhile is left alone.
     /// </summary>
-    /// <param name="registration">The entry returned by a successful verify.</param>
+    /// <param name="registration">The registration returned by a successful verify (<see cref="OtpVerifyResult.Registration"/>).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns><see langword="true"/> when the entry was restored.</returns>
-    public async ValueTask<bool> RestoreAsync(PendingRegistration registration, CancellationToken cancellationToken = default)
+    /// <exception cref="ArgumentNullException"><paramref name="registration"/> is <see langword="null"/>.</exception>
+    public async ValueTask<bool> RestoreAsync(OtpVerifiedRegistration registration, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(registration);
         try
         {
-            var restore = registration with { AttemptsLeft = Math.Max(1, registration.AttemptsLeft) };
+            var entry = registration.Entry;
+            var restore = entry with { AttemptsLeft = Math.Max(1, entry.AttemptsLeft) };
             return await _store.PutBackAsync(restore, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         }
         catch (OtpStoreUnavailableException ex)
@@ -486,7 +488,7 @@ public sealed partial class OtpEngine
     /// would take longer for registered addresses. Without a thread ever blocked, the answer is
     /// the same work for both: the store call.
     /// </summary>
-    private static bool DeliversAfterAnswering(OtpPurpose purpose, OtpSignupOptions options)
+    private static bool DeliversAfterAnswering(OtpPurpose purpose, OtpVerificationOptions options)
         => ConcealsAccounts(purpose) && options.Abuse.EqualizeResponseTimes;
 
     /// <summary>
@@ -497,7 +499,7 @@ public sealed partial class OtpEngine
     /// <returns>A task that completes when no delivery is in flight.</returns>
     public Task WhenDeliveredAsync() => Task.WhenAll(_deliveriesInFlight.Keys);
 
-    private void DeliverLater(PendingKey key, byte[] hash, string code, IReadOnlyList<OtpDestination> destinations, OtpSignupOptions options, DateTimeOffset now, TimeSpan lifetime, bool isRepeat, Wording wording)
+    private void DeliverLater(PendingKey key, byte[] hash, string code, IReadOnlyList<OtpDestination> destinations, OtpVerificationOptions options, DateTimeOffset now, TimeSpan lifetime, bool isRepeat, Wording wording)
     {
         var delivery = Task.Run(async () =>
         {
@@ -521,7 +523,7 @@ public sealed partial class OtpEngine
 
     /// <summary>The per-client send limit: one store operation on the client's own key, shared by every purpose.</summary>
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<OtpSendResult?> ClientGateAsync(OtpPurpose purpose, string? clientKey, DateTimeOffset now, OtpSignupOptions options)
+    private async ValueTask<OtpSendResult?> ClientGateAsync(OtpPurpose purpose, string? clientKey, DateTimeOffset now, OtpVerificationOptions options)
     {
         var max = options.Abuse.MaxSendsPerClientPerHour;
         if (string.IsNullOrEmpty(clientKey) || max <= 0)
@@ -568,7 +570,7 @@ public sealed partial class OtpEngine
     /// entry is keyed by) and a mailbox (whatever alias of it was typed) get no more codes than
     /// one address, so rotating emails or aliases cannot pump one phone or mailbox.
     /// </summary>
-    private async ValueTask<SendGateResult> DestinationGateAsync(PendingKey entry, OtpDestination destination, DateTimeOffset now, OtpSignupOptions options)
+    private async ValueTask<SendGateResult> DestinationGateAsync(PendingKey entry, OtpDestination destination, DateTimeOffset now, OtpVerificationOptions options)
     {
         var limitAddress = destination.Channel == OtpChannel.Sms ? destination.Address : OtpAddress.CanonicalMailbox(destination.Address);
         if (string.Equals(limitAddress, entry.Address, StringComparison.Ordinal))
@@ -583,7 +585,7 @@ public sealed partial class OtpEngine
     }
 
     /// <summary>Whether an SMS may go to <paramref name="phone"/>: the country allow-list and the app-wide hourly SMS budget.</summary>
-    private async ValueTask<bool> SmsAllowedAsync(string phone, DateTimeOffset now, OtpSignupOptions options)
+    private async ValueTask<bool> SmsAllowedAsync(string phone, DateTimeOffset now, OtpVerificationOptions options)
     {
         if (!_phones.AllowsSms(phone))
         {
@@ -607,13 +609,13 @@ public sealed partial class OtpEngine
         return false;
     }
 
-    private static SendPolicy Policy(OtpSignupOptions options) => new(options.Resend.Cooldown, options.Resend.MaxPerHour, SendWindow);
+    private static SendPolicy Policy(OtpVerificationOptions options) => new(options.Resend.Cooldown, options.Resend.MaxPerHour, SendWindow);
 
-    private static OtpSendResult Accepted(OtpSignupOptions options, string? flowId = null, TimeSpan? lifetime = null)
-        => new(OtpOutcome.Accepted, lifetime ?? options.Code.Lifetime, options.Resend.Cooldown, TimeSpan.Zero, flowId);
+    private static OtpSendResult Accepted(OtpVerificationOptions options, string? flowId = null, TimeSpan? lifetime = null)
+        => new() { Outcome = OtpOutcome.Accepted, ExpiresIn = lifetime ?? options.Code.Lifetime, ResendAfter = options.Resend.Cooldown, FlowId = flowId };
 
     /// <summary>The answer when no destination took the code (the entry is already put back).</summary>
-    private OtpSendResult Undelivered(OtpPurpose purpose, PendingKey key, Delivery delivery, OtpSignupOptions options, string? flowId, TimeSpan? lifetime = null)
+    private OtpSendResult Undelivered(OtpPurpose purpose, PendingKey key, Delivery delivery, OtpVerificationOptions options, string? flowId, TimeSpan? lifetime = null)
     {
         if (ConcealsAccounts(purpose))
         {
@@ -650,13 +652,13 @@ public sealed partial class OtpEngine
         }
 
         var retry = gate.RetryAfter > TimeSpan.Zero ? gate.RetryAfter : TimeSpan.FromSeconds(1);
-        return new OtpSendResult(outcome, TimeSpan.Zero, retry, retry);
+        return new OtpSendResult { Outcome = outcome, ResendAfter = retry, RetryAfter = retry };
     }
 
     private OtpSendResult Unavailable(OtpPurpose purpose)
     {
         _metrics.SendRefused(purpose, OtpOutcome.Unavailable);
-        return new OtpSendResult(OtpOutcome.Unavailable, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+        return new OtpSendResult { Outcome = OtpOutcome.Unavailable };
     }
 
     /// <summary>
@@ -665,7 +667,7 @@ public sealed partial class OtpEngine
     /// destination (<see cref="IPendingRegistrationStore.RedirectAsync(PendingKey, byte[], byte[], byte[], OtpDestination, CancellationToken)"/>), so a right code only
     /// ever proves the address that received it.
     /// </summary>
-    private async ValueTask<Delivery> DeliverAsync(PendingKey key, byte[] hash, string code, IReadOnlyList<OtpDestination> destinations, OtpSignupOptions options, DateTimeOffset now, TimeSpan lifetime, bool isRepeat, Wording wording)
+    private async ValueTask<Delivery> DeliverAsync(PendingKey key, byte[] hash, string code, IReadOnlyList<OtpDestination> destinations, OtpVerificationOptions options, DateTimeOffset now, TimeSpan lifetime, bool isRepeat, Wording wording)
     {
         SendGateResult? limited = null;
         for (var i = 0; i < destinations.Count; i++)
@@ -762,7 +764,7 @@ public sealed partial class OtpEngine
     /// <summary>How a message is worded, fixed when the code is asked for: its culture and the host of its WebOTP line.</summary>
     private readonly record struct Wording(System.Globalization.CultureInfo Culture, string? WebOtpHost)
     {
-        public static Wording Of(System.Globalization.CultureInfo? culture, string? webOtpHost, OtpSignupOptions options)
+        public static Wording Of(System.Globalization.CultureInfo? culture, string? webOtpHost, OtpVerificationOptions options)
             => new(culture ?? OtpCultures.Get(options.Messages.Culture), options.Messages.WebOtpHost ?? (OtpWebOtp.IsValidHost(webOtpHost) ? webOtpHost : null));
     }
 

@@ -38,18 +38,76 @@ public enum OtpOutcome
 }
 
 /// <summary>The answer to start or resend.</summary>
-/// <param name="Outcome"><see cref="OtpOutcome.Accepted"/>, <see cref="OtpOutcome.TooFrequent"/>, <see cref="OtpOutcome.RateLimited"/> or <see cref="OtpOutcome.Unavailable"/>.</param>
-/// <param name="ExpiresIn">How long the code is valid.</param>
-/// <param name="ResendAfter">How long until another code may be sent.</param>
-/// <param name="RetryAfter">For refusals, how long until a retry can succeed.</param>
-/// <param name="FlowId">For an accepted start, the new flow's id: verify must send it back.</param>
-public readonly record struct OtpSendResult(OtpOutcome Outcome, TimeSpan ExpiresIn, TimeSpan ResendAfter, TimeSpan RetryAfter, string? FlowId = null);
+/// <remarks>Members may be added in later versions; create and read it by property name.</remarks>
+public readonly record struct OtpSendResult
+{
+    /// <summary><see cref="OtpOutcome.Accepted"/>, <see cref="OtpOutcome.TooFrequent"/>, <see cref="OtpOutcome.RateLimited"/> or <see cref="OtpOutcome.Unavailable"/>.</summary>
+    public OtpOutcome Outcome { get; init; }
+
+    /// <summary>How long the code is valid.</summary>
+    public TimeSpan ExpiresIn { get; init; }
+
+    /// <summary>How long until another code may be sent.</summary>
+    public TimeSpan ResendAfter { get; init; }
+
+    /// <summary>For refusals, how long until a retry can succeed.</summary>
+    public TimeSpan RetryAfter { get; init; }
+
+    /// <summary>For an accepted start, the new flow's id: verify must send it back.</summary>
+    public string? FlowId { get; init; }
+}
 
 /// <summary>The answer to verify.</summary>
-/// <param name="Outcome"><see cref="OtpOutcome.Verified"/> or one of the refusals.</param>
-/// <param name="AttemptsRemaining">For <see cref="OtpOutcome.InvalidCode"/> with a pending entry, attempts left.</param>
-/// <param name="Registration">On success, the consumed entry (its protected payload included).</param>
-public readonly record struct OtpVerifyResult(OtpOutcome Outcome, int? AttemptsRemaining, PendingRegistration? Registration);
+/// <remarks>Members may be added in later versions; create and read it by property name.</remarks>
+public readonly record struct OtpVerifyResult
+{
+    /// <summary><see cref="OtpOutcome.Verified"/> or one of the refusals.</summary>
+    public OtpOutcome Outcome { get; init; }
+
+    /// <summary>For <see cref="OtpOutcome.InvalidCode"/> with a pending entry, attempts left.</summary>
+    public int? AttemptsRemaining { get; init; }
+
+    /// <summary>
+    /// On success, what the verified registration carries: its protected payload, the address the
+    /// code went to, the device. <see langword="null"/> for every other outcome.
+    /// </summary>
+    public OtpVerifiedRegistration? Registration { get; init; }
+}
+
+/// <summary>
+/// A registration whose code was just verified (and consumed): what the caller needs to finish
+/// the flow. When finishing fails for a reason the user cannot fix (the user database is down),
+/// <see cref="OtpEngine.RestoreAsync(OtpVerifiedRegistration, CancellationToken)"/> puts it back so
+/// the same code works again.
+/// </summary>
+public sealed class OtpVerifiedRegistration
+{
+    internal OtpVerifiedRegistration(PendingRegistration entry) => Entry = entry;
+
+    /// <summary>What the code was for.</summary>
+    public OtpPurpose Purpose => Entry.Key.Purpose;
+
+    /// <summary>The normalised address the registration was keyed by.</summary>
+    public string Address => Entry.Key.Address;
+
+    /// <summary>The payload given at start, still protected (for signup, the protected form).</summary>
+    public ReadOnlyMemory<byte> Payload => Entry.Payload;
+
+    /// <summary>The destination the verified code was sent to: the only address a right code proves.</summary>
+    public OtpDestination DeliveredTo => Entry.DeliveredTo;
+
+    /// <summary>The device the flow was started from, when the client sent one.</summary>
+    public string? DeviceId => Entry.DeviceId;
+
+    /// <summary>How many wrong guesses the code still allowed when it was verified: what to answer as <c>attemptsRemaining</c> when the app refuses a right code as if it were wrong (a locked-out account at sign-in).</summary>
+    public int AttemptsRemaining => Entry.AttemptsLeft;
+
+    /// <summary>The stored entry, for putting it back.</summary>
+    internal PendingRegistration Entry { get; }
+
+    /// <inheritdoc />
+    public override string ToString() => $"OtpVerifiedRegistration {{ Purpose = {Purpose}, Address = {OtpAddress.Mask(Address)}, DeliveredTo = {DeliveredTo.Channel} }}";
+}
 
 /// <summary>What start needs: the key, where to send, and the protected payload.</summary>
 public sealed class OtpStartRequest

@@ -8,7 +8,7 @@ namespace OtpVerification;
 /// The start-up check for running more than one instance: an options type of its own, validated
 /// on start only (<see cref="OptionsBuilderExtensions.ValidateOnStart{TOptions}(OptionsBuilder{TOptions})"/>),
 /// so resolving the store and the hasher happens once, when the host starts, and never from inside
-/// the validation of <see cref="OtpSignupOptions"/> (which they depend on).
+/// the validation of <see cref="OtpVerificationOptions"/> (which they depend on).
 /// </summary>
 internal sealed class SharedStoreSecrets
 {
@@ -40,10 +40,10 @@ internal sealed class SharedStoreSecretsValidator(IServiceProvider services) : I
 
         if (store is IDistributedPendingRegistrationStore && hasher is HmacOtpCodeHasher { IsKeyConfigured: false })
         {
-            return ValidateOptionsResult.Fail(
+            return ValidateOptionsResult.Fail(OtpConfigurationSection.Of(services).Rewrite(
                 $"OtpSignup:Code:HashKey is not set, but the pending-registration store ({store.GetType().Name}) is shared by every instance of the app: " +
                 "each process would hash codes with a random key of its own, so a code sent by one instance would be refused by the others and a restart would void every code in flight. " +
-                $"Set OtpSignup:Code:HashKey to the same secret on every instance (base64 of at least 32 random bytes). {OtpSignupOptionsValidator.HowToMakeAKey}");
+                $"Set OtpSignup:Code:HashKey to the same secret on every instance (base64 of at least 32 random bytes). {OtpVerificationOptionsValidator.HowToMakeAKey}"));
         }
 
         return ValidateOptionsResult.Success;

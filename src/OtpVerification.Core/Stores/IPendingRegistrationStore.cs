@@ -10,6 +10,16 @@ namespace OtpVerification.Stores;
 /// Implementations throw <see cref="OtpStoreUnavailableException"/> when the backing service
 /// cannot be reached or answers with an error; every expected outcome is a return value.
 /// The shared contract test suite (<c>PendingRegistrationStoreContract</c>) defines the behaviour.
+/// <para>
+/// <b>Implementing a store, and how this interface evolves.</b> Implement this interface directly
+/// (and <see cref="IDistributedPendingRegistrationStore"/> when several app instances share the
+/// store). A store written against one version keeps compiling and working with later ones: a
+/// member added after 1.0 always comes with a default implementation (forwarding to existing
+/// members, as the <c>ResendAsync</c> and <c>RedirectAsync</c> overloads without a protected code
+/// do), and a capability that cannot be expressed with existing members arrives as a separate
+/// optional interface the engine tests for (like <see cref="IOtpStoreHealth"/>). Members without
+/// a default are never added, nor are existing signatures changed, within a major version.
+/// </para>
 /// </remarks>
 public interface IPendingRegistrationStore
 {

@@ -19,14 +19,14 @@ namespace OtpVerification.Stores;
 /// <list type="bullet">
 /// <item><description>
 /// <b>Payloads</b> (the registrations, and the one a send replaced, kept for undo) are at most
-/// <see cref="OtpSignupOptions.MaxPendingEntries"/>. When a new one would pass it, the registration
+/// <see cref="OtpVerificationOptions.MaxPendingEntries"/>. When a new one would pass it, the registration
 /// nearest its expiry (the oldest, as a rule) is <b>evicted</b>: its flow then answers
 /// <see cref="StoreVerifyStatus.NotFound"/> (<c>flow_expired</c>) and its owner starts again.
 /// </description></item>
 /// <item><description>
 /// <b>Limit records</b> (one per key: the send history of an address, of a client, of a phone
 /// number, of the SMS budget; a registration lives in its key's record) are at most
-/// <see cref="OtpSignupOptions.MaxLimitRecords"/>, and are never evicted while a send in them
+/// <see cref="OtpVerificationOptions.MaxLimitRecords"/>, and are never evicted while a send in them
 /// still counts: evicting a registration keeps its key's send history, so a restart after an
 /// eviction takes a send slot like any restart (cooldown and hourly limit), and an address never
 /// gets more codes, nor more guesses (<c>MaxAttempts</c> per code sent), than its limits allow. The
@@ -63,20 +63,20 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
     private long _evictedTotal;
     private long _payloadOrder;
 
-    /// <summary>Creates a store bounded by <see cref="OtpSignupOptions.MaxPendingEntries"/> and <see cref="OtpSignupOptions.MaxLimitRecords"/>.</summary>
+    /// <summary>Creates a store bounded by <see cref="OtpVerificationOptions.MaxPendingEntries"/> and <see cref="OtpVerificationOptions.MaxLimitRecords"/>.</summary>
     /// <param name="options">The options.</param>
     /// <param name="timeProvider">The clock, used for operations that are not given the time.</param>
-    public InMemoryPendingRegistrationStore(IOptions<OtpSignupOptions> options, TimeProvider timeProvider)
+    public InMemoryPendingRegistrationStore(IOptions<OtpVerificationOptions> options, TimeProvider timeProvider)
         : this(options, timeProvider, null!, null!)
     {
     }
 
-    /// <summary>Creates a store bounded by <see cref="OtpSignupOptions.MaxPendingEntries"/> and <see cref="OtpSignupOptions.MaxLimitRecords"/>, reporting evictions.</summary>
+    /// <summary>Creates a store bounded by <see cref="OtpVerificationOptions.MaxPendingEntries"/> and <see cref="OtpVerificationOptions.MaxLimitRecords"/>, reporting evictions.</summary>
     /// <param name="options">The options.</param>
     /// <param name="timeProvider">The clock, used for operations that are not given the time.</param>
     /// <param name="metrics">Where evictions are counted.</param>
     /// <param name="logger">Where evictions are reported (a warning at most once a minute).</param>
-    public InMemoryPendingRegistrationStore(IOptions<OtpSignupOptions> options, TimeProvider timeProvider, OtpMetrics metrics, ILogger<InMemoryPendingRegistrationStore> logger)
+    public InMemoryPendingRegistrationStore(IOptions<OtpVerificationOptions> options, TimeProvider timeProvider, OtpMetrics metrics, ILogger<InMemoryPendingRegistrationStore> logger)
         : this(
             options?.Value.MaxPendingEntries ?? throw new ArgumentNullException(nameof(options)),
             options.Value.LimitRecordsCap,
@@ -86,11 +86,11 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
     {
     }
 
-    /// <summary>Creates a store holding at most <paramref name="capacity"/> pending registrations and <see cref="OtpSignupOptions.LimitRecordsPerPendingEntry"/> times as many limit records.</summary>
+    /// <summary>Creates a store holding at most <paramref name="capacity"/> pending registrations and <see cref="OtpVerificationOptions.LimitRecordsPerPendingEntry"/> times as many limit records.</summary>
     /// <param name="capacity">The cap on pending registrations.</param>
     /// <param name="timeProvider">The clock, used for operations that are not given the time; <see cref="TimeProvider.System"/> when null.</param>
     public InMemoryPendingRegistrationStore(int capacity, TimeProvider? timeProvider = null)
-        : this(capacity, (int)Math.Min(int.MaxValue, (long)capacity * OtpSignupOptions.LimitRecordsPerPendingEntry), timeProvider)
+        : this(capacity, (int)Math.Min(int.MaxValue, (long)capacity * OtpVerificationOptions.LimitRecordsPerPendingEntry), timeProvider)
     {
     }
 
@@ -331,7 +331,7 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
     }
 
     /// <inheritdoc />
-    /// <exception cref="OtpStoreUnavailableException">The limit records are full (<see cref="OtpSignupOptions.MaxLimitRecords"/>): a use that cannot be recorded is refused.</exception>
+    /// <exception cref="OtpStoreUnavailableException">The limit records are full (<see cref="OtpVerificationOptions.MaxLimitRecords"/>): a use that cannot be recorded is refused.</exception>
     public ValueTask<bool> ConsumeOnceAsync(PendingKey key, DateTimeOffset expiresAt, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();

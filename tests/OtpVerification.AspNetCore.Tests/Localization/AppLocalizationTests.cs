@@ -84,7 +84,7 @@ public sealed class AppLocalizationTests
         });
         using var provider = services.BuildServiceProvider();
 
-        var act = () => provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<OtpSignupOptions>>().Value;
+        var act = () => provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<OtpVerificationOptions>>().Value;
 
         act.Should().Throw<Microsoft.Extensions.Options.OptionsValidationException>()
             .Which.Failures.Should().Contain(f => f.Contains("OtpSignup:Messages:SupportedCultures", StringComparison.Ordinal))
@@ -134,7 +134,7 @@ public sealed class AppLocalizationTests
                     .AddSupportedUICultures(cultures));
             }
 
-            app.MapOtpSignup();
+            app.MapOtpSignup<OtpSignupForm>();
             await app.StartAsync();
             return new BareApp(app);
         }

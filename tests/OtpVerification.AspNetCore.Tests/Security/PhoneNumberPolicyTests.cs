@@ -92,20 +92,20 @@ public sealed class PhoneNumberPolicyTests
     {
         using var services = Microsoft.Extensions.DependencyInjection.OtpVerificationServiceCollectionExtensions.AddOtpVerification(new Microsoft.Extensions.DependencyInjection.ServiceCollection(), o => o.Abuse = new OtpAbuseOptions { SmsRegions = ["USA"], SmsNumberTypes = ["Cellular"] }).Services.BuildServiceProvider();
 
-        var read = () => Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Microsoft.Extensions.Options.IOptions<OtpSignupOptions>>(services).Value;
+        var read = () => Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Microsoft.Extensions.Options.IOptions<OtpVerificationOptions>>(services).Value;
 
         read.Should().Throw<Microsoft.Extensions.Options.OptionsValidationException>().Which.Message.Should().Contain("OtpSignup:Abuse:SmsRegions").And.Contain("OtpSignup:Abuse:SmsNumberTypes");
     }
 
     private static LibPhoneNumberOtpPhoneNumbers Create(OtpAbuseOptions abuse)
-        => new(new StaticOptionsMonitor(new OtpSignupOptions { Abuse = abuse }));
+        => new(new StaticOptionsMonitor(new OtpVerificationOptions { Abuse = abuse }));
 
-    private sealed class StaticOptionsMonitor(OtpSignupOptions value) : Microsoft.Extensions.Options.IOptionsMonitor<OtpSignupOptions>
+    private sealed class StaticOptionsMonitor(OtpVerificationOptions value) : Microsoft.Extensions.Options.IOptionsMonitor<OtpVerificationOptions>
     {
-        public OtpSignupOptions CurrentValue => value;
+        public OtpVerificationOptions CurrentValue => value;
 
-        public OtpSignupOptions Get(string? name) => value;
+        public OtpVerificationOptions Get(string? name) => value;
 
-        public IDisposable? OnChange(Action<OtpSignupOptions, string?> listener) => null;
+        public IDisposable? OnChange(Action<OtpVerificationOptions, string?> listener) => null;
     }
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using OtpVerification.Senders;
+using OtpVerification.Twilio;
 
 namespace OtpVerification.AspNetCore.Tests.Senders;
 

@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using OtpVerification.Senders;
+using OtpVerification.Twilio;
 
 namespace OtpVerification.AspNetCore.Tests.Senders;
 

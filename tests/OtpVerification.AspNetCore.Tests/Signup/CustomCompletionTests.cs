@@ -151,7 +151,7 @@ public sealed partial class CustomCompletionTests
                 app.MapGet("/me", (ClaimsPrincipal user) => user.FindFirstValue(ClaimTypes.Email)).RequireAuthorization();
             }
 
-            app.MapOtpSignup();
+            app.MapOtpSignup<OtpSignupForm>();
             await app.StartAsync();
             return new CustomApp(app);
         }

@@ -62,7 +62,7 @@ public sealed class HmacOtpCodeHasherTests
     [Fact]
     public void Constructor_NoConfiguredKey_DrawsAKeyPerInstance()
     {
-        var options = Microsoft.Extensions.Options.Options.Create(new OtpSignupOptions());
+        var options = Microsoft.Extensions.Options.Options.Create(new OtpVerificationOptions());
 
         new HmacOtpCodeHasher(options).Hash(OtpPurpose.Signup, "a@b.co", "1234").Should().NotEqual(new HmacOtpCodeHasher(options).Hash(OtpPurpose.Signup, "a@b.co", "1234"));
     }
@@ -70,7 +70,7 @@ public sealed class HmacOtpCodeHasherTests
     [Fact]
     public void Constructor_ConfiguredKey_MatchesTheExplicitKey()
     {
-        var options = Microsoft.Extensions.Options.Options.Create(new OtpSignupOptions { Code = { HashKey = Convert.ToBase64String(Key) } });
+        var options = Microsoft.Extensions.Options.Options.Create(new OtpVerificationOptions { Code = { HashKey = Convert.ToBase64String(Key) } });
 
         new HmacOtpCodeHasher(options).Hash(OtpPurpose.Signup, "a@b.co", "1234").Should().Equal(_hasher.Hash(OtpPurpose.Signup, "a@b.co", "1234"));
     }
@@ -191,7 +191,7 @@ public sealed class HmacOtpCodeHasherTests
     [Fact]
     public void IsKeyConfigured_NoConfiguredKey_IsFalse()
     {
-        new HmacOtpCodeHasher(Microsoft.Extensions.Options.Options.Create(new OtpSignupOptions())).IsKeyConfigured.Should().BeFalse();
+        new HmacOtpCodeHasher(Microsoft.Extensions.Options.Options.Create(new OtpVerificationOptions())).IsKeyConfigured.Should().BeFalse();
     }
 
     [Fact]
@@ -201,7 +201,7 @@ public sealed class HmacOtpCodeHasherTests
     }
 
     private static HmacOtpCodeHasher FromOptions(string key, string? previous = null, string? keyName = null)
-        => new(Microsoft.Extensions.Options.Options.Create(new OtpSignupOptions { Code = { HashKey = key, PreviousHashKey = previous, KeyNameKey = keyName } }));
+        => new(Microsoft.Extensions.Options.Options.Create(new OtpVerificationOptions { Code = { HashKey = key, PreviousHashKey = previous, KeyNameKey = keyName } }));
 
     private sealed class MinimalHasher : IOtpCodeHasher
     {

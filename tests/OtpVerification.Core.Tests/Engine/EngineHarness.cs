@@ -16,7 +16,7 @@ internal sealed class EngineHarness : IDisposable
 
     private readonly ServiceProvider _services;
 
-    public EngineHarness(Action<OtpSignupOptions>? configure = null, Action<IServiceCollection>? services = null)
+    public EngineHarness(Action<OtpVerificationOptions>? configure = null, Action<IServiceCollection>? services = null)
     {
         var collection = new ServiceCollection();
         collection.AddLogging(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(Logs));

@@ -82,13 +82,13 @@ public sealed class HashKeyRotationTests
     }
 
     /// <summary>The options after a rotation: the new key current, the old one still naming entries, and still verifying while <paramref name="keepPrevious"/>.</summary>
-    private static Action<OtpSignupOptions> Rotated(bool keepPrevious) => o =>
+    private static Action<OtpVerificationOptions> Rotated(bool keepPrevious) => o =>
     {
         o.Code.HashKey = NewKey;
         o.Code.PreviousHashKey = keepPrevious ? OldKey : null;
         o.Code.KeyNameKey = OldKey;
     };
 
-    private static EngineHarness Harness(InMemoryPendingRegistrationStore store, Action<OtpSignupOptions> configure)
+    private static EngineHarness Harness(InMemoryPendingRegistrationStore store, Action<OtpVerificationOptions> configure)
         => new(configure, services => services.Replace(ServiceDescriptor.Singleton<IPendingRegistrationStore>(store)));
 }

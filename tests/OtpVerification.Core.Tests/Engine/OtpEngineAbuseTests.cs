@@ -211,7 +211,7 @@ public sealed class OtpEngineAbuseTests
     {
         using var services = new ServiceCollection().AddOtpVerification(o => o.Abuse.SmsCountryCodes = ["+44"]).Services.BuildServiceProvider();
 
-        var read = () => services.GetRequiredService<IOptions<OtpSignupOptions>>().Value;
+        var read = () => services.GetRequiredService<IOptions<OtpVerificationOptions>>().Value;
 
         read.Should().Throw<OptionsValidationException>().Which.Message.Should().Contain("OtpSignup:Abuse:SmsCountryCodes");
     }
@@ -224,7 +224,7 @@ public sealed class OtpEngineAbuseTests
         Decoy = decoy,
     };
 
-    private static ServiceProvider BuildEngine(SteppingClock clock, IOtpSender sender, out OtpEngine engine, Action<OtpSignupOptions>? configure = null)
+    private static ServiceProvider BuildEngine(SteppingClock clock, IOtpSender sender, out OtpEngine engine, Action<OtpVerificationOptions>? configure = null)
     {
         var services = new ServiceCollection();
         services.AddLogging();

@@ -147,7 +147,7 @@ public sealed class OtpEngineClientGateTests
         using var h = new EngineHarness(
             o => o.Abuse.MaxSendsPerClientPerHour = max,
             s => s.Replace(ServiceDescriptor.Singleton<IPendingRegistrationStore>(sp => store.On(sp.GetRequiredService<TimeProvider>()))));
-        var options = h.Services.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<OtpSignupOptions>>();
+        var options = h.Services.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<OtpVerificationOptions>>();
         await h.Engine.StartAsync(Start("a@example.com"));
         await h.Engine.StartAsync(Start("b@example.com"));
 

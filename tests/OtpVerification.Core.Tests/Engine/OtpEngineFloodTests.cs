@@ -6,7 +6,7 @@ using OtpVerification.Stores;
 namespace OtpVerification.Core.Tests.Engine;
 
 /// <summary>
-/// Issue 18: bots filling the in-memory store past <see cref="OtpSignupOptions.MaxPendingEntries"/>
+/// Issue 18: bots filling the in-memory store past <see cref="OtpVerificationOptions.MaxPendingEntries"/>
 /// evict the oldest registrations instead of locking people out, and no address ever gets more
 /// codes or guesses than its limits allow, whatever was evicted.
 /// </summary>
@@ -160,7 +160,7 @@ public sealed class OtpEngineFloodTests
     public async Task VerifyAsync_AttackerEvictingAndRestartingForTwoHours_NeverPassesTheHourlyGuessBudget()
     {
         using var h = new EngineHarness(o => (o.MaxPendingEntries, o.MaxLimitRecords, o.Abuse.MaxSendsPerClientPerHour) = (2, 10_000, 0));
-        var options = h.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<OtpSignupOptions>>().Value;
+        var options = h.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<OtpVerificationOptions>>().Value;
         const string target = "victim@example.com";
         var guesses = new List<DateTimeOffset>();
         var end = h.Time.GetUtcNow() + TimeSpan.FromHours(2);
@@ -209,7 +209,7 @@ public sealed class OtpEngineFloodTests
     public async Task VerifyAsync_SameCodeResendsUndoneWhileGuessedThenEvicted_NeverPassTheHourlyBudget()
     {
         using var h = new EngineHarness(o => (o.MaxPendingEntries, o.MaxLimitRecords, o.Abuse.MaxSendsPerClientPerHour) = (2, 10_000, 0));
-        var options = h.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<OtpSignupOptions>>().Value;
+        var options = h.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<OtpVerificationOptions>>().Value;
         const string target = "victim@example.com";
         var guesses = new List<DateTimeOffset>();
         var tried = new List<DateTimeOffset>();

@@ -73,7 +73,7 @@ public sealed class OtpEngineSecurityTests : IDisposable
 
         var result = await _h.VerifyAsync(_h.Email.LastCode, flowId: "AAAAAAAAAAAAAAAAAAAAAA");
 
-        result.Should().Be(new OtpVerifyResult(OtpOutcome.FlowExpired, null, null));
+        result.Should().Be(new OtpVerifyResult { Outcome = OtpOutcome.FlowExpired });
     }
 
     [Fact]
@@ -251,7 +251,7 @@ public sealed class OtpEngineSecurityTests : IDisposable
 
         var result = await _h.VerifyAsync(WrongCode(code));
 
-        result.Should().Be(new OtpVerifyResult(OtpOutcome.InvalidCode, 1, null));
+        result.Should().Be(new OtpVerifyResult { Outcome = OtpOutcome.InvalidCode, AttemptsRemaining = 1 });
     }
 
     [Fact]
@@ -339,7 +339,7 @@ public sealed class OtpEngineSecurityTests : IDisposable
         _h.Time.SetUtcNow(start + TimeSpan.FromMinutes(64));
         var result = await _h.StartAsync();
 
-        result.Should().Be(new OtpSendResult(OtpOutcome.RateLimited, TimeSpan.Zero, TimeSpan.FromMinutes(52), TimeSpan.FromMinutes(52)));
+        result.Should().Be(new OtpSendResult { Outcome = OtpOutcome.RateLimited, ResendAfter = TimeSpan.FromMinutes(52), RetryAfter = TimeSpan.FromMinutes(52) });
     }
 
     // ----- Hole 9: limits per destination -----
@@ -367,7 +367,7 @@ public sealed class OtpEngineSecurityTests : IDisposable
 
         var result = await _h.Engine.StartAsync(Start("u5@example.com", destinations: [PhoneDestination]));
 
-        result.Should().Be(new OtpSendResult(OtpOutcome.RateLimited, TimeSpan.Zero, TimeSpan.FromMinutes(55), TimeSpan.FromMinutes(55)));
+        result.Should().Be(new OtpSendResult { Outcome = OtpOutcome.RateLimited, ResendAfter = TimeSpan.FromMinutes(55), RetryAfter = TimeSpan.FromMinutes(55) });
     }
 
     [Fact]

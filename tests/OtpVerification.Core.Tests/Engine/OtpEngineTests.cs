@@ -22,7 +22,7 @@ public sealed class OtpEngineTests : IDisposable
     {
         var result = await _h.StartAsync();
 
-        (result with { FlowId = null }).Should().Be(new OtpSendResult(OtpOutcome.Accepted, Lifetime, Cooldown, TimeSpan.Zero));
+        (result with { FlowId = null }).Should().Be(new OtpSendResult { Outcome = OtpOutcome.Accepted, ExpiresIn = Lifetime, ResendAfter = Cooldown });
     }
 
     [Fact]
@@ -51,7 +51,7 @@ public sealed class OtpEngineTests : IDisposable
 
         var result = await _h.StartAsync();
 
-        result.Should().Be(new OtpSendResult(OtpOutcome.TooFrequent, TimeSpan.Zero, TimeSpan.FromSeconds(40), TimeSpan.FromSeconds(40)));
+        result.Should().Be(new OtpSendResult { Outcome = OtpOutcome.TooFrequent, ResendAfter = TimeSpan.FromSeconds(40), RetryAfter = TimeSpan.FromSeconds(40) });
     }
 
     [Fact]
@@ -76,7 +76,7 @@ public sealed class OtpEngineTests : IDisposable
 
         var result = await _h.StartAsync();
 
-        result.Should().Be(new OtpSendResult(OtpOutcome.RateLimited, TimeSpan.Zero, TimeSpan.FromMinutes(55), TimeSpan.FromMinutes(55)));
+        result.Should().Be(new OtpSendResult { Outcome = OtpOutcome.RateLimited, ResendAfter = TimeSpan.FromMinutes(55), RetryAfter = TimeSpan.FromMinutes(55) });
     }
 
     [Fact]
@@ -196,7 +196,7 @@ public sealed class OtpEngineTests : IDisposable
     {
         var result = await _h.Engine.StartAsync(Request(OtpPurpose.PasswordReset, decoy: true));
 
-        (result with { FlowId = null }).Should().Be(new OtpSendResult(OtpOutcome.Accepted, Lifetime, Cooldown, TimeSpan.Zero));
+        (result with { FlowId = null }).Should().Be(new OtpSendResult { Outcome = OtpOutcome.Accepted, ExpiresIn = Lifetime, ResendAfter = Cooldown });
     }
 
     [Fact]
@@ -222,7 +222,7 @@ public sealed class OtpEngineTests : IDisposable
 
         var result = await _h.VerifyAsync("123456", OtpPurpose.PasswordReset);
 
-        result.Should().Be(new OtpVerifyResult(OtpOutcome.InvalidCode, 4, null));
+        result.Should().Be(new OtpVerifyResult { Outcome = OtpOutcome.InvalidCode, AttemptsRemaining = 4 });
     }
 
     [Fact]
@@ -233,7 +233,7 @@ public sealed class OtpEngineTests : IDisposable
 
         var result = await _h.Engine.StartAsync(Request(OtpPurpose.PasswordReset, decoy: true));
 
-        result.Should().Be(new OtpSendResult(OtpOutcome.TooFrequent, TimeSpan.Zero, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30)));
+        result.Should().Be(new OtpSendResult { Outcome = OtpOutcome.TooFrequent, ResendAfter = TimeSpan.FromSeconds(30), RetryAfter = TimeSpan.FromSeconds(30) });
     }
 
     [Fact]
@@ -284,7 +284,7 @@ public sealed class OtpEngineTests : IDisposable
 
         var result = await _h.VerifyAsync(_h.Email.LastCode);
 
-        result.Registration!.Payload.Should().Equal(42, 7);
+        result.Registration!.Payload.ToArray().Should().Equal(42, 7);
     }
 
     [Fact]
@@ -327,7 +327,7 @@ public sealed class OtpEngineTests : IDisposable
 
         var result = await _h.VerifyAsync(_h.Email.LastCode);
 
-        result.Should().Be(new OtpVerifyResult(OtpOutcome.FlowExpired, null, null));
+        result.Should().Be(new OtpVerifyResult { Outcome = OtpOutcome.FlowExpired });
     }
 
     [Fact]
@@ -337,7 +337,7 @@ public sealed class OtpEngineTests : IDisposable
 
         var result = await _h.VerifyAsync(WrongCode(_h.Email.LastCode));
 
-        result.Should().Be(new OtpVerifyResult(OtpOutcome.InvalidCode, 4, null));
+        result.Should().Be(new OtpVerifyResult { Outcome = OtpOutcome.InvalidCode, AttemptsRemaining = 4 });
     }
 
     [Fact]
@@ -363,7 +363,7 @@ public sealed class OtpEngineTests : IDisposable
 
         var result = await _h.VerifyAsync(_h.Email.LastCode);
 
-        result.Should().Be(new OtpVerifyResult(OtpOutcome.FlowExpired, null, null));
+        result.Should().Be(new OtpVerifyResult { Outcome = OtpOutcome.FlowExpired });
     }
 
     [Fact]
@@ -382,7 +382,7 @@ public sealed class OtpEngineTests : IDisposable
     {
         var result = await _h.VerifyAsync("123456", flowId: "never-issued");
 
-        result.Should().Be(new OtpVerifyResult(OtpOutcome.FlowExpired, null, null));
+        result.Should().Be(new OtpVerifyResult { Outcome = OtpOutcome.FlowExpired });
     }
 
     [Fact]
@@ -529,7 +529,7 @@ public sealed class OtpEngineTests : IDisposable
 
         var result = await _h.ResendAsync();
 
-        result.Should().Be(new OtpSendResult(OtpOutcome.TooFrequent, TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)));
+        result.Should().Be(new OtpSendResult { Outcome = OtpOutcome.TooFrequent, ResendAfter = TimeSpan.FromSeconds(1), RetryAfter = TimeSpan.FromSeconds(1) });
     }
 
     [Fact]
@@ -537,7 +537,7 @@ public sealed class OtpEngineTests : IDisposable
     {
         var result = await _h.ResendAsync();
 
-        result.Should().Be(new OtpSendResult(OtpOutcome.Accepted, Lifetime, Cooldown, TimeSpan.Zero));
+        result.Should().Be(new OtpSendResult { Outcome = OtpOutcome.Accepted, ExpiresIn = Lifetime, ResendAfter = Cooldown });
     }
 
     [Fact]

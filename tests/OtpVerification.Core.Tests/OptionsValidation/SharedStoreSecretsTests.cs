@@ -83,7 +83,7 @@ public sealed class SharedStoreSecretsTests
         act.Should().NotThrow();
     }
 
-    private static ServiceProvider Build(Action<OtpSignupOptions> configure, IPendingRegistrationStore? store, Action<IServiceCollection>? more = null)
+    private static ServiceProvider Build(Action<OtpVerificationOptions> configure, IPendingRegistrationStore? store, Action<IServiceCollection>? more = null)
     {
         var services = new ServiceCollection();
         services.AddLogging();

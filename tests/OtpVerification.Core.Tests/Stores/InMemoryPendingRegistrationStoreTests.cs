@@ -478,7 +478,7 @@ public sealed class InMemoryPendingRegistrationStoreTests : PendingRegistrationS
     [Fact]
     public async Task Constructor_FromOptions_UsesMaxLimitRecords()
     {
-        var store = new InMemoryPendingRegistrationStore(Options.Create(new OtpSignupOptions { MaxPendingEntries = 1, MaxLimitRecords = 1 }), Time);
+        var store = new InMemoryPendingRegistrationStore(Options.Create(new OtpVerificationOptions { MaxPendingEntries = 1, MaxLimitRecords = 1 }), Time);
         await store.ReserveSendAsync(NewKey(), Policy, Now);
 
         var gate = await store.ReserveSendAsync(NewKey(), Policy, Now);
@@ -489,7 +489,7 @@ public sealed class InMemoryPendingRegistrationStoreTests : PendingRegistrationS
     [Fact]
     public async Task Constructor_FromOptions_UsesMaxPendingEntries()
     {
-        var store = new InMemoryPendingRegistrationStore(Options.Create(new OtpSignupOptions { MaxPendingEntries = 1, MaxLimitRecords = 10 }), Time);
+        var store = new InMemoryPendingRegistrationStore(Options.Create(new OtpVerificationOptions { MaxPendingEntries = 1, MaxLimitRecords = 10 }), Time);
         await store.CreateOrReplaceAsync(NewRegistration(NewKey(), Hash, Now), Policy, Now);
 
         await store.CreateOrReplaceAsync(NewRegistration(NewKey(), Hash, Now), Policy, Now);

@@ -220,13 +220,13 @@ public sealed partial class RedisStoreRegistrationTests(RedisServerFixture redis
 
         started.Outcome.Should().Be(OtpOutcome.Accepted);
         verified.Outcome.Should().Be(OtpOutcome.Verified);
-        verified.Registration!.Payload.Should().Equal(42, 43);
+        verified.Registration!.Payload.ToArray().Should().Equal(42, 43);
     }
 
     /// <summary>A shared store needs the hash key to pass start-up validation.</summary>
-    private static void WithHashKey(OtpSignupOptions options) => options.Code.HashKey = Convert.ToBase64String(new byte[32]);
+    private static void WithHashKey(OtpVerificationOptions options) => options.Code.HashKey = Convert.ToBase64String(new byte[32]);
 
-    private static ServiceProvider Build(Action<OtpVerificationBuilder> configure, Action<OtpSignupOptions>? options = null)
+    private static ServiceProvider Build(Action<OtpVerificationBuilder> configure, Action<OtpVerificationOptions>? options = null)
     {
         var services = new ServiceCollection();
         services.AddLogging();

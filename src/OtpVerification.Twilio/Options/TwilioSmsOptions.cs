@@ -1,8 +1,9 @@
 using System.Buffers;
 using System.Globalization;
 using Microsoft.Extensions.Options;
+using OtpVerification.Senders;
 
-namespace OtpVerification.Senders;
+namespace OtpVerification.Twilio;
 
 /// <summary>
 /// Settings of the Twilio SMS sender, bound from a configuration section (<c>Sms:Twilio</c> by

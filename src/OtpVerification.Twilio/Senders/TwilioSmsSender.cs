@@ -5,30 +5,39 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OtpVerification.Senders;
 
-namespace OtpVerification.Senders;
+namespace OtpVerification.Twilio;
 
 /// <summary>
 /// Sends SMS codes through Twilio's Messages API
 /// (<c>POST {BaseUrl}/2010-04-01/Accounts/{AccountSid}/Messages.json</c>, form-encoded <c>To</c>,
 /// <c>From</c> or <c>MessagingServiceSid</c>, <c>Body</c>; HTTP basic auth with the account SID and
-/// auth token) on the <see cref="TwilioSmsOptions.HttpClientName"/> client. Any failure becomes an
+/// auth token) on its typed <see cref="HttpClient"/> (<c>AddHttpClient&lt;TwilioSmsSender&gt;</c>, named
+/// <see cref="TwilioSmsOptions.HttpClientName"/>). Any failure becomes an
 /// <see cref="OtpDeliveryException"/> naming the HTTP status and Twilio's error code, never the text.
 /// </summary>
+/// <remarks>
+/// One request per message and never a retry: once a request may have reached Twilio (it timed
+/// out, the connection broke after sending, Twilio answered 5xx) sending it again could deliver a
+/// second, paid SMS. The engine answers 503 and the user asks for a new code.
+/// The credentials go only into the <c>Authorization</c> header; no log line or exception text
+/// carries them, the code or the full number.
+/// </remarks>
 internal sealed partial class TwilioSmsSender : IOtpSender
 {
     // Twilio's error bodies are small; a larger one is cut rather than buffered whole.
     private const int MaxErrorBodyBytes = 16 * 1024;
 
-    private readonly IHttpClientFactory _httpClientFactory;
+    private readonly HttpClient _client;
     private readonly IOptionsMonitor<TwilioSmsOptions> _options;
     private readonly IOtpMessageFormatter _formatter;
     private readonly TimeProvider _time;
     private readonly ILogger<TwilioSmsSender> _logger;
 
-    public TwilioSmsSender(IHttpClientFactory httpClientFactory, IOptionsMonitor<TwilioSmsOptions> options, IOtpMessageFormatter formatter, TimeProvider time, ILogger<TwilioSmsSender> logger)
+    public TwilioSmsSender(HttpClient client, IOptionsMonitor<TwilioSmsOptions> options, IOtpMessageFormatter formatter, TimeProvider time, ILogger<TwilioSmsSender> logger)
     {
-        _httpClientFactory = httpClientFactory ?? throw new ArgumentNullException(nameof(httpClientFactory));
+        _client = client ?? throw new ArgumentNullException(nameof(client));
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _formatter = formatter ?? throw new ArgumentNullException(nameof(formatter));
         _time = time ?? throw new ArgumentNullException(nameof(time));
@@ -47,10 +56,9 @@ internal sealed partial class TwilioSmsSender : IOtpSender
         using var request = CreateRequest(options, message.To, body);
         using var timeout = new CancellationTokenSource(options.Timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        var client = _httpClientFactory.CreateClient(TwilioSmsOptions.HttpClientName);
         try
         {
-            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
+            using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
             var status = (int)response.StatusCode;
             if (response.IsSuccessStatusCode)
             {

@@ -5,14 +5,23 @@ using Microsoft.Extensions.Options;
 namespace OtpVerification;
 
 /// <summary>
-/// The rules for codes, resends and pending registrations, bound from the <c>OtpSignup</c>
-/// configuration section. Validated at start-up; an invalid value stops the app with a message
-/// that names the key.
+/// The rules for codes, resends and pending registrations of every flow (signup, password reset,
+/// sign-in), bound from the <c>OtpVerification</c> configuration section or the old
+/// <c>OtpSignup</c> section, which keeps working: with both present, both are bound and the
+/// <c>OtpVerification</c> value wins key by key. Validated at start-up; an invalid value stops the
+/// app with a message that names the key as the app wrote it (the section it used). The key names
+/// in these docs use the old section name; every key is the same under the new one.
 /// </summary>
-public sealed class OtpSignupOptions
+public sealed class OtpVerificationOptions
 {
-    /// <summary>The configuration section these options are bound from by default.</summary>
-    public const string SectionName = "OtpSignup";
+    /// <summary>The configuration section these options are bound from: <c>OtpVerification</c>.</summary>
+    public const string SectionName = "OtpVerification";
+
+    /// <summary>
+    /// The section's former name, <c>OtpSignup</c>, still bound: a key given under both takes the
+    /// <see cref="SectionName"/> value.
+    /// </summary>
+    public const string LegacySectionName = "OtpSignup";
 
     /// <summary>The code rules (<c>OtpSignup:Code</c>).</summary>
     [Required]

@@ -4,12 +4,12 @@ using Microsoft.Extensions.Options;
 namespace OtpVerification;
 
 /// <summary>
-/// Cross-field rules for <see cref="OtpSignupOptions"/> that DataAnnotations cannot express.
+/// Cross-field rules for <see cref="OtpVerificationOptions"/> that DataAnnotations cannot express.
 /// Each failure names the configuration key and the bad value.
 /// </summary>
-internal sealed class OtpSignupOptionsValidator : IValidateOptions<OtpSignupOptions>
+internal sealed class OtpVerificationOptionsValidator(IServiceProvider services) : IValidateOptions<OtpVerificationOptions>
 {
-    public ValidateOptionsResult Validate(string? name, OtpSignupOptions options)
+    public ValidateOptionsResult Validate(string? name, OtpVerificationOptions options)
     {
         var failures = new List<string>();
         var code = options.Code;
@@ -110,7 +110,7 @@ internal sealed class OtpSignupOptionsValidator : IValidateOptions<OtpSignupOpti
             }
         }
 
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures.Select(OtpConfigurationSection.Of(services).Rewrite));
     }
 
     /// <summary>The number types of <see cref="OtpAbuseOptions.SmsNumberTypes"/>: libphonenumber's, in configuration case.</summary>

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 
 namespace OtpVerification.Core.Tests.OptionsValidation;
 
-public sealed class OtpSignupOptionsValidationTests
+public sealed class OtpVerificationOptionsValidationTests
 {
     private static readonly string ValidKey = Convert.ToBase64String(new byte[32]);
 
@@ -175,7 +175,7 @@ public sealed class OtpSignupOptionsValidationTests
             .AddInMemoryCollection(new Dictionary<string, string?> { ["OtpSignup:Code:Length"] = "3" })
             .Build();
         var services = new ServiceCollection();
-        services.AddOtpVerification(o => configuration.GetSection(OtpSignupOptions.SectionName).Bind(o));
+        services.AddOtpVerification(o => configuration.GetSection(OtpVerificationOptions.LegacySectionName).Bind(o));
         using var provider = services.BuildServiceProvider();
 
         var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
@@ -190,7 +190,7 @@ public sealed class OtpSignupOptionsValidationTests
             .AddInMemoryCollection(new Dictionary<string, string?> { ["OtpSignup:Resend:MaxPerHour"] = "0" })
             .Build();
         var services = new ServiceCollection();
-        services.AddOtpVerification(o => configuration.GetSection(OtpSignupOptions.SectionName).Bind(o));
+        services.AddOtpVerification(o => configuration.GetSection(OtpVerificationOptions.LegacySectionName).Bind(o));
         using var provider = services.BuildServiceProvider();
 
         var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
@@ -206,7 +206,7 @@ public sealed class OtpSignupOptionsValidationTests
         services.AddOtpVerification();
         using var provider = services.BuildServiceProvider();
 
-        var act = () => provider.GetRequiredService<IOptions<OtpSignupOptions>>().Value;
+        var act = () => provider.GetRequiredService<IOptions<OtpVerificationOptions>>().Value;
 
         act.Should().Throw<OptionsValidationException>().Which.Failures.Should().ContainSingle(f => f.Contains("OtpSignup:Code:Length", StringComparison.Ordinal));
     }
@@ -305,11 +305,11 @@ public sealed class OtpSignupOptionsValidationTests
         act.Should().Throw<OptionsValidationException>().WithMessage("*OtpSignup:Code:KeyNameKey is not*unreachable*");
     }
 
-    private static OtpSignupOptions Resolve(Action<OtpSignupOptions> configure)
+    private static OtpVerificationOptions Resolve(Action<OtpVerificationOptions> configure)
     {
         var services = new ServiceCollection();
         services.AddOtpVerification(configure);
         using var provider = services.BuildServiceProvider();
-        return provider.GetRequiredService<IOptions<OtpSignupOptions>>().Value;
+        return provider.GetRequiredService<IOptions<OtpVerificationOptions>>().Value;
     }
 }

@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using OtpVerification;
 using OtpVerification.Senders;
+using OtpVerification.Twilio;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -9,7 +11,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// Adds the Twilio SMS sender to an OtpVerification builder. The SMTP email sender is in the
 /// OtpVerification.MailKit package (<c>AddMailKitSender</c>).
 /// </summary>
-public static class OtpSenderBuilderExtensions
+public static class OtpVerificationTwilioBuilderExtensions
 {
     /// <summary>
     /// Sends SMS codes through Twilio's Messages API with the settings bound from
@@ -57,10 +59,22 @@ public static class OtpSenderBuilderExtensions
         var services = builder.Services;
         services.AddOptions<TwilioSmsOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TwilioSmsOptions>>(new TwilioSmsOptionsValidator(sectionPath)));
-        services.AddHttpClient(TwilioSmsOptions.HttpClientName);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IOtpMessageFormatter, DefaultOtpMessageFormatter>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IOtpSender, TwilioSmsSender>());
+        if (!services.Any(d => d.ServiceType == typeof(IOtpSender) && d.ImplementationFactory is not null && d.ImplementationFactory.Method.ReturnType == typeof(TwilioSmsSender)))
+        {
+            // A typed client (one HttpClient per sender). The sender is a singleton held by the
+            // engine, so the handler is never rotated: SocketsHttpHandler's own pooled-connection
+            // lifetime picks up DNS changes instead. The time-out is the sender's (TimeProvider),
+            // not HttpClient.Timeout. No retry handler is added, on purpose (see TwilioSmsSender).
+            services.AddHttpClient<TwilioSmsSender>(TwilioSmsOptions.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+                .UseSocketsHttpHandler((handler, _) => handler.PooledConnectionLifetime = TimeSpan.FromMinutes(2))
+                .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+            services.AddSingleton<IOtpSender>(TwilioSenderFactory);
+        }
+
         return builder;
     }
+
+    private static TwilioSmsSender TwilioSenderFactory(IServiceProvider services) => services.GetRequiredService<TwilioSmsSender>();
 }
