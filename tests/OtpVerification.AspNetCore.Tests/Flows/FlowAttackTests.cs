@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using OtpVerification.AspNetCore.Tests.Hosting;
 using OtpVerification.Sample.Data;
 
@@ -149,5 +150,86 @@ public sealed class FlowAttackTests(SampleAppFactory app) : IClassFixture<Sample
         await using var scope = app.Services.CreateAsyncScope();
         var result = await scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>().CreateAsync(user, TestData.Password);
         result.Succeeded.Should().BeTrue(string.Join(", ", result.Errors.Select(e => e.Code)));
+    }
+}
+
+/// <summary>
+/// A proof offered while the store cannot record its use: 503, no user, and the proof is not
+/// burnt (the use was never recorded), so it works once the store is back, and only once.
+/// </summary>
+public sealed class PhoneProofStoreDownTests(PhoneProofStoreDownTests.SwitchableStoreAppFactory app) : IClassFixture<PhoneProofStoreDownTests.SwitchableStoreAppFactory>
+{
+    private const string Device = "dev-store-down";
+
+    [Fact]
+    public async Task SignupWithProof_StoreDown_Returns503AndTheProofStillWorksOnceAfter()
+    {
+        var client = app.CreateClient();
+        var phone = FlowsApi.UniquePhone();
+        var proof = await app.ProvePhoneAsync(client, phone, Device);
+        var users = await app.CountUsersAsync();
+
+        app.StoreDown = true;
+        HttpResponseMessage down;
+        try
+        {
+            down = await client.SignupWithProofAsync(phone, Device, proof);
+        }
+        finally
+        {
+            app.StoreDown = false;
+        }
+
+        await down.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable, "unavailable");
+        (await app.CountUsersAsync()).Should().Be(users, "nothing is created while the use cannot be recorded");
+        (await client.SignupWithProofAsync(phone, Device, proof)).StatusCode.Should().Be(HttpStatusCode.OK);
+        await (await client.SignupWithProofAsync(phone, Device, proof)).ShouldBeProblemAsync(HttpStatusCode.BadRequest, "invalid_proof");
+    }
+
+    /// <summary>The sample over an in-memory store that tests can take down.</summary>
+    public sealed class SwitchableStoreAppFactory : SampleAppFactory
+    {
+        /// <summary>Creates the factory.</summary>
+        public SwitchableStoreAppFactory()
+            => WithServices(services => services.Replace(ServiceDescriptor.Singleton<OtpVerification.Stores.IPendingRegistrationStore>(sp => new SwitchableStore(
+                new OtpVerification.Stores.InMemoryPendingRegistrationStore(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<OtpSignupOptions>>(), sp.GetRequiredService<TimeProvider>()),
+                this))));
+
+        /// <summary>Whether every store operation fails.</summary>
+        public bool StoreDown { get; set; }
+    }
+
+    private sealed class SwitchableStore(OtpVerification.Stores.IPendingRegistrationStore inner, SwitchableStoreAppFactory state) : OtpVerification.Stores.IPendingRegistrationStore
+    {
+        public ValueTask<OtpVerification.Stores.SendGateResult> CreateOrReplaceAsync(OtpVerification.Stores.PendingRegistration registration, OtpVerification.Stores.SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
+            => Up() ? inner.CreateOrReplaceAsync(registration, policy, now, cancellationToken) : Down<OtpVerification.Stores.SendGateResult>();
+
+        public ValueTask<OtpVerification.Stores.SendGateResult> ReserveSendAsync(OtpVerification.Stores.PendingKey key, OtpVerification.Stores.SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
+            => Up() ? inner.ReserveSendAsync(key, policy, now, cancellationToken) : Down<OtpVerification.Stores.SendGateResult>();
+
+        public ValueTask<OtpVerification.Stores.SendGateResult> ResendAsync(OtpVerification.Stores.PendingKey key, OtpVerification.Stores.ResendCode code, OtpVerification.Stores.SendPolicy policy, DateTimeOffset now, CancellationToken cancellationToken = default)
+            => Up() ? inner.ResendAsync(key, code, policy, now, cancellationToken) : Down<OtpVerification.Stores.SendGateResult>();
+
+        public ValueTask<bool> RedirectAsync(OtpVerification.Stores.PendingKey key, byte[] expectedCodeHash, byte[] codeHash, byte[]? protectedCode, OtpDestination destination, CancellationToken cancellationToken = default)
+            => Up() ? inner.RedirectAsync(key, expectedCodeHash, codeHash, protectedCode, destination, cancellationToken) : Down<bool>();
+
+        public ValueTask<OtpVerification.Stores.StoreVerifyResult> VerifyAndConsumeAsync(OtpVerification.Stores.PendingKey key, string flowId, IReadOnlyList<byte[]> codeHashes, string? deviceId, DateTimeOffset now, CancellationToken cancellationToken = default)
+            => Up() ? inner.VerifyAndConsumeAsync(key, flowId, codeHashes, deviceId, now, cancellationToken) : Down<OtpVerification.Stores.StoreVerifyResult>();
+
+        public ValueTask CancelSendAsync(OtpVerification.Stores.PendingKey key, byte[] codeHash, CancellationToken cancellationToken = default)
+            => Up() ? inner.CancelSendAsync(key, codeHash, cancellationToken) : ValueTask.FromException(new OtpVerification.Stores.OtpStoreUnavailableException("Test store is down."));
+
+        public ValueTask<bool> PutBackAsync(OtpVerification.Stores.PendingRegistration registration, DateTimeOffset now, CancellationToken cancellationToken = default)
+            => Up() ? inner.PutBackAsync(registration, now, cancellationToken) : Down<bool>();
+
+        public ValueTask<bool> ConsumeOnceAsync(OtpVerification.Stores.PendingKey key, DateTimeOffset expiresAt, DateTimeOffset now, CancellationToken cancellationToken = default)
+            => Up() ? inner.ConsumeOnceAsync(key, expiresAt, now, cancellationToken) : Down<bool>();
+
+        public ValueTask<bool> DeleteAsync(OtpVerification.Stores.PendingKey key, CancellationToken cancellationToken = default)
+            => Up() ? inner.DeleteAsync(key, cancellationToken) : Down<bool>();
+
+        private bool Up() => !state.StoreDown;
+
+        private static ValueTask<T> Down<T>() => ValueTask.FromException<T>(new OtpVerification.Stores.OtpStoreUnavailableException("Test store is down."));
     }
 }
