@@ -241,7 +241,7 @@ internal static class IdentityPasswordPolicy
 /// <summary>
 /// Accounts through ASP.NET Core Identity: an account is found by its user name, which is the
 /// address its signup proved (the email, or the E.164 phone of an account a texted code created).
-/// A locked-out user is never signed in.
+/// A locked-out user is never signed in, nor one whose email (or phone) is not its own confirmed one.
 /// </summary>
 internal sealed class IdentityOtpAccounts<TUser>(UserManager<TUser> users, IUserClaimsPrincipalFactory<TUser> principals) : IOtpAccounts
     where TUser : IdentityUser, new()
