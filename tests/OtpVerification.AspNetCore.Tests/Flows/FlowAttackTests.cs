@@ -233,3 +233,41 @@ public sealed class PhoneProofStoreDownTests(PhoneProofStoreDownTests.Switchable
         private static ValueTask<T> Down<T>() => ValueTask.FromException<T>(new OtpVerification.Stores.OtpStoreUnavailableException("Test store is down."));
     }
 }
+
+/// <summary>No code, proof, password, token or full phone number of the new flows in any log line, at Trace.</summary>
+public sealed class FlowLogLeakTests(FlowLogLeakTests.CapturingAppFactory app) : IClassFixture<FlowLogLeakTests.CapturingAppFactory>
+{
+    private const string Device = "dev-leak";
+
+    [Fact]
+    public async Task Logs_PhoneFirstSignupThenSignInByCode_HoldNoSecretNorFullPhone()
+    {
+        var client = app.CreateClient();
+        var phone = FlowsApi.UniquePhone();
+        var proveFlow = await (await client.PostBodyAsync("/phone-verification/start", new() { ["phone"] = phone, ["deviceId"] = Device })).FlowIdAsync();
+        var proveCode = await app.ReadCodeAsync(phone, "phone_verification");
+        await client.PostBodyAsync("/phone-verification/verify", new() { ["phone"] = phone, ["code"] = TestData.WrongCode(proveCode), ["flowId"] = proveFlow, ["deviceId"] = Device });
+        var proof = (await (await client.PostBodyAsync("/phone-verification/verify", new() { ["phone"] = phone, ["code"] = proveCode, ["flowId"] = proveFlow, ["deviceId"] = Device })).ShouldHaveJsonAsync(HttpStatusCode.OK)).GetProperty("phoneProof").GetString()!;
+        var signup = await (await client.SignupWithProofAsync(phone, Device, proof)).ShouldHaveJsonAsync(HttpStatusCode.OK);
+        await (await client.SignupWithProofAsync(phone, Device, proof)).ShouldBeProblemAsync(HttpStatusCode.BadRequest, "invalid_proof");
+        app.Clock.Advance(TimeSpan.FromSeconds(61));
+        var signInFlow = await (await client.PostBodyAsync("/signin/code/start", new() { ["phone"] = phone })).FlowIdAsync();
+        var signInCode = await app.ReadCodeAsync(phone, "sign_in");
+        await client.PostBodyAsync("/signin/code/verify", new() { ["phone"] = phone, ["code"] = TestData.WrongCode(signInCode), ["flowId"] = signInFlow });
+        var signIn = await (await client.PostBodyAsync("/signin/code/verify", new() { ["phone"] = phone, ["code"] = signInCode, ["flowId"] = signInFlow })).ShouldHaveJsonAsync(HttpStatusCode.OK);
+        string[] secrets = [proveCode, signInCode, proof, TestData.Password, phone, signup.GetProperty("accessToken").GetString()!, signIn.GetProperty("accessToken").GetString()!];
+
+        var logs = app.Logs!.Entries;
+
+        logs.Should().HaveCountGreaterThan(20, "every category logs at Trace");
+        logs.Should().NotContain(e => secrets.Any(s => e.Contains(s, StringComparison.Ordinal)));
+        logs.Should().Contain(e => e.Contains(OtpAddress.Mask(phone), StringComparison.Ordinal), "the phone is logged masked");
+    }
+
+    /// <summary>The sample with every log entry captured.</summary>
+    public sealed class CapturingAppFactory : SampleAppFactory
+    {
+        /// <summary>Creates the factory.</summary>
+        public CapturingAppFactory() => WithLogCapture();
+    }
+}
