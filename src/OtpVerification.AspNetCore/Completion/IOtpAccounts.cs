@@ -12,8 +12,10 @@ public interface IOtpAccounts
 {
     /// <summary>
     /// Whether an account is identified by <paramref name="address"/> (an email account by its
-    /// email, a phone account by its E.164 number). Answer at the same cost either way: the time
-    /// of the answer must not tell registered addresses apart.
+    /// email, a phone account by its E.164 number) that the account has confirmed: an address the
+    /// account never proved must count as unknown, or a code sent to its owner would open an
+    /// account someone else created for it (pre-hijacking). Answer at the same cost either way:
+    /// the time of the answer must not tell registered addresses apart.
     /// </summary>
     /// <param name="address">The normalised address and its channel.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
@@ -22,7 +24,7 @@ public interface IOtpAccounts
 
     /// <summary>
     /// The account a verified sign-in code opens. <see langword="null"/> when it may not be signed
-    /// in (gone meanwhile, locked out): the endpoint then answers as for a wrong code, so a
+    /// in (gone meanwhile, locked out, the address no longer its confirmed own): the endpoint then answers as for a wrong code, so a
     /// lockout is not announced.
     /// </summary>
     /// <param name="verified">The address that received the right code.</param>

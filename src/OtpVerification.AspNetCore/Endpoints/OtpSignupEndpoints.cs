@@ -251,14 +251,16 @@ public static partial class OtpEndpointRouteBuilderExtensions
             return OtpProblems.Validation(completed.Errors);
         }
 
+        // Only the proven address is named: a phone signup's form email was never proven (and is not stored).
         var phone = verified.Channel == OtpChannel.Sms ? verified.Address : null;
-        var response = new OtpVerifyResponse { UserId = completed.UserId!, Email = form.Email, Phone = phone };
+        var verifiedEmail = verified.Channel == OtpChannel.Email ? form.Email : null;
+        var response = new OtpVerifyResponse { UserId = completed.UserId!, Email = verifiedEmail, Phone = phone };
         if (completed.Principal is { } principal)
         {
             var tokens = await signIn.SignInAsync(context, principal, cookies).ConfigureAwait(false);
             if (tokens is { } t)
             {
-                response = new OtpVerifyResponse { UserId = completed.UserId!, Email = form.Email, Phone = phone, TokenType = t.TokenType, AccessToken = t.AccessToken, ExpiresIn = t.ExpiresIn, RefreshToken = t.RefreshToken };
+                response = new OtpVerifyResponse { UserId = completed.UserId!, Email = verifiedEmail, Phone = phone, TokenType = t.TokenType, AccessToken = t.AccessToken, ExpiresIn = t.ExpiresIn, RefreshToken = t.RefreshToken };
             }
         }
 

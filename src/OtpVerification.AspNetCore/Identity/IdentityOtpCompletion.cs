@@ -160,14 +160,31 @@ internal static class IdentityAccounts
         return await users.FindByEmailAsync(email).ConfigureAwait(false) is not null;
     }
 
-    /// <summary>Whether an account has this user name (an email or an E.164 phone), at the same cost whether or not it does.</summary>
-    public static async ValueTask<bool> ExistsByNameAsync<TUser>(UserManager<TUser> users, string userName, CancellationToken cancellationToken)
+    /// <summary>
+    /// Whether an account has this user name (an email or an E.164 phone) and owns it as a
+    /// confirmed address on its channel (its email, confirmed; or its phone number, confirmed), at
+    /// the same cost whether or not it does. An address the account never proved is not one a
+    /// code may open: an account created for someone else's address (pre-hijacking) stays shut.
+    /// </summary>
+    public static async ValueTask<bool> ExistsByNameAsync<TUser>(UserManager<TUser> users, OtpDestination address, CancellationToken cancellationToken)
         where TUser : IdentityUser
     {
         if (users.SupportsQueryableUsers)
         {
-            var normalized = users.NormalizeName(userName);
-            if (users.Users.Where(u => u.NormalizedUserName == normalized).Select(u => u.Id).Take(1) is IAsyncEnumerable<string> rows)
+            var normalized = users.NormalizeName(address.Address);
+            var query = users.Users.Where(u => u.NormalizedUserName == normalized);
+            if (address.Channel == OtpChannel.Email)
+            {
+                var normalizedEmail = users.NormalizeEmail(address.Address);
+                query = query.Where(u => u.NormalizedEmail == normalizedEmail && u.EmailConfirmed);
+            }
+            else
+            {
+                var phone = address.Address;
+                query = query.Where(u => u.PhoneNumber == phone && u.PhoneNumberConfirmed);
+            }
+
+            if (query.Select(u => u.Id).Take(1) is IAsyncEnumerable<string> rows)
             {
                 await foreach (var _ in rows.WithCancellation(cancellationToken).ConfigureAwait(false))
                 {
@@ -178,8 +195,15 @@ internal static class IdentityAccounts
             }
         }
 
-        return await users.FindByNameAsync(userName).ConfigureAwait(false) is not null;
+        return Owns(users, await users.FindByNameAsync(address.Address).ConfigureAwait(false), address);
     }
+
+    /// <summary>Whether <paramref name="user"/> has <paramref name="address"/> as its own, confirmed address on that channel.</summary>
+    public static bool Owns<TUser>(UserManager<TUser> users, TUser? user, OtpDestination address)
+        where TUser : IdentityUser
+        => user is not null && (address.Channel == OtpChannel.Email
+            ? user.EmailConfirmed && string.Equals(users.NormalizeEmail(user.Email), users.NormalizeEmail(address.Address), StringComparison.Ordinal)
+            : user.PhoneNumberConfirmed && string.Equals(user.PhoneNumber, address.Address, StringComparison.Ordinal));
 }
 
 internal static class IdentityPasswordPolicy
@@ -240,13 +264,13 @@ internal static class IdentityPasswordPolicy
 /// <summary>
 /// Accounts through ASP.NET Core Identity: an account is found by its user name, which is the
 /// address its signup proved (the email, or the E.164 phone of an account a texted code created).
-/// A locked-out user is never signed in.
+/// A locked-out user is never signed in, nor one whose email (or phone) is not its own confirmed one.
 /// </summary>
 internal sealed class IdentityOtpAccounts<TUser>(UserManager<TUser> users, IUserClaimsPrincipalFactory<TUser> principals) : IOtpAccounts
     where TUser : IdentityUser, new()
 {
     public ValueTask<bool> ExistsAsync(OtpDestination address, CancellationToken cancellationToken)
-        => IdentityAccounts.ExistsByNameAsync(users, address.Address, cancellationToken);
+        => IdentityAccounts.ExistsByNameAsync(users, address, cancellationToken);
 
     public async ValueTask<OtpAccountSignIn?> SignInAsync(OtpDestination verified, CancellationToken cancellationToken)
     {
@@ -256,11 +280,9 @@ internal sealed class IdentityOtpAccounts<TUser>(UserManager<TUser> users, IUser
             return null;
         }
 
-        // The user name matched; the address must also be the account's own on that channel.
-        var owns = verified.Channel == OtpChannel.Email
-            ? string.Equals(users.NormalizeEmail(user.Email), users.NormalizeEmail(verified.Address), StringComparison.Ordinal)
-            : string.Equals(user.PhoneNumber, verified.Address, StringComparison.Ordinal);
-        if (!owns)
+        // The user name matched; the address must also be the account's own, confirmed, on that
+        // channel (checked again here: it may have changed since start).
+        if (!IdentityAccounts.Owns(users, user, verified))
         {
             return null;
         }

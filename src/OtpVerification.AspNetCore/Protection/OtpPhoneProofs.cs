@@ -72,8 +72,16 @@ internal sealed class OtpPhoneProofs(IDataProtectionProvider provider, IPendingR
 
     /// <summary>Uses a proof: <see langword="true"/> for the first use on any instance sharing the store, <see langword="false"/> after.</summary>
     /// <exception cref="OtpStoreUnavailableException">The store cannot record the use (answered 503; the proof may then be used again).</exception>
+    /// <remarks>
+    /// The mark outlives the proof by <see cref="ClockSkewAllowance"/>: a store such as Redis
+    /// expires it by its own clock, after the life this instance computed, so an instance whose
+    /// clock lags would otherwise still accept the proof once the mark is gone.
+    /// </remarks>
     public ValueTask<bool> RedeemAsync(Redemption redemption, CancellationToken cancellationToken)
-        => store.ConsumeOnceAsync(new PendingKey(OtpPurpose.PhoneVerification, "proof:" + redemption.Id), redemption.ExpiresAt, time.GetUtcNow(), cancellationToken);
+        => store.ConsumeOnceAsync(new PendingKey(OtpPurpose.PhoneVerification, "proof:" + redemption.Id), redemption.ExpiresAt + ClockSkewAllowance, time.GetUtcNow(), cancellationToken);
+
+    /// <summary>How far apart the clocks of instances sharing a store may be without a used proof being accepted again.</summary>
+    public static readonly TimeSpan ClockSkewAllowance = TimeSpan.FromMinutes(5);
 
     /// <summary>What redeeming a proof needs: its id and until when it must be remembered.</summary>
     public readonly record struct Redemption(string Id, DateTimeOffset ExpiresAt);

@@ -573,7 +573,12 @@ public sealed partial class OtpEngine
     private async ValueTask<SendGateResult> DestinationGateAsync(PendingKey entry, OtpDestination destination, DateTimeOffset now, OtpVerificationOptions options)
     {
         var limitAddress = destination.Channel == OtpChannel.Sms ? destination.Address : OtpAddress.CanonicalMailbox(destination.Address);
-        if (string.Equals(limitAddress, entry.Address, StringComparison.Ordinal))
+
+        // Phone verification texts a code to any number, as SMS signup does, and its proof opens
+        // the same thing (an account on the phone): the two share the phone's allowance, or a
+        // number would get twice the texts, and a squatter twice the guesses, in an hour.
+        var limitPurpose = entry.Purpose == OtpPurpose.PhoneVerification && destination.Channel == OtpChannel.Sms ? OtpPurpose.Signup : entry.Purpose;
+        if (limitPurpose == entry.Purpose && string.Equals(limitAddress, entry.Address, StringComparison.Ordinal))
         {
             // The entry's own limits are this destination's.
             return SendGateResult.Allowed;
@@ -581,7 +586,7 @@ public sealed partial class OtpEngine
 
         // The limit record of the entry keyed by this phone or mailbox itself: an entry for the
         // mailbox (or phone) and every alias (or email) sending to it share one allowance.
-        return await _store.ReserveSendAsync(new PendingKey(entry.Purpose, limitAddress), Policy(options), now).ConfigureAwait(false);
+        return await _store.ReserveSendAsync(new PendingKey(limitPurpose, limitAddress), Policy(options), now).ConfigureAwait(false);
     }
 
     /// <summary>Whether an SMS may go to <paramref name="phone"/>: the country allow-list and the app-wide hourly SMS budget.</summary>
