@@ -192,7 +192,7 @@ public sealed class PhoneProofStoreDownTests(PhoneProofStoreDownTests.Switchable
         /// <summary>Creates the factory.</summary>
         public SwitchableStoreAppFactory()
             => WithServices(services => services.Replace(ServiceDescriptor.Singleton<OtpVerification.Stores.IPendingRegistrationStore>(sp => new SwitchableStore(
-                new OtpVerification.Stores.InMemoryPendingRegistrationStore(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<OtpSignupOptions>>(), sp.GetRequiredService<TimeProvider>()),
+                new OtpVerification.Stores.InMemoryPendingRegistrationStore(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<OtpVerificationOptions>>(), sp.GetRequiredService<TimeProvider>()),
                 this))));
 
         /// <summary>Whether every store operation fails.</summary>
