@@ -66,6 +66,13 @@ public static partial class OtpEndpointRouteBuilderExtensions
 
     private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> PasswordResetStartAsync(HttpContext context, OtpEngine engine, IOtpPasswordReset reset, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions)
     {
+        // A client this instance already saw refused (its hourly limit used up) is answered before
+        // its body is read or validated: a flood from one client costs little more than a bare request.
+        if (engine.KnownClientRefusal(OtpPurpose.PasswordReset, endpointOptions.Value.ClientKey(context)) is { } known)
+        {
+            return SendAnswer(context, known);
+        }
+
         var (request, problem) = await OtpRequestReader.ReadAsync<OtpAddressRequest>(context.Request).ConfigureAwait(false);
         if (problem is not null)
         {

@@ -38,6 +38,13 @@ public static partial class OtpEndpointRouteBuilderExtensions
 
     private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> PhoneVerificationStartAsync(HttpContext context, OtpEngine engine, IOtpPhoneNumbers phones, Microsoft.Extensions.Options.IOptionsMonitor<OtpVerificationOptions> options, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions)
     {
+        // A client this instance already saw refused (its hourly limit used up) is answered before
+        // its body is read or validated: a flood from one client costs little more than a bare request.
+        if (engine.KnownClientRefusal(OtpPurpose.PhoneVerification, endpointOptions.Value.ClientKey(context)) is { } known)
+        {
+            return SendAnswer(context, known);
+        }
+
         var (request, problem) = await OtpRequestReader.ReadAsync<OtpPhoneVerificationRequest>(context.Request).ConfigureAwait(false);
         if (problem is not null)
         {

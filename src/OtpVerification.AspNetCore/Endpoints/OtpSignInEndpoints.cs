@@ -40,6 +40,13 @@ public static partial class OtpEndpointRouteBuilderExtensions
 
     private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> SignInStartAsync(HttpContext context, OtpEngine engine, IOtpPhoneNumbers phones, IOtpAccounts accounts, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions)
     {
+        // A client this instance already saw refused (its hourly limit used up) is answered before
+        // its body is read or validated: a flood from one client costs little more than a bare request.
+        if (engine.KnownClientRefusal(OtpPurpose.SignIn, endpointOptions.Value.ClientKey(context)) is { } known)
+        {
+            return SendAnswer(context, known);
+        }
+
         var (request, problem) = await OtpRequestReader.ReadAsync<OtpAddressRequest>(context.Request).ConfigureAwait(false);
         if (problem is not null)
         {

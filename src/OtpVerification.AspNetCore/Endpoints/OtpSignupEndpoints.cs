@@ -61,6 +61,13 @@ public static partial class OtpEndpointRouteBuilderExtensions
     private static async Task<Results<Accepted<OtpSendResponse>, Ok<OtpVerifyResponse>, ProblemHttpResult>> StartAsync<TForm>(HttpContext context, OtpEngine engine, OtpPayloadProtector protector, IOtpSignupCompletion<TForm> completion, Microsoft.Extensions.Options.IOptionsMonitor<OtpVerificationOptions> options, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions, string? useCookies)
         where TForm : OtpSignupForm
     {
+        // A client this instance already saw refused (its hourly limit used up) is answered before
+        // its body is read or validated: a flood from one client costs little more than a bare request.
+        if (engine.KnownClientRefusal(OtpPurpose.Signup, endpointOptions.Value.ClientKey(context)) is { } known)
+        {
+            return OtpProblems.FromOutcome(context, known.Outcome, known.RetryAfter);
+        }
+
         var (form, problem) = await OtpRequestReader.ReadAsync<TForm>(context.Request).ConfigureAwait(false);
         if (problem is not null)
         {
@@ -132,6 +139,13 @@ public static partial class OtpEndpointRouteBuilderExtensions
 
     private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> ResendAsync(HttpContext context, OtpEngine engine, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions)
     {
+        // A client this instance already saw refused (its hourly limit used up) is answered before
+        // its body is read or validated: a flood from one client costs little more than a bare request.
+        if (engine.KnownClientRefusal(OtpPurpose.Signup, endpointOptions.Value.ClientKey(context)) is { } known)
+        {
+            return SendAnswer(context, known);
+        }
+
         var (request, problem) = await OtpRequestReader.ReadAsync<OtpAddressRequest>(context.Request).ConfigureAwait(false);
         if (problem is not null)
         {

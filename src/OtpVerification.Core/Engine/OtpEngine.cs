@@ -521,6 +521,28 @@ public sealed partial class OtpEngine
         _ = delivery.ContinueWith(static (done, state) => ((System.Collections.Concurrent.ConcurrentDictionary<Task, byte>)state!).TryRemove(done, out _), _deliveriesInFlight, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
+    /// <summary>
+    /// The answer to a start or resend from <paramref name="clientKey"/> when this instance already
+    /// knows that client's hourly limit is used up (the store refused it, and the retry time it gave
+    /// has not passed), so an endpoint can refuse a flood before reading or validating the request:
+    /// the same <see cref="OtpOutcome.RateLimited"/> answer the start would give, with no store call.
+    /// <see langword="null"/> when the client is not known to be refused (then start as usual; the
+    /// store decides).
+    /// </summary>
+    /// <param name="purpose">The purpose of the start or resend.</param>
+    /// <param name="clientKey">The client's key (<see cref="OtpStartRequest.ClientKey"/>).</param>
+    /// <returns>The refusal, or <see langword="null"/>.</returns>
+    public OtpSendResult? KnownClientRefusal(OtpPurpose purpose, string? clientKey)
+    {
+        var max = _options.CurrentValue.Abuse.MaxSendsPerClientPerHour;
+        if (string.IsNullOrEmpty(clientKey) || max <= 0 || !_refusedClients.IsRefused(clientKey, max, _time.GetUtcNow(), out var stillRefused))
+        {
+            return null;
+        }
+
+        return Refused(purpose, new PendingKey(OtpPurpose.Signup, "client:" + clientKey), new SendGateResult(SendGateStatus.RateLimited, stillRefused));
+    }
+
     /// <summary>The per-client send limit: one store operation on the client's own key, shared by every purpose.</summary>
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<OtpSendResult?> ClientGateAsync(OtpPurpose purpose, string? clientKey, DateTimeOffset now, OtpVerificationOptions options)

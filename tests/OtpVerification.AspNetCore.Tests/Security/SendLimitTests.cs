@@ -105,6 +105,24 @@ public sealed class SendLimitTests(SendLimitTests.ClientIpAppFactory app) : ICla
         await sixth.ShouldBeTooManyRequestsAsync("rate_limited");
     }
 
+    [Fact]
+    public async Task Start_ClientKnownToBeRefused_Gets429BeforeItsBodyIsValidated()
+    {
+        var client = app.CreateClientFrom("203.0.113.14");
+        await (await client.PostJsonAsync("/signup/start", new { })).ShouldBeProblemAsync(HttpStatusCode.BadRequest, "validation");
+        await UseUpClientLimitAsync(client, "ip-known");
+        await (await client.StartSignupAsync(TestData.Email("ip-known-next"))).ShouldBeTooManyRequestsAsync("rate_limited");
+
+        // The store refused this client: its next requests are refused before the body is read,
+        // whatever they carry and whichever start they are (a flood costs no validation, no store call).
+        await (await client.PostJsonAsync("/signup/start", new { })).ShouldBeTooManyRequestsAsync("rate_limited");
+        await (await client.StartPasswordResetAsync(TestData.Email("ip-known-reset"))).ShouldBeTooManyRequestsAsync("rate_limited");
+        await (await client.PostJsonAsync("/signin/code/start", new { email = TestData.Email("ip-known-signin") })).ShouldBeTooManyRequestsAsync("rate_limited");
+
+        // Another client is untouched: its bad body is still a 400.
+        await (await app.CreateClientFrom("203.0.113.15").PostJsonAsync("/signup/start", new { })).ShouldBeProblemAsync(HttpStatusCode.BadRequest, "validation");
+    }
+
     private static async Task UseUpClientLimitAsync(HttpClient client, string tag)
     {
         for (var i = 0; i < MaxSendsPerClientPerHour; i++)

@@ -34,6 +34,27 @@ public sealed class OtpEngineAbuseTests
     }
 
     [Fact]
+    public async Task KnownClientRefusal_OnlyAfterTheStoreRefusedTheClient_AndUntilItsRetryTime()
+    {
+        using var h = new EngineHarness(o => o.Abuse.MaxSendsPerClientPerHour = 1);
+        h.Engine.KnownClientRefusal(OtpPurpose.Signup, "203.0.113.7").Should().BeNull("nothing is known before any start");
+        await h.Engine.StartAsync(Start("a@example.com", "203.0.113.7"));
+        h.Engine.KnownClientRefusal(OtpPurpose.Signup, "203.0.113.7").Should().BeNull("the limit is used up, but the store has not refused yet");
+
+        (await h.Engine.StartAsync(Start("b@example.com", "203.0.113.7"))).Outcome.Should().Be(OtpOutcome.RateLimited);
+
+        var known = h.Engine.KnownClientRefusal(OtpPurpose.PasswordReset, "203.0.113.7");
+        known.Should().NotBeNull();
+        known!.Value.Outcome.Should().Be(OtpOutcome.RateLimited);
+        known.Value.RetryAfter.Should().BeGreaterThan(TimeSpan.Zero).And.BeLessThanOrEqualTo(TimeSpan.FromHours(1));
+        h.Engine.KnownClientRefusal(OtpPurpose.Signup, "198.51.100.1").Should().BeNull("another client is not refused");
+        h.Engine.KnownClientRefusal(OtpPurpose.Signup, null).Should().BeNull();
+
+        h.Time.Advance(TimeSpan.FromHours(1));
+        h.Engine.KnownClientRefusal(OtpPurpose.Signup, "203.0.113.7").Should().BeNull("the refusal ends with the retry time the store gave");
+    }
+
+    [Fact]
     public async Task StartAsync_ClientOverHourlyLimit_SendsNothingForTheRefusedRequest()
     {
         using var h = new EngineHarness(o => o.Abuse.MaxSendsPerClientPerHour = 1);
