@@ -16,7 +16,7 @@ namespace OtpVerification.Benchmarks.Scale;
 /// <summary>
 /// A soak (not CI): for a given time, bots start signups from many client keys (each under the
 /// per-client limit) at a steady rate that keeps the in-memory store at its cap, while people start,
-/// sometimes guess wrong, sometimes resend after the cooldown, and verify. Every 10 s it prints the
+/// sometimes guess wrong, sometimes resend after the cooldown, and verify. Every 10 s (`--report-every`) it prints the
 /// process's resident memory, the managed heap, the store's counts (or Redis's used_memory), the
 /// unavailable answers (503 over HTTP) and the signups completed. Engine-level, in process: the
 /// engine and store are what the flood reaches; the HTTP layer adds no state.
@@ -36,11 +36,13 @@ internal static class SoakReport
         var cap = int.Parse(Arg("--cap", "20000"), CultureInfo.InvariantCulture);
         var botsPerSecond = int.Parse(Arg("--bots-per-second", "200"), CultureInfo.InvariantCulture);
         var peoplePerSecond = int.Parse(Arg("--people-per-second", "20"), CultureInfo.InvariantCulture);
+        var records = int.Parse(Arg("--records", (cap * OtpVerificationOptions.LimitRecordsPerPendingEntry).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+        var reportEveryMs = 1000L * int.Parse(Arg("--report-every", "10"), CultureInfo.InvariantCulture);
 
         var options = new OtpVerificationOptions
         {
             MaxPendingEntries = cap,
-            MaxLimitRecords = cap * OtpVerificationOptions.LimitRecordsPerPendingEntry,
+            MaxLimitRecords = records,
             PendingLifetime = TimeSpan.FromMinutes(3),
             Code = new OtpCodeOptions { Lifetime = TimeSpan.FromMinutes(2) },
             Abuse = new OtpAbuseOptions { EqualizeResponseTimes = false },
@@ -77,7 +79,7 @@ internal static class SoakReport
         var clock = Stopwatch.StartNew();
         long bots = 0;
         long people = 0;
-        var nextReport = 10_000L;
+        var nextReport = reportEveryMs;
         const int TickMs = 100;
         for (var tick = 0L; clock.ElapsedMilliseconds < seconds * 1000L; tick++)
         {
@@ -140,7 +142,7 @@ internal static class SoakReport
 
             if (clock.ElapsedMilliseconds >= nextReport)
             {
-                nextReport += 10_000;
+                nextReport += reportEveryMs;
                 string storeState;
                 if (store is InMemoryPendingRegistrationStore memory)
                 {
