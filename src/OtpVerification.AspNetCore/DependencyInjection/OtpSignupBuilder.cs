@@ -27,6 +27,7 @@ public sealed class OtpSignupBuilder<TForm> : IOtpVerificationBuilder
         where TUser : IdentityUser, new()
     {
         Services.Replace(ServiceDescriptor.Singleton(new IdentityUserMapping<TUser, TForm>(configureUser)));
+        Services.TryAddSingleton<IdentityPasswordPolicy<TUser>>();
         Services.TryAddScoped<IOtpSignupCompletion<TForm>, IdentityOtpSignupCompletion<TUser, TForm>>();
         Services.TryAddScoped<IOtpPasswordReset, IdentityOtpPasswordReset<TUser>>();
         Services.TryAddScoped<IOtpAccounts, IdentityOtpAccounts<TUser>>();

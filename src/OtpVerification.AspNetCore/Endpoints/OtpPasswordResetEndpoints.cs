@@ -24,12 +24,13 @@ public static partial class OtpEndpointRouteBuilderExtensions
     public static RouteGroupBuilder MapOtpPasswordReset(this IEndpointRouteBuilder endpoints, string prefix = "/password-reset")
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        using (var scope = endpoints.ServiceProvider.CreateScope())
+        // Asked without building one (with Identity, that would build a UserManager and a DbContext at startup).
+        var registered = endpoints.ServiceProvider.GetService<IServiceProviderIsService>() is { } isService
+            ? isService.IsService(typeof(IOtpPasswordReset))
+            : HasPasswordReset(endpoints.ServiceProvider);
+        if (!registered)
         {
-            if (scope.ServiceProvider.GetService<IOtpPasswordReset>() is null)
-            {
-                throw new InvalidOperationException("MapOtpPasswordReset needs an IOtpPasswordReset: call AddIdentityUsers<TUser>() on the signup builder, or register your own.");
-            }
+            throw new InvalidOperationException("MapOtpPasswordReset needs an IOtpPasswordReset: call AddIdentityUsers<TUser>() on the signup builder, or register your own.");
         }
 
         var group = endpoints.MapGroup(prefix).WithTags("OtpPasswordReset").DisableAntiforgery();
@@ -64,7 +65,13 @@ public static partial class OtpEndpointRouteBuilderExtensions
         return group;
     }
 
-    private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> PasswordResetStartAsync(HttpContext context, OtpEngine engine, IOtpPasswordReset reset, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions)
+    private static bool HasPasswordReset(IServiceProvider services)
+    {
+        using var scope = services.CreateScope();
+        return scope.ServiceProvider.GetService<IOtpPasswordReset>() is not null;
+    }
+
+    private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> PasswordResetStartAsync(HttpContext context, OtpEngine engine, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions)
     {
         // A client this instance already saw refused (its hourly limit used up) is answered before
         // its body is read or validated: a flood from one client costs little more than a bare request.
@@ -84,6 +91,8 @@ public static partial class OtpEndpointRouteBuilderExtensions
             return OtpProblems.Validation("email", OtpRequestLocalization.Text(context, string.IsNullOrWhiteSpace(request.Email) ? "Validation.EmailRequired" : "Validation.EmailInvalid"));
         }
 
+        // Resolved only now (scoped, usually the user database): a refused or malformed request never needs it.
+        var reset = context.RequestServices.GetRequiredService<IOtpPasswordReset>();
         var exists = await reset.AccountExistsAsync(email, context.RequestAborted).ConfigureAwait(false);
         var result = await engine.StartAsync(
             new OtpStartRequest

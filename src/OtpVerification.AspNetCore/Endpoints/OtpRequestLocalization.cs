@@ -62,12 +62,19 @@ internal static class OtpRequestLocalization
     {
         var previousCulture = CultureInfo.CurrentCulture;
         var previousUiCulture = CultureInfo.CurrentUICulture;
+        var changed = false;
         if (context.Features.Get<IRequestCultureFeature>() is null)
         {
             var options = context.RequestServices.GetRequiredService<IOptionsMonitor<OtpVerificationOptions>>().CurrentValue.Messages;
             var culture = Resolve(context, options);
-            CultureInfo.CurrentCulture = culture;
-            CultureInfo.CurrentUICulture = culture;
+
+            // Each set is an execution-context change (an allocation): none when the culture is already the one.
+            if (!ReferenceEquals(previousCulture, culture) || !ReferenceEquals(previousUiCulture, culture))
+            {
+                CultureInfo.CurrentCulture = culture;
+                CultureInfo.CurrentUICulture = culture;
+                changed = true;
+            }
         }
 
         try
@@ -78,8 +85,11 @@ internal static class OtpRequestLocalization
         }
         finally
         {
-            CultureInfo.CurrentCulture = previousCulture;
-            CultureInfo.CurrentUICulture = previousUiCulture;
+            if (changed)
+            {
+                CultureInfo.CurrentCulture = previousCulture;
+                CultureInfo.CurrentUICulture = previousUiCulture;
+            }
         }
     }
 

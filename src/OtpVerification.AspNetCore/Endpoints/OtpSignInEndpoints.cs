@@ -38,7 +38,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
         return group;
     }
 
-    private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> SignInStartAsync(HttpContext context, OtpEngine engine, IOtpPhoneNumbers phones, IOtpAccounts accounts, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions)
+    private static async Task<Results<Accepted<OtpSendResponse>, ProblemHttpResult>> SignInStartAsync(HttpContext context, OtpEngine engine, IOtpPhoneNumbers phones, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions)
     {
         // A client this instance already saw refused (its hourly limit used up) is answered before
         // its body is read or validated: a flood from one client costs little more than a bare request.
@@ -72,6 +72,8 @@ public static partial class OtpEndpointRouteBuilderExtensions
         }
 
         var destination = address!.Value;
+        // Resolved only now (scoped, usually the user database): a refused or malformed request never needs it.
+        var accounts = context.RequestServices.GetRequiredService<IOtpAccounts>();
         var exists = await accounts.ExistsAsync(destination, context.RequestAborted).ConfigureAwait(false);
         var result = await engine.StartAsync(
             new OtpStartRequest

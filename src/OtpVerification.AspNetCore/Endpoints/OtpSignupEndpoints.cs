@@ -58,7 +58,7 @@ public static partial class OtpEndpointRouteBuilderExtensions
         return group;
     }
 
-    private static async Task<Results<Accepted<OtpSendResponse>, Ok<OtpVerifyResponse>, ProblemHttpResult>> StartAsync<TForm>(HttpContext context, OtpEngine engine, OtpPayloadProtector protector, IOtpSignupCompletion<TForm> completion, Microsoft.Extensions.Options.IOptionsMonitor<OtpVerificationOptions> options, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions, string? useCookies)
+    private static async Task<Results<Accepted<OtpSendResponse>, Ok<OtpVerifyResponse>, ProblemHttpResult>> StartAsync<TForm>(HttpContext context, OtpEngine engine, OtpPayloadProtector protector, Microsoft.Extensions.Options.IOptionsMonitor<OtpVerificationOptions> options, Microsoft.Extensions.Options.IOptions<OtpEndpointOptions> endpointOptions, string? useCookies)
         where TForm : OtpSignupForm
     {
         // A client this instance already saw refused (its hourly limit used up) is answered before
@@ -81,6 +81,10 @@ public static partial class OtpEndpointRouteBuilderExtensions
             return OtpProblems.Validation("useCookies", OtpRequestLocalization.Text(context, "Validation.UseCookies"));
         }
 
+        // Resolved only once the client is not known to be refused and the body is JSON: the
+        // completion is scoped and usually drags in the user database (Identity's UserManager,
+        // an EF Core DbContext), which a refused or malformed request never needs.
+        var completion = context.RequestServices.GetRequiredService<IOtpSignupCompletion<TForm>>();
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         var destinations = ValidateSignupForm(context, form!, errors, context.RequestServices.GetRequiredService<IOtpPhoneNumbers>(), engine, withProof);
         if (!errors.ContainsKey("password"))

@@ -1,33 +1,43 @@
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace OtpVerification.AspNetCore;
 
 /// <summary>Signup completion through ASP.NET Core Identity's <see cref="UserManager{TUser}"/>.</summary>
+/// <remarks>
+/// The <see cref="UserManager{TUser}"/> (and with it the user store and its DbContext) is resolved
+/// only when a call needs the user database: the start of a signup only checks the password
+/// policy, which with Identity's own password validator needs the options alone
+/// (<see cref="IdentityPasswordPolicy{TUser}"/>).
+/// </remarks>
 internal sealed class IdentityOtpSignupCompletion<TUser, TForm>(
-    UserManager<TUser> users,
-    IUserClaimsPrincipalFactory<TUser> principals,
+    IServiceProvider services,
+    IdentityPasswordPolicy<TUser> policy,
     IdentityUserMapping<TUser, TForm> mapping,
     OtpTexts texts) : IOtpSignupCompletion<TForm>
     where TUser : IdentityUser, new()
     where TForm : OtpSignupForm
 {
+    private UserManager<TUser>? _users;
+
+    private UserManager<TUser> Users => _users ??= services.GetRequiredService<UserManager<TUser>>();
+
     public async ValueTask<bool> AccountExistsAsync(string email, CancellationToken cancellationToken)
     {
         // Both lookups every time: stopping after the first hit would make a registered address answer faster.
-        var byEmail = await users.FindByEmailAsync(email).ConfigureAwait(false);
-        var byName = await users.FindByNameAsync(email).ConfigureAwait(false);
+        var byEmail = await Users.FindByEmailAsync(email).ConfigureAwait(false);
+        var byName = await Users.FindByNameAsync(email).ConfigureAwait(false);
         return byEmail is not null || byName is not null;
     }
 
     public async ValueTask<IReadOnlyDictionary<string, string[]>> ValidateAsync(TForm form, CancellationToken cancellationToken)
     {
-        var user = NewUser(form);
-        var errors = await IdentityPasswordPolicy.ValidateAsync(users, texts, user, form.Password!, "password").ConfigureAwait(false);
+        var errors = await policy.ValidateAsync(services, () => Users, () => NewUser(form), texts, form.Password!, "password").ConfigureAwait(false);
 
         // The email becomes the user name: an address Identity's user-name rules refuse must be
         // refused here, before a code is spent on it. Only the characters are checked: Identity's
         // own UserValidator also looks up duplicates, which would tell registered addresses apart.
-        var allowed = users.Options.User.AllowedUserNameCharacters;
+        var allowed = policy.Options.User.AllowedUserNameCharacters;
         if (!string.IsNullOrEmpty(allowed) && form.Email is { } email && email.Any(c => !allowed.Contains(c, StringComparison.Ordinal)))
         {
             var map = new Dictionary<string, string[]>(errors, StringComparer.Ordinal)
@@ -66,7 +76,7 @@ internal sealed class IdentityOtpSignupCompletion<TUser, TForm>(
             // The destination is neither address of the form: nothing was proven about this form.
             throw new InvalidOperationException("The verified destination is not an address of the signup form.");
         }
-        var result = await users.CreateAsync(user, form.Password!).ConfigureAwait(false);
+        var result = await Users.CreateAsync(user, form.Password!).ConfigureAwait(false);
         if (!result.Succeeded)
         {
             if (result.Errors.Any(e => e.Code is nameof(IdentityErrorDescriber.DuplicateEmail) or nameof(IdentityErrorDescriber.DuplicateUserName)))
@@ -74,11 +84,11 @@ internal sealed class IdentityOtpSignupCompletion<TUser, TForm>(
                 return OtpCompletionResult.Taken();
             }
 
-            return OtpCompletionResult.Invalid(IdentityPasswordPolicy.ToErrors(users, texts, result.Errors, "password", user.UserName));
+            return OtpCompletionResult.Invalid(IdentityPasswordPolicy.ToErrors(Users.Options, Users.ErrorDescriber, texts, result.Errors, "password", user.UserName));
         }
 
-        var principal = await principals.CreateAsync(user).ConfigureAwait(false);
-        return OtpCompletionResult.Created(await users.GetUserIdAsync(user).ConfigureAwait(false), principal);
+        var principal = await services.GetRequiredService<IUserClaimsPrincipalFactory<TUser>>().CreateAsync(user).ConfigureAwait(false);
+        return OtpCompletionResult.Created(await Users.GetUserIdAsync(user).ConfigureAwait(false), principal);
     }
 
     private TUser NewUser(TForm form)
@@ -221,7 +231,7 @@ internal static class IdentityPasswordPolicy
             }
         }
 
-        return failures.Count == 0 ? new Dictionary<string, string[]>() : ToErrors(users, texts, failures, field, null);
+        return failures.Count == 0 ? new Dictionary<string, string[]>() : ToErrors(users.Options, users.ErrorDescriber, texts, failures, field, null);
     }
 
     /// <summary>
@@ -229,17 +239,16 @@ internal static class IdentityPasswordPolicy
     /// own (English) describer, each known error code is worded by the texts (<c>Identity.{code}</c>);
     /// an app's own <see cref="IdentityErrorDescriber"/> (its translations) is kept as it words them.
     /// </summary>
-    public static Dictionary<string, string[]> ToErrors<TUser>(UserManager<TUser> users, OtpTexts texts, IEnumerable<IdentityError> errors, string passwordField, string? userName)
-        where TUser : class
+    public static Dictionary<string, string[]> ToErrors(IdentityOptions options, IdentityErrorDescriber describer, OtpTexts texts, IEnumerable<IdentityError> errors, string passwordField, string? userName)
     {
         var culture = System.Globalization.CultureInfo.CurrentUICulture;
-        var ownWording = users.ErrorDescriber.GetType() == typeof(IdentityErrorDescriber);
+        var ownWording = describer.GetType() == typeof(IdentityErrorDescriber);
         string Describe(IdentityError error)
         {
             object? arg = error.Code switch
             {
-                nameof(IdentityErrorDescriber.PasswordTooShort) => users.Options.Password.RequiredLength,
-                nameof(IdentityErrorDescriber.PasswordRequiresUniqueChars) => users.Options.Password.RequiredUniqueChars,
+                nameof(IdentityErrorDescriber.PasswordTooShort) => options.Password.RequiredLength,
+                nameof(IdentityErrorDescriber.PasswordRequiresUniqueChars) => options.Password.RequiredUniqueChars,
                 nameof(IdentityErrorDescriber.InvalidEmail) or nameof(IdentityErrorDescriber.InvalidUserName) => userName,
                 _ => null,
             };
@@ -289,5 +298,90 @@ internal sealed class IdentityOtpAccounts<TUser>(UserManager<TUser> users, IUser
 
         var principal = await principals.CreateAsync(user).ConfigureAwait(false);
         return new OtpAccountSignIn(await users.GetUserIdAsync(user).ConfigureAwait(false), principal, user.Email, user.PhoneNumber);
+    }
+}
+
+/// <summary>
+/// Identity's password policy at the cost of its options alone. Identity's own
+/// <see cref="PasswordValidator{TUser}"/> reads nothing of the <see cref="UserManager{TUser}"/> it is
+/// handed but its <see cref="UserManager{TUser}.Options"/>: when it is the only kind of password
+/// validator registered, it is handed a manager built once here around no user store, so checking
+/// a password at the start of a signup never builds the request's user manager, user store and
+/// DbContext. Any other validator (the app's, a library's, a subclass of Identity's) may use the
+/// manager as it likes: then the request's own <see cref="UserManager{TUser}"/> is used.
+/// </summary>
+internal sealed class IdentityPasswordPolicy<TUser> : IDisposable
+    where TUser : class, new()
+{
+    private readonly UserManager<TUser> _optionsOnly;
+    private readonly TUser _anyUser = new();
+
+    public IdentityPasswordPolicy(Microsoft.Extensions.Options.IOptions<IdentityOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Options = options.Value;
+        _optionsOnly = new UserManager<TUser>(new NoUserStore(), options, null!, null!, null!, null!, new IdentityErrorDescriber(), null!, Microsoft.Extensions.Logging.Abstractions.NullLogger<UserManager<TUser>>.Instance);
+    }
+
+    /// <summary>Identity's options, as the request's user manager would read them.</summary>
+    public IdentityOptions Options { get; }
+
+    /// <summary>
+    /// The policy's errors for <paramref name="password"/> by field; <paramref name="users"/> and
+    /// <paramref name="user"/> are asked for only when a validator other than Identity's own is registered.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string[]>> ValidateAsync(IServiceProvider services, Func<UserManager<TUser>> users, Func<TUser> user, OtpTexts texts, string password, string field)
+    {
+        var validators = services.GetServices<IPasswordValidator<TUser>>() as IPasswordValidator<TUser>[] ?? [.. services.GetServices<IPasswordValidator<TUser>>()];
+        if (validators.Length == 0 || !Array.TrueForAll(validators, v => v.GetType() == typeof(PasswordValidator<TUser>)))
+        {
+            return await IdentityPasswordPolicy.ValidateAsync(users(), texts, user(), password, field).ConfigureAwait(false);
+        }
+
+        List<IdentityError>? failures = null;
+        foreach (var validator in validators)
+        {
+            var result = await validator.ValidateAsync(_optionsOnly, _anyUser, password).ConfigureAwait(false);
+            if (!result.Succeeded)
+            {
+                (failures ??= []).AddRange(result.Errors);
+            }
+        }
+
+        return failures is null
+            ? new Dictionary<string, string[]>()
+            : IdentityPasswordPolicy.ToErrors(Options, ((PasswordValidator<TUser>)validators[0]).Describer, texts, failures, field, null);
+    }
+
+    public void Dispose() => _optionsOnly.Dispose();
+
+    /// <summary>The store of the options-only manager: Identity's password validator never calls it.</summary>
+    private sealed class NoUserStore : IUserStore<TUser>
+    {
+        private static NotSupportedException NotHere() => new("This UserManager checks passwords against Identity's options only; it has no user store.");
+
+        public Task<IdentityResult> CreateAsync(TUser user, CancellationToken cancellationToken) => throw NotHere();
+
+        public Task<IdentityResult> DeleteAsync(TUser user, CancellationToken cancellationToken) => throw NotHere();
+
+        public Task<TUser?> FindByIdAsync(string userId, CancellationToken cancellationToken) => throw NotHere();
+
+        public Task<TUser?> FindByNameAsync(string normalizedUserName, CancellationToken cancellationToken) => throw NotHere();
+
+        public Task<string?> GetNormalizedUserNameAsync(TUser user, CancellationToken cancellationToken) => throw NotHere();
+
+        public Task<string> GetUserIdAsync(TUser user, CancellationToken cancellationToken) => throw NotHere();
+
+        public Task<string?> GetUserNameAsync(TUser user, CancellationToken cancellationToken) => throw NotHere();
+
+        public Task SetNormalizedUserNameAsync(TUser user, string? normalizedName, CancellationToken cancellationToken) => throw NotHere();
+
+        public Task SetUserNameAsync(TUser user, string? userName, CancellationToken cancellationToken) => throw NotHere();
+
+        public Task<IdentityResult> UpdateAsync(TUser user, CancellationToken cancellationToken) => throw NotHere();
+
+        public void Dispose()
+        {
+        }
     }
 }

@@ -186,26 +186,44 @@ internal sealed class EnvelopeProtector
 
     /// <summary>
     /// An <see cref="AesGcm"/> for <paramref name="key"/>, kept per thread (an instance is not
-    /// thread-safe, and creating one per call costs a native context): the last data key used on
-    /// this thread keeps its instance.
+    /// thread-safe, and creating one per call costs a native context). A thread keeps the ciphers of
+    /// its last few data keys: a signup start seals its form and its code under two protectors'
+    /// keys, and one cached cipher per thread would be remade twice per start.
     /// </summary>
     private static AesGcm Cipher(byte[] key)
     {
-        if (t_cipher is null || !ReferenceEquals(t_cipherKey, key))
+        var cache = t_ciphers ??= new CipherCache();
+        for (var i = 0; i < CipherCache.Size; i++)
         {
-            t_cipher?.Dispose();
-            t_cipher = new AesGcm(key, TagSize);
-            t_cipherKey = key;
+            if (ReferenceEquals(cache.Keys[i], key))
+            {
+                return cache.Ciphers[i]!;
+            }
         }
 
-        return t_cipher;
+        var slot = cache.Next;
+        cache.Next = (slot + 1) % CipherCache.Size;
+        cache.Ciphers[slot]?.Dispose();
+        var cipher = new AesGcm(key, TagSize);
+        cache.Ciphers[slot] = cipher;
+        cache.Keys[slot] = key;
+        return cipher;
     }
 
     [ThreadStatic]
-    private static AesGcm? t_cipher;
+    private static CipherCache? t_ciphers;
 
-    [ThreadStatic]
-    private static byte[]? t_cipherKey;
+    /// <summary>The ciphers of a thread's last <see cref="Size"/> data keys, replaced in turn.</summary>
+    private sealed class CipherCache
+    {
+        public const int Size = 4;
+
+        public byte[]?[] Keys { get; } = new byte[]?[Size];
+
+        public AesGcm?[] Ciphers { get; } = new AesGcm?[Size];
+
+        public int Next { get; set; }
+    }
 
     private sealed record DataKey(byte[] Key, byte[] Wrapped, DateTimeOffset MadeAt);
 }

@@ -20,6 +20,15 @@ public sealed class OtpTexts
 
     private static readonly ResourceManager BuiltIn = new(typeof(OtpTexts));
 
+    /// <summary>How many built-in lookups are remembered (keys × cultures; app messages looked up as keys may be many).</summary>
+    private const int MaxRemembered = 4096;
+
+    /// <summary>
+    /// Built-in texts already looked up, by culture and key: <see cref="ResourceManager.GetString(string, CultureInfo)"/>
+    /// takes a lock on every call, which every answer of an endpoint under load contends for.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Culture, string Key), string?> Remembered = new();
+
     private readonly IStringLocalizer[] _appLocalizers;
 
     /// <summary>Creates the built-in texts only (no app localizers).</summary>
@@ -97,7 +106,18 @@ public sealed class OtpTexts
             }
         }
 
-        return BuiltIn.GetString(key, culture);
+        if (Remembered.TryGetValue((culture.Name, key), out var remembered))
+        {
+            return remembered;
+        }
+
+        var text = BuiltIn.GetString(key, culture);
+        if (Remembered.Count < MaxRemembered)
+        {
+            Remembered.TryAdd((culture.Name, key), text);
+        }
+
+        return text;
     }
 }
 

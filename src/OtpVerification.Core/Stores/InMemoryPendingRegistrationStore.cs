@@ -45,7 +45,9 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
     private const int SweepBudget = 16;
     private static readonly TimeSpan ScheduleSlack = TimeSpan.FromMinutes(1);
 
-    private readonly ConcurrentDictionary<PendingKey, Slot> _slots = new();
+    // Writers (a new address, a new client) take one of the dictionary's stripe locks; its default,
+    // one per processor, makes concurrent starts queue on each other.
+    private readonly ConcurrentDictionary<PendingKey, Slot> _slots = new(Math.Max(64, Environment.ProcessorCount * 16), 1024);
     private readonly ConcurrentQueue<(PendingKey Key, long Ticks)> _scheduled = new();
     private readonly PriorityQueue<PendingKey, long> _expiries = new();
     private readonly Lock _sweepLock = new();
