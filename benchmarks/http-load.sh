@@ -160,6 +160,10 @@ user_rows() {
   curl -sf "http://127.0.0.1:$SERVER_PORT/loadhost/users" | grep -o '[0-9]\+'
 }
 
+allocated() {
+  curl -sf "http://127.0.0.1:$SERVER_PORT/loadhost/allocated"
+}
+
 received() {
   curl -sf "http://127.0.0.1:$SERVER_PORT/loadhost/requests" | grep -o '[0-9]\+'
 }
@@ -220,9 +224,10 @@ scenario() {
   fi
 
   run_wrk "$WORK/warmup-$name.txt" "$WARMUP" "$path" "$kind" "$warm_prefix" "$flows" "$client"
-  local before after count0 count1 machine0 machine1 t0 t1 wrk_cpu redis0 redis1
+  local before after count0 count1 alloc0 alloc1 machine0 machine1 t0 t1 wrk_cpu redis0 redis1
   settle
   count0="$(received)"
+  alloc0="$(allocated)"
   redis0="$(cpu_ticks "$REDIS_PID")"
   before="$(cpu_ticks "$SERVER_PID")"
   machine0="$(machine_ticks)"; t0="$(date +%s.%N)"
@@ -231,6 +236,7 @@ scenario() {
   after="$(cpu_ticks "$SERVER_PID")"
   redis1="$(cpu_ticks "$REDIS_PID")"
   machine1="$(machine_ticks)"; t1="$(date +%s.%N)"
+  alloc1="$(allocated)"
   count1="$(received)"
   local users
   users="$(user_rows)"
@@ -277,7 +283,8 @@ scenario() {
   local wrk_cores
   wrk_cores="$(awk -v w="$wrk_cpu" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.2f", w / (t1 - t0) }')"
 
-  local rps cpu_us
+  local rps cpu_us alloc_kib
+  alloc_kib="$(awk -v a="$alloc0" -v b="$alloc1" -v r=$(( count1 - count0 )) 'BEGIN { printf "%.1f", (b - a) / 1024 / r }')"
   rps="$(awk -v r="$requests" -v d="$duration" 'BEGIN { printf "%.0f", r / (d / 1e6) }')"
   cpu_us="$(awk -v t=$(( after - before )) -v hz="$CLK_TCK" -v r=$(( count1 - count0 )) 'BEGIN { printf "%.1f", t / hz * 1e6 / r }')"
   RPS[$name]="$rps"; CPU[$name]="$cpu_us"; USERS[$name]="$users"; REDISCPU[$name]="$redis_us"
@@ -285,9 +292,9 @@ scenario() {
   local rps_ratio cpu_ratio
   rps_ratio="$(awk -v a="$rps" -v b="$BASE_RPS" 'BEGIN { printf (a / b < 0.01 ? "%.4f" : "%.2f"), a / b }')"
   cpu_ratio="$(awk -v a="$cpu_us" -v b="$BASE_CPU" 'BEGIN { printf "%.2f", a / b }')"
-  ROWS+=("$(printf '| %s | %s | %s | %.2f | %.2f | %s | %s | %s× | %s× | %s | %s | %s | %s |' \
+  ROWS+=("$(printf '| %s | %s | %s | %.2f | %.2f | %s | %s | %s | %s× | %s× | %s | %s | %s | %s |' \
     "$label" "$requests" "$rps" "$(awk -v v="$p50" 'BEGIN { print v / 1000 }')" "$(awk -v v="$p99" 'BEGIN { print v / 1000 }')" \
-    "$cpu_us" "$redis_us" "$rps_ratio" "$cpu_ratio" "$users" "$wrk_cores" "$other" "${statuses% }")")
+    "$cpu_us" "$alloc_kib" "$redis_us" "$rps_ratio" "$cpu_ratio" "$users" "$wrk_cores" "$other" "${statuses% }")")
 }
 
 START_TIME="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -311,11 +318,11 @@ echo "- started $START_TIME, commit $(git -C "$ROOT" rev-parse --short HEAD 2>/d
 echo "- machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM; wrk and the server share these CPUs"
 echo "- wrk -t$THREADS -c$CONNECTIONS -d$DURATION --timeout 30s (after a $WARMUP warm-up), same Lua script for every scenario; verify pool $POOL"
 echo "- server: fresh 'dotnet OtpVerification.LoadHost.dll' per scenario, Release, $GC_MODE (Web SDK default), logging Warning, no-op sender; .NET $(dotnet --version)"
-echo "- CPU/req = server utime+stime delta over the measured run (from idle to idle) / requests the server received in it"
+echo "- CPU/req = server utime+stime delta over the measured run (from idle to idle) / requests the server received in it; KiB allocated/req = GC.GetTotalAllocatedBytes delta over the same interval / the same requests"
 echo "- redis-server CPU/req: the same for redis-server (Redis scenarios); wrk cores = wrk's CPU time / interval; other cores = machine busy time - server - redis-server - wrk, / interval (noise from other processes; > 0.10 is flagged)"
 echo
-echo "| scenario | requests | req/s | p50 ms | p99 ms | server CPU µs/req | redis-server CPU µs/req | req/s vs (1) | server CPU vs (1) | user rows after | wrk cores | other cores | statuses (warm-up + run) |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+echo "| scenario | requests | req/s | p50 ms | p99 ms | server CPU µs/req | server KiB allocated/req | redis-server CPU µs/req | req/s vs (1) | server CPU vs (1) | user rows after | wrk cores | other cores | statuses (warm-up + run) |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 printf '%s\n' "${ROWS[@]}"
 echo
 if [[ -n "${CPU[mem-start]:-}" && -n "${CPU[redis-start]:-}" && -n "${CPU[identity]:-}" ]]; then

@@ -14,6 +14,7 @@ using OtpVerification.Senders;
 //   GET  /loadhost/flows      the flowIds of that pool, one line each, in pool order
 //   GET  /loadhost/users      the number of user rows in the SQLite user database
 //   GET  /loadhost/requests   requests received so far, /loadhost/* excluded (for CPU per request)
+//   GET  /loadhost/allocated  bytes the process has allocated so far (for allocations per request)
 // Settings (appsettings.json next to the dll) keep the abuse defences from throttling one client
 // (wrk runs from one IP address) and let each pending registration take 100 wrong guesses.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -86,6 +87,7 @@ app.MapOtpSignup<LoadSignupForm>("/signup");
 app.MapGroup("/identity").MapIdentityApi<IdentityUser>();
 
 app.MapGet("/loadhost/requests", () => TypedResults.Ok(new RequestTotal(received.Value)));
+app.MapGet("/loadhost/allocated", () => Results.Text(GC.GetTotalAllocatedBytes(precise: true).ToString(System.Globalization.CultureInfo.InvariantCulture)));
 app.MapGet("/loadhost/users", async (LoadDbContext db) => TypedResults.Ok(new UserCount(await db.Users.CountAsync())));
 
 // Seeds the verify pool through the real start endpoint: {prefix}-{i}@load.test for i in [0, count).

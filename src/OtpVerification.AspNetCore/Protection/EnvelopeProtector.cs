@@ -46,7 +46,7 @@ internal sealed class EnvelopeProtector
         BinaryPrimitives.WriteUInt16BigEndian(blob.AsSpan(1), (ushort)key.Wrapped.Length);
         key.Wrapped.CopyTo(blob.AsSpan(3));
         var nonce = blob.AsSpan(header, NonceSize);
-        RandomNumberGenerator.Fill(nonce);
+        OtpRandom.Fill(nonce);
         Cipher(key.Key).Encrypt(nonce, plain, blob.AsSpan(header + NonceSize + TagSize), blob.AsSpan(header + NonceSize, TagSize), associated);
         return blob;
     }

@@ -22,6 +22,6 @@ public sealed class RandomOtpCodeGenerator : IOtpCodeGenerator
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(length, 4);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, 10);
-        return System.Security.Cryptography.RandomNumberGenerator.GetString("0123456789", length);
+        return OtpRandom.Digits(length);
     }
 }

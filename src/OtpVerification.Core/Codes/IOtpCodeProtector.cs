@@ -63,7 +63,7 @@ public sealed class AesGcmOtpCodeProtector : IOtpCodeProtector
         var plain = plainLength <= StackLimit ? stackalloc byte[plainLength] : new byte[plainLength];
         Encoding.UTF8.GetBytes(code, plain);
         var blob = new byte[NonceSize + TagSize + plain.Length];
-        RandomNumberGenerator.Fill(blob.AsSpan(0, NonceSize));
+        OtpRandom.Fill(blob.AsSpan(0, NonceSize));
         var length = AssociatedLength(address);
         var associated = length <= StackLimit ? stackalloc byte[length] : new byte[length];
         Cipher(_key).Encrypt(blob.AsSpan(0, NonceSize), plain, blob.AsSpan(NonceSize + TagSize), blob.AsSpan(NonceSize, TagSize), Associated(purpose, address, associated));

@@ -134,7 +134,7 @@ public sealed partial class OtpEngine
         {
             // A hash no code has: the decoy can be guessed at, and counts attempts, but never
             // verifies. It keeps a protected code like a real entry, so its resends behave alike.
-            hash = RandomNumberGenerator.GetBytes(hash.Length);
+            hash = OtpRandom.GetBytes(hash.Length);
         }
 
         var protectedCode = _codes.Protect(request.Purpose, key.Address, code);
@@ -475,7 +475,7 @@ public sealed partial class OtpEngine
     private static string NewFlowId()
     {
         Span<byte> bytes = stackalloc byte[16];
-        RandomNumberGenerator.Fill(bytes);
+        OtpRandom.Fill(bytes);
         return System.Buffers.Text.Base64Url.EncodeToString(bytes);
     }
 

@@ -8,6 +8,24 @@ public sealed class HmacOtpCodeHasherTests
     private readonly HmacOtpCodeHasher _hasher = new(Key);
 
     [Fact]
+    public void Hash_UnderManyKeysInterleavedOnManyThreads_IsAlwaysTheHmacOfItsOwnKey()
+    {
+        // Each thread keeps the HMACs of its last four keys: six hashers used in turn make it
+        // replace them again and again, and every hash must still be the one of its own key.
+        var keys = Enumerable.Range(1, 6).Select(k => Enumerable.Range(0, 32).Select(i => (byte)(i * k + k)).ToArray()).ToArray();
+        var hashers = keys.Select(k => new HmacOtpCodeHasher(k)).ToArray();
+        Parallel.For(0, 400, new ParallelOptions { MaxDegreeOfParallelism = 8 }, n =>
+        {
+            var which = (n * 7) % keys.Length;
+            var address = $"user{n}@example.com";
+            var code = (n % 1_000_000).ToString("D6", System.Globalization.CultureInfo.InvariantCulture);
+            var expected = System.Security.Cryptography.HMACSHA256.HashData(keys[which], (byte[])[(byte)OtpPurpose.Signup, .. System.Text.Encoding.UTF8.GetBytes(address), 0, .. System.Text.Encoding.UTF8.GetBytes(code)]);
+            hashers[which].Hash(OtpPurpose.Signup, address, code).Should().Equal(expected);
+            hashers[(which + 1) % keys.Length].Hash(OtpPurpose.Signup, address, code).Should().NotEqual(expected);
+        });
+    }
+
+    [Fact]
     public void Hash_SameInputs_AreEqual()
     {
         _hasher.Hash(OtpPurpose.Signup, "ana@example.com", "123456").Should().Equal(_hasher.Hash(OtpPurpose.Signup, "ana@example.com", "123456"));
