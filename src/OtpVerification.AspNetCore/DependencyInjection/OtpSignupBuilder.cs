@@ -27,7 +27,10 @@ public sealed class OtpSignupBuilder<TForm> : IOtpVerificationBuilder
         where TUser : IdentityUser, new()
     {
         Services.Replace(ServiceDescriptor.Singleton(new IdentityUserMapping<TUser, TForm>(configureUser)));
-        Services.TryAddSingleton<IdentityPasswordPolicy<TUser>>();
+        // The policy reads the registrations (the app's UserManager, Identity's options) once the
+        // container is built: AddUserManager<T>() may come after this call.
+        var services = Services;
+        Services.TryAddSingleton(sp => new IdentityPasswordPolicy<TUser>(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<IdentityOptions>>(), services));
         Services.TryAddScoped<IOtpSignupCompletion<TForm>, IdentityOtpSignupCompletion<TUser, TForm>>();
         Services.TryAddScoped<IOtpPasswordReset, IdentityOtpPasswordReset<TUser>>();
         Services.TryAddScoped<IOtpAccounts, IdentityOtpAccounts<TUser>>();

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace OtpVerification.AspNetCore;
 
@@ -37,7 +38,7 @@ internal sealed class IdentityOtpSignupCompletion<TUser, TForm>(
         // The email becomes the user name: an address Identity's user-name rules refuse must be
         // refused here, before a code is spent on it. Only the characters are checked: Identity's
         // own UserValidator also looks up duplicates, which would tell registered addresses apart.
-        var allowed = policy.Options.User.AllowedUserNameCharacters;
+        var allowed = (policy.ManagerIsIdentityOwn ? policy.Options : Users.Options).User.AllowedUserNameCharacters;
         if (!string.IsNullOrEmpty(allowed) && form.Email is { } email && email.Any(c => !allowed.Contains(c, StringComparison.Ordinal)))
         {
             var map = new Dictionary<string, string[]>(errors, StringComparer.Ordinal)
@@ -305,33 +306,53 @@ internal sealed class IdentityOtpAccounts<TUser>(UserManager<TUser> users, IUser
 /// Identity's password policy at the cost of its options alone. Identity's own
 /// <see cref="PasswordValidator{TUser}"/> reads nothing of the <see cref="UserManager{TUser}"/> it is
 /// handed but its <see cref="UserManager{TUser}.Options"/>: when it is the only kind of password
-/// validator registered, it is handed a manager built once here around no user store, so checking
-/// a password at the start of a signup never builds the request's user manager, user store and
-/// DbContext. Any other validator (the app's, a library's, a subclass of Identity's) may use the
-/// manager as it likes: then the request's own <see cref="UserManager{TUser}"/> is used.
+/// validator registered, and the request's manager would be Identity's own
+/// <see cref="UserManager{TUser}"/> built by the container around the app's
+/// <see cref="IOptions{IdentityOptions}"/>, it is handed a manager built once here around no user store, so
+/// checking a password at the start of a signup never builds the request's user manager, user
+/// store and DbContext. Anything else — another validator (the app's, a library's, a subclass of
+/// Identity's), a manager of the app's (<c>AddUserManager&lt;T&gt;()</c>, a factory: it may add
+/// validators or have options of its own), options registered by the app, personal data
+/// protection — gets the request's own <see cref="UserManager{TUser}"/>, as before.
 /// </summary>
 internal sealed class IdentityPasswordPolicy<TUser> : IDisposable
     where TUser : class, new()
 {
-    private readonly UserManager<TUser> _optionsOnly;
+    private readonly UserManager<TUser>? _optionsOnly;
     private readonly TUser _anyUser = new();
 
-    public IdentityPasswordPolicy(Microsoft.Extensions.Options.IOptions<IdentityOptions> options)
+    public IdentityPasswordPolicy(IOptions<IdentityOptions> options, IServiceCollection? registrations = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         Options = options.Value;
-        _optionsOnly = new UserManager<TUser>(new NoUserStore(), options, null!, null!, null!, null!, new IdentityErrorDescriber(), null!, Microsoft.Extensions.Logging.Abstractions.NullLogger<UserManager<TUser>>.Instance);
+
+        // Unknown registrations (the policy built by hand) never take the fast path.
+        if (registrations is not null && IsIdentityOwnManager(registrations) && !Options.Stores.ProtectPersonalData)
+        {
+            _optionsOnly = new UserManager<TUser>(new NoUserStore(), options, null!, null!, null!, null!, new IdentityErrorDescriber(), null!, Microsoft.Extensions.Logging.Abstractions.NullLogger<UserManager<TUser>>.Instance);
+        }
     }
 
-    /// <summary>Identity's options, as the request's user manager would read them.</summary>
+    /// <summary>Identity's options, as a stock <see cref="UserManager{TUser}"/> reads them.</summary>
     public IdentityOptions Options { get; }
 
     /// <summary>
+    /// Whether the request's manager is Identity's own, built by the container (so its options are
+    /// <see cref="Options"/>); otherwise the request's manager is asked for its options and validators.
+    /// </summary>
+    public bool ManagerIsIdentityOwn => _optionsOnly is not null;
+
+    /// <summary>
     /// The policy's errors for <paramref name="password"/> by field; <paramref name="users"/> and
-    /// <paramref name="user"/> are asked for only when a validator other than Identity's own is registered.
+    /// <paramref name="user"/> are asked for only when the request's manager or a validator is not Identity's own.
     /// </summary>
     public async Task<IReadOnlyDictionary<string, string[]>> ValidateAsync(IServiceProvider services, Func<UserManager<TUser>> users, Func<TUser> user, OtpTexts texts, string password, string field)
     {
+        if (_optionsOnly is null)
+        {
+            return await IdentityPasswordPolicy.ValidateAsync(users(), texts, user(), password, field).ConfigureAwait(false);
+        }
+
         var validators = services.GetServices<IPasswordValidator<TUser>>() as IPasswordValidator<TUser>[] ?? [.. services.GetServices<IPasswordValidator<TUser>>()];
         if (validators.Length == 0 || !Array.TrueForAll(validators, v => v.GetType() == typeof(PasswordValidator<TUser>)))
         {
@@ -353,7 +374,31 @@ internal sealed class IdentityPasswordPolicy<TUser> : IDisposable
             : IdentityPasswordPolicy.ToErrors(Options, ((PasswordValidator<TUser>)validators[0]).Describer, texts, failures, field, null);
     }
 
-    public void Dispose() => _optionsOnly.Dispose();
+    /// <summary>
+    /// Whether the container builds the request's manager as Identity's own <see cref="UserManager{TUser}"/>
+    /// by its constructor (not a subclass, a factory or an instance of the app's) with the options
+    /// of the options framework (no <see cref="IOptions{IdentityOptions}"/> of the app's).
+    /// </summary>
+    private static bool IsIdentityOwnManager(IServiceCollection registrations)
+    {
+        ServiceDescriptor? manager = null;
+        foreach (var descriptor in registrations)
+        {
+            if (descriptor.ServiceType == typeof(UserManager<TUser>) && !descriptor.IsKeyedService)
+            {
+                manager = descriptor;
+            }
+            else if (descriptor.ServiceType == typeof(IOptions<IdentityOptions>))
+            {
+                return false;
+            }
+        }
+
+        return manager is { ImplementationType: { } type, ImplementationFactory: null, ImplementationInstance: null }
+            && type == typeof(UserManager<TUser>);
+    }
+
+    public void Dispose() => _optionsOnly?.Dispose();
 
     /// <summary>The store of the options-only manager: Identity's password validator never calls it.</summary>
     private sealed class NoUserStore : IUserStore<TUser>

@@ -20,14 +20,14 @@ public sealed class OtpTexts
 
     private static readonly ResourceManager BuiltIn = new(typeof(OtpTexts));
 
-    /// <summary>How many built-in lookups are remembered (keys × cultures; app messages looked up as keys may be many).</summary>
+    /// <summary>How many built-in texts are remembered (keys × cultures; a lookup that finds nothing is never remembered).</summary>
     private const int MaxRemembered = 4096;
 
     /// <summary>
     /// Built-in texts already looked up, by culture and key: <see cref="ResourceManager.GetString(string, CultureInfo)"/>
     /// takes a lock on every call, which every answer of an endpoint under load contends for.
     /// </summary>
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Culture, string Key), string?> Remembered = new();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Culture, string Key), string> Remembered = new();
 
     private readonly IStringLocalizer[] _appLocalizers;
 
@@ -111,8 +111,11 @@ public sealed class OtpTexts
             return remembered;
         }
 
+        // Only a text found is remembered: the keys of the built-in texts are few, while a key
+        // nobody has may be anything (an app's DataAnnotations message, with the client's own
+        // text in it), and remembering those would keep what clients send for the process's life.
         var text = BuiltIn.GetString(key, culture);
-        if (Remembered.Count < MaxRemembered)
+        if (text is not null && Remembered.Count < MaxRemembered)
         {
             Remembered.TryAdd((culture.Name, key), text);
         }
