@@ -201,9 +201,14 @@ internal sealed class EnvelopeProtector
             }
         }
 
+        // The slot is emptied before its cipher is disposed: if the new one cannot be made, no key
+        // is left pointing at a disposed cipher.
         var slot = cache.Next;
         cache.Next = (slot + 1) % CipherCache.Size;
-        cache.Ciphers[slot]?.Dispose();
+        var old = cache.Ciphers[slot];
+        cache.Keys[slot] = null;
+        cache.Ciphers[slot] = null;
+        old?.Dispose();
         var cipher = new AesGcm(key, TagSize);
         cache.Ciphers[slot] = cipher;
         cache.Keys[slot] = key;

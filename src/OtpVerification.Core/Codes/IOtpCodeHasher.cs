@@ -148,9 +148,14 @@ public sealed class HmacOtpCodeHasher : IOtpCodeHasher
 
         if (mac is null)
         {
+            // The slot is emptied before its HMAC is disposed: if the new one cannot be made, no
+            // key is left pointing at a disposed HMAC (which would fail every later hash on this thread).
             var slot = cache.Next;
             cache.Next = (slot + 1) % MacCache.Size;
-            cache.Macs[slot]?.Dispose();
+            var old = cache.Macs[slot];
+            cache.Keys[slot] = null;
+            cache.Macs[slot] = null;
+            old?.Dispose();
             mac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
             cache.Macs[slot] = mac;
             cache.Keys[slot] = key;

@@ -133,7 +133,12 @@ public sealed class AesGcmOtpCodeProtector : IOtpCodeProtector
     {
         if (t_cipher is null || !ReferenceEquals(t_cipherKey, key))
         {
-            t_cipher?.Dispose();
+            // Emptied before the old cipher is disposed: if the new one cannot be made, no key is
+            // left pointing at a disposed cipher.
+            var old = t_cipher;
+            t_cipher = null;
+            t_cipherKey = null;
+            old?.Dispose();
             t_cipher = new AesGcm(key, TagSize);
             t_cipherKey = key;
         }

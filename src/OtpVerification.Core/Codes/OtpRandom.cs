@@ -8,7 +8,8 @@ namespace OtpVerification;
 /// <see cref="RandomNumberGenerator.Fill"/> is a system call that costs about as much for 16 bytes
 /// as for 512, and a signup start needs four or five small values: a per-thread block of 512 bytes
 /// serves about thirty of them per call. Each byte is handed out once and wiped from the block as
-/// it is; a value larger than a quarter block is drawn directly.
+/// it is, and the block is pinned so that no moved-away copy of it outlives the wipe; a value
+/// larger than a quarter block is drawn directly.
 /// </summary>
 /// <remarks>Compiled into each package that uses it (a linked source file), so no package depends on another's internals.</remarks>
 internal static class OtpRandom
@@ -33,7 +34,9 @@ internal static class OtpRandom
         var block = t_block;
         if (block is null)
         {
-            block = t_block = new byte[BlockSize];
+            // Pinned (the pinned object heap): a block the collector may move leaves its old copy,
+            // bytes of codes not yet handed out included, in freed memory that nothing wipes.
+            block = t_block = GC.AllocateArray<byte>(BlockSize, pinned: true);
             t_used = BlockSize;
         }
 

@@ -23,6 +23,45 @@ public sealed class EnvelopeProtectorTests
     }
 
     [Fact]
+    public void Protect_AfterACipherCouldNotBeMadeOnTheThread_StillWorks()
+    {
+        // A thread's four cached ciphers are replaced in turn by disposing one and making the next.
+        // If making it fails, the slot must not still name its old data key, or every later value
+        // sealed or opened under that key on this thread throws.
+        var envelope = new EnvelopeProtector(new EphemeralDataProtectionProvider(), "test");
+        var cipher = typeof(EnvelopeProtector).GetMethod("Cipher", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                // The envelope's data key takes slot 0, three other keys the rest: the next miss replaces slot 0.
+                var blob = envelope.Protect(Plain, Binding);
+                for (var i = 0; i < 3; i++)
+                {
+                    cipher.Invoke(null, [new byte[32]]);
+                }
+
+                // A cipher that cannot be made (here: a key of the wrong length) in place of the envelope's.
+                var make = () => cipher.Invoke(null, [new byte[7]]);
+                make.Should().Throw<System.Reflection.TargetInvocationException>();
+
+                envelope.TryUnprotect(envelope.Protect(Plain, Binding), Binding, out var plain).Should().BeTrue();
+                plain.Should().Equal(Plain);
+                envelope.TryUnprotect(blob, Binding, out _).Should().BeTrue();
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        });
+        thread.Start();
+        thread.Join();
+
+        failure.Should().BeNull();
+    }
+
+    [Fact]
     public void Unprotect_WithOtherAssociatedData_Fails()
     {
         var envelope = new EnvelopeProtector(new EphemeralDataProtectionProvider(), "test");

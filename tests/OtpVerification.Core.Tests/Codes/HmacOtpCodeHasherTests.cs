@@ -25,6 +25,45 @@ public sealed class HmacOtpCodeHasherTests
         });
     }
 
+    private delegate void MacFunction(byte[] key, ReadOnlySpan<byte> data, Span<byte> destination);
+
+    [Fact]
+    public void Hash_AfterAnHmacCouldNotBeMadeOnTheThread_StillWorksForTheKeyItsSlotHeld()
+    {
+        // The per-thread cache replaces a slot's HMAC by disposing it and making the next one. If
+        // making it fails, the slot must not still name its old key: that key would get a disposed
+        // HMAC on every later hash on this thread (a right code failing, key names throwing).
+        var first = new HmacOtpCodeHasher(Enumerable.Range(0, 32).Select(i => (byte)(i + 1)).ToArray());
+        var second = new HmacOtpCodeHasher(Enumerable.Range(0, 32).Select(i => (byte)(i + 2)).ToArray());
+        var mac = typeof(HmacOtpCodeHasher).GetMethod("Mac", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.CreateDelegate<MacFunction>();
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                // Four keys fill the thread's four slots: the next miss replaces first's code key.
+                var expected = first.Hash(OtpPurpose.Signup, "ana@example.com", "123456");
+                first.KeyName(OtpPurpose.Signup, "ana@example.com");
+                second.Hash(OtpPurpose.Signup, "ana@example.com", "123456");
+                second.KeyName(OtpPurpose.Signup, "ana@example.com");
+
+                // An HMAC that cannot be made (here: no key) in place of first's.
+                var make = () => mac(null!, "x"u8, new byte[32]);
+                make.Should().Throw<ArgumentNullException>();
+
+                first.Hash(OtpPurpose.Signup, "ana@example.com", "123456").Should().Equal(expected);
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        });
+        thread.Start();
+        thread.Join();
+
+        failure.Should().BeNull();
+    }
+
     [Fact]
     public void Hash_SameInputs_AreEqual()
     {

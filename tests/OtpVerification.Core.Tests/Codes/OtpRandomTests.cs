@@ -60,6 +60,33 @@ public sealed class OtpRandomTests
     }
 
     [Fact]
+    public void Fill_Block_IsNeverMovedByTheGarbageCollector()
+    {
+        // The block holds the bytes of codes and flow ids not yet handed out. Wiping what is served
+        // only helps if the block is the one copy: a compacting collection that moves it leaves the
+        // old copy, future codes included, in freed memory that nothing wipes.
+        var moved = true;
+        var thread = new Thread(() =>
+        {
+            OtpRandom.Fill(new byte[16]);
+            var block = (byte[])typeof(OtpRandom).GetField("t_block", BindingFlags.NonPublic | BindingFlags.Static)!.GetValue(null)!;
+            var before = System.Runtime.InteropServices.Marshal.UnsafeAddrOfPinnedArrayElement(block, 0);
+            for (var i = 0; i < 3; i++)
+            {
+                _ = new byte[100_000];
+                GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+            }
+
+            moved = before != System.Runtime.InteropServices.Marshal.UnsafeAddrOfPinnedArrayElement(block, 0);
+            GC.KeepAlive(block);
+        });
+        thread.Start();
+        thread.Join();
+
+        moved.Should().BeFalse("the block of unserved random bytes must stay where it is, so wiping it leaves no copy");
+    }
+
+    [Fact]
     public void Digits_HundredThousand_AreUniform()
     {
         var counts = new int[10];
