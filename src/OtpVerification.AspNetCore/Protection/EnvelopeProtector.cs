@@ -185,50 +185,11 @@ internal sealed class EnvelopeProtector
     }
 
     /// <summary>
-    /// An <see cref="AesGcm"/> for <paramref name="key"/>, kept per thread (an instance is not
-    /// thread-safe, and creating one per call costs a native context). A thread keeps the ciphers of
-    /// its last few data keys: a signup start seals its form and its code under two protectors'
-    /// keys, and one cached cipher per thread would be remade twice per start.
+    /// An <see cref="AesGcm"/> for <paramref name="key"/>, kept per thread for its last few data
+    /// keys (<see cref="PerThreadByKey{T}"/>): a signup start seals its form and its code under two
+    /// protectors' keys, and one cached cipher per thread would be remade twice per start.
     /// </summary>
-    private static AesGcm Cipher(byte[] key)
-    {
-        var cache = t_ciphers ??= new CipherCache();
-        for (var i = 0; i < CipherCache.Size; i++)
-        {
-            if (ReferenceEquals(cache.Keys[i], key))
-            {
-                return cache.Ciphers[i]!;
-            }
-        }
-
-        // The slot is emptied before its cipher is disposed: if the new one cannot be made, no key
-        // is left pointing at a disposed cipher.
-        var slot = cache.Next;
-        cache.Next = (slot + 1) % CipherCache.Size;
-        var old = cache.Ciphers[slot];
-        cache.Keys[slot] = null;
-        cache.Ciphers[slot] = null;
-        old?.Dispose();
-        var cipher = new AesGcm(key, TagSize);
-        cache.Ciphers[slot] = cipher;
-        cache.Keys[slot] = key;
-        return cipher;
-    }
-
-    [ThreadStatic]
-    private static CipherCache? t_ciphers;
-
-    /// <summary>The ciphers of a thread's last <see cref="Size"/> data keys, replaced in turn.</summary>
-    private sealed class CipherCache
-    {
-        public const int Size = 4;
-
-        public byte[]?[] Keys { get; } = new byte[]?[Size];
-
-        public AesGcm?[] Ciphers { get; } = new AesGcm?[Size];
-
-        public int Next { get; set; }
-    }
+    private static AesGcm Cipher(byte[] key) => PerThreadByKey<AesGcm>.Get(key, static k => new AesGcm(k, TagSize));
 
     private sealed record DataKey(byte[] Key, byte[] Wrapped, DateTimeOffset MadeAt);
 }

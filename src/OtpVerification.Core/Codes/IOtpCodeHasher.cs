@@ -135,52 +135,12 @@ public sealed class HmacOtpCodeHasher : IOtpCodeHasher
     /// </summary>
     private static void Mac(byte[] key, ReadOnlySpan<byte> data, Span<byte> destination)
     {
-        var cache = t_macs ??= new MacCache();
-        IncrementalHash? mac = null;
-        for (var i = 0; i < MacCache.Size; i++)
-        {
-            if (ReferenceEquals(cache.Keys[i], key))
-            {
-                mac = cache.Macs[i];
-                break;
-            }
-        }
-
-        if (mac is null)
-        {
-            // The slot is emptied before its HMAC is disposed: if the new one cannot be made, no
-            // key is left pointing at a disposed HMAC (which would fail every later hash on this thread).
-            var slot = cache.Next;
-            cache.Next = (slot + 1) % MacCache.Size;
-            var old = cache.Macs[slot];
-            cache.Keys[slot] = null;
-            cache.Macs[slot] = null;
-            old?.Dispose();
-            mac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
-            cache.Macs[slot] = mac;
-            cache.Keys[slot] = key;
-        }
-
+        var mac = PerThreadByKey<IncrementalHash>.Get(key, static k => IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, k));
         mac.AppendData(data);
         if (!mac.TryGetHashAndReset(destination, out var written) || written != HMACSHA256.HashSizeInBytes)
         {
             throw new CryptographicException("The HMAC did not produce a full hash.");
         }
-    }
-
-    [ThreadStatic]
-    private static MacCache? t_macs;
-
-    /// <summary>The HMACs of a thread's last <see cref="Size"/> keys, replaced in turn.</summary>
-    private sealed class MacCache
-    {
-        public const int Size = 4;
-
-        public byte[]?[] Keys { get; } = new byte[]?[Size];
-
-        public IncrementalHash?[] Macs { get; } = new IncrementalHash?[Size];
-
-        public int Next { get; set; }
     }
 
     /// <summary>A key for <see cref="KeyName"/> of its own (HKDF), so a name never equals a code hash.</summary>

@@ -124,31 +124,6 @@ public sealed class AesGcmOtpCodeProtector : IOtpCodeProtector
         return buffer;
     }
 
-    /// <summary>
-    /// An <see cref="AesGcm"/> for <paramref name="key"/>, kept per thread (an instance is not
-    /// thread-safe, and creating one per call costs a native context): the last key used on this
-    /// thread keeps its instance.
-    /// </summary>
-    private static AesGcm Cipher(byte[] key)
-    {
-        if (t_cipher is null || !ReferenceEquals(t_cipherKey, key))
-        {
-            // Emptied before the old cipher is disposed: if the new one cannot be made, no key is
-            // left pointing at a disposed cipher.
-            var old = t_cipher;
-            t_cipher = null;
-            t_cipherKey = null;
-            old?.Dispose();
-            t_cipher = new AesGcm(key, TagSize);
-            t_cipherKey = key;
-        }
-
-        return t_cipher;
-    }
-
-    [ThreadStatic]
-    private static AesGcm? t_cipher;
-
-    [ThreadStatic]
-    private static byte[]? t_cipherKey;
+    /// <summary>An <see cref="AesGcm"/> for <paramref name="key"/>, kept per thread (<see cref="PerThreadByKey{T}"/>).</summary>
+    private static AesGcm Cipher(byte[] key) => PerThreadByKey<AesGcm>.Get(key, static k => new AesGcm(k, TagSize));
 }
