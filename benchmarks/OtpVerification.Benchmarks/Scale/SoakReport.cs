@@ -39,6 +39,10 @@ internal static class SoakReport
         var records = int.Parse(Arg("--records", (cap * OtpVerificationOptions.LimitRecordsPerPendingEntry).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
         var reportEveryMs = 1000L * int.Parse(Arg("--report-every", "10"), CultureInfo.InvariantCulture);
 
+        // 0: a new address per bot start (every start adds a limit record for the rolling hour).
+        // N: bots cycle through N addresses, so the limit records stop growing after one pass.
+        var botAddresses = long.Parse(Arg("--bot-addresses", "0"), CultureInfo.InvariantCulture);
+
         var options = new OtpVerificationOptions
         {
             MaxPendingEntries = cap,
@@ -69,10 +73,10 @@ internal static class SoakReport
 
         var engine = EngineSetup.Create(store, TimeProvider.System, sender, options);
         Console.WriteLine($"# Soak: {storeKind} store, {seconds} s ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)");
-        Console.WriteLine($"MaxPendingEntries {options.MaxPendingEntries:N0}, MaxLimitRecords {options.LimitRecordsCap:N0}{(storeKind == "redis" ? " (not used: Redis maxmemory 256mb, noeviction)" : string.Empty)}; bots {botsPerSecond}/s (20 per client key), people {peoplePerSecond}/s; PendingLifetime 3 min, code 2 min, cooldown 1 min, 5 codes/h, 30 sends/client/h; protected form {payload.Length} B");
+        Console.WriteLine($"{(botAddresses > 0 ? $"bots cycle through {botAddresses:N0} addresses; " : string.Empty)}MaxPendingEntries {options.MaxPendingEntries:N0}, MaxLimitRecords {options.LimitRecordsCap:N0}{(storeKind == "redis" ? " (not used: Redis maxmemory 256mb, noeviction)" : string.Empty)}; bots {botsPerSecond}/s (20 per client key), people {peoplePerSecond}/s; PendingLifetime 3 min, code 2 min, cooldown 1 min, 5 codes/h, 30 sends/client/h; protected form {payload.Length} B");
         Console.WriteLine();
-        Console.WriteLine("| t (s) | RSS MB | managed heap MB | store | bot starts | people started | completed | resends (completed after one) | flow_expired (evicted) | unavailable (5xx) | other refusals |");
-        Console.WriteLine("| ---: | ---: | ---: | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        Console.WriteLine("| t (s) | RSS MB | managed heap MB | store | bot starts | people started | completed | resends (completed after one) | flow_expired (evicted) | unavailable (5xx) | other refusals | GC heap after last GC MB (fragmented) | GC committed MB |");
+        Console.WriteLine("| ---: | ---: | ---: | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 
         var counters = new Counters();
         var resends = new ConcurrentQueue<(long DueMs, string Address, string FlowId, string Client)>();
@@ -92,7 +96,7 @@ internal static class SoakReport
 
             for (var i = 0; i < botsPerSecond * TickMs / 1000; i++, bots++)
             {
-                var address = string.Create(CultureInfo.InvariantCulture, $"bot{bots:D9}@bots.example");
+                var address = string.Create(CultureInfo.InvariantCulture, $"bot{(botAddresses > 0 ? bots % botAddresses : bots):D9}@bots.example");
                 var result = await engine.StartAsync(Request(address, payload, string.Create(CultureInfo.InvariantCulture, $"bot-net-{bots / 20}")));
                 counters.Count(result.Outcome, bot: true);
                 if (bots % 4 == 0 && result.Outcome == OtpOutcome.Accepted)
@@ -156,7 +160,8 @@ internal static class SoakReport
                 }
 
                 using var process = Process.GetCurrentProcess();
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {clock.ElapsedMilliseconds / 1000} | {process.WorkingSet64 / 1048576.0:F0} | {GC.GetTotalMemory(false) / 1048576.0:F0} | {storeState} | {bots:N0} | {counters.PeopleStarted:N0} | {counters.Completed:N0} | {counters.Resends:N0} ({counters.CompletedAfterResend:N0}) | {counters.PeopleFlowExpired:N0} | {counters.Unavailable:N0} | {counters.OtherRefusals:N0} |"));
+                var gc = GC.GetGCMemoryInfo();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {clock.ElapsedMilliseconds / 1000} | {process.WorkingSet64 / 1048576.0:F0} | {GC.GetTotalMemory(false) / 1048576.0:F0} | {storeState} | {bots:N0} | {counters.PeopleStarted:N0} | {counters.Completed:N0} | {counters.Resends:N0} ({counters.CompletedAfterResend:N0}) | {counters.PeopleFlowExpired:N0} | {counters.Unavailable:N0} | {counters.OtherRefusals:N0} | {gc.HeapSizeBytes / 1048576.0:F0} ({gc.FragmentedBytes / 1048576.0:F0}) | {gc.TotalCommittedBytes / 1048576.0:F0} |"));
             }
         }
 
