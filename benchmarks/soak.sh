@@ -6,6 +6,8 @@
 #   # bots cycling through 70,000 addresses (each started at most 5 times an hour): the limit records
 #   # stop growing after one pass (~13 min), so a steady state shows within half an hour:
 #   SOAK_SECONDS=1500 SOAK_CAP=8000 SOAK_RECORDS=400000 SOAK_BOTS_PER_SECOND=90 SOAK_PEOPLE_PER_SECOND=10 SOAK_BOT_ADDRESSES=70000 SOAK_REPORT_EVERY=60 bash benchmarks/soak.sh
+#   # the in-memory store on a clock 4x real time: the rolling hour passes in 15 real minutes (run directly):
+#   dotnet run -c Release --project benchmarks/OtpVerification.Benchmarks -- soak --store memory --seconds 1920 --cap 2000 --records 400000 --bots-per-second 90 --people-per-second 10 --report-every 60 --time-scale 4
 #   # past the rolling hour of the limit records, where the plateau shows (about 2 h 20 min in all):
 #   SOAK_SECONDS=4200 SOAK_CAP=8000 SOAK_RECORDS=400000 SOAK_BOTS_PER_SECOND=90 SOAK_PEOPLE_PER_SECOND=10 SOAK_REPORT_EVERY=60 bash benchmarks/soak.sh
 # Needs redis-server (apt-get install -y redis-server); the run starts its own on a free loopback port.
