@@ -348,13 +348,15 @@ internal sealed class IdentityPasswordPolicy<TUser> : IDisposable
     /// </summary>
     public async Task<IReadOnlyDictionary<string, string[]>> ValidateAsync(IServiceProvider services, Func<UserManager<TUser>> users, Func<TUser> user, OtpTexts texts, string password, string field)
     {
-        if (_optionsOnly is null)
+        var optionsOnly = _optionsOnly;
+        IPasswordValidator<TUser>[] validators = [];
+        if (optionsOnly is not null)
         {
-            return await IdentityPasswordPolicy.ValidateAsync(users(), texts, user(), password, field).ConfigureAwait(false);
+            var resolved = services.GetServices<IPasswordValidator<TUser>>();
+            validators = resolved as IPasswordValidator<TUser>[] ?? [.. resolved];
         }
 
-        var validators = services.GetServices<IPasswordValidator<TUser>>() as IPasswordValidator<TUser>[] ?? [.. services.GetServices<IPasswordValidator<TUser>>()];
-        if (validators.Length == 0 || !Array.TrueForAll(validators, v => v.GetType() == typeof(PasswordValidator<TUser>)))
+        if (optionsOnly is null || validators.Length == 0 || !Array.TrueForAll(validators, v => v.GetType() == typeof(PasswordValidator<TUser>)))
         {
             return await IdentityPasswordPolicy.ValidateAsync(users(), texts, user(), password, field).ConfigureAwait(false);
         }
@@ -362,7 +364,7 @@ internal sealed class IdentityPasswordPolicy<TUser> : IDisposable
         List<IdentityError>? failures = null;
         foreach (var validator in validators)
         {
-            var result = await validator.ValidateAsync(_optionsOnly, _anyUser, password).ConfigureAwait(false);
+            var result = await validator.ValidateAsync(optionsOnly, _anyUser, password).ConfigureAwait(false);
             if (!result.Succeeded)
             {
                 (failures ??= []).AddRange(result.Errors);
