@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using System.Net;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.DependencyInjection;
+using OtpVerification.Sample.Data;
 using OtpVerification.AspNetCore.Tests.Hosting;
 using Xunit.Abstractions;
 
@@ -12,25 +15,51 @@ namespace OtpVerification.AspNetCore.Tests.Security;
 [Collection(TimingCollection.Name)]
 public sealed class AttackTimingTests(SampleAppFactory app, ITestOutputHelper output) : IClassFixture<SampleAppFactory>
 {
+    private const int N = 40;
+    private const int WarmUp = 10;
+
     [Fact]
     public async Task Login_WrongPasswordForRegisteredVersusUnknownAddresses_LatenciesCannotBeToldApart()
     {
-        const int n = 40;
-        const int warmUp = 10;
-        var registered = Enumerable.Range(0, n + warmUp).Select(_ => TestData.Email("login-t-reg")).ToList();
+        var registered = Enumerable.Range(0, N + WarmUp).Select(_ => TestData.Email("login-t-reg")).ToList();
         foreach (var email in registered)
         {
             await app.CreateUserAsync(email, TestData.Password);
         }
 
+        // One wrong password per account: the lockout (5 failures) is never reached.
+        await CompareWithUnknownAsync(registered, "an attacker times /login to learn which emails have accounts");
+    }
+
+    [Fact]
+    public async Task Login_LockedOutAccountVersusUnknownAddress_LatenciesCannotBeToldApart()
+    {
+        // Five wrong passwords lock an account; Identity then answers without checking the
+        // password. The attacker's sixth try must still take as long as for an unknown email.
+        var locked = Enumerable.Range(0, N + WarmUp).Select(_ => TestData.Email("login-t-locked")).ToList();
+        await using (var scope = app.Services.CreateAsyncScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
+            foreach (var email in locked)
+            {
+                await app.CreateUserAsync(email, TestData.Password);
+                var user = await users.FindByNameAsync(email);
+                (await users.SetLockoutEndDateAsync(user!, DateTimeOffset.UtcNow.AddDays(1))).Succeeded.Should().BeTrue();
+            }
+        }
+
+        await CompareWithUnknownAsync(locked, "an attacker who locked an account times /login to learn that it exists");
+    }
+
+    private async Task CompareWithUnknownAsync(IReadOnlyList<string> registered, string because)
+    {
         using var client = app.CreateClient();
         (await client.LoginAsync(TestData.Email("warm-up"), "Wr0ng-Passw0rd!")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         var forRegistered = new List<double>();
         var forUnknown = new List<double>();
-        for (var i = 0; i < n + warmUp; i++)
+        for (var i = 0; i < N + WarmUp; i++)
         {
-            // One wrong password per account: the lockout (5 failures) is never reached. Which
-            // goes first alternates, so neither side always finds the caches warmed by the other.
+            // Which goes first alternates, so neither side always finds the caches warmed by the other.
             double r, u;
             if (i % 2 == 0)
             {
@@ -43,7 +72,7 @@ public sealed class AttackTimingTests(SampleAppFactory app, ITestOutputHelper ou
                 r = await TimeAsync(() => client.LoginAsync(registered[i], "Wr0ng-Passw0rd!"));
             }
 
-            if (i >= warmUp)
+            if (i >= WarmUp)
             {
                 forRegistered.Add(r);
                 forUnknown.Add(u);
@@ -51,7 +80,7 @@ public sealed class AttackTimingTests(SampleAppFactory app, ITestOutputHelper ou
         }
 
         output.WriteLine(KolmogorovSmirnov.Describe(forRegistered, forUnknown));
-        KolmogorovSmirnov.Statistic(forRegistered, forUnknown).Should().BeLessThan(KolmogorovSmirnov.CriticalValue(0.001, n, n), "an attacker times /login to learn which emails have accounts");
+        KolmogorovSmirnov.Statistic(forRegistered, forUnknown).Should().BeLessThan(KolmogorovSmirnov.CriticalValue(0.001, N, N), because);
     }
 
     private static async Task<double> TimeAsync(Func<Task<HttpResponseMessage>> call)
