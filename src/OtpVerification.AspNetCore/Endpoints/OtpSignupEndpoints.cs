@@ -300,9 +300,8 @@ public static partial class OtpEndpointRouteBuilderExtensions
         // A phone signup (channel sms, or a phone proof) may leave the email out: the phone is the identity.
         var emailOptional = (withProof || requestedChannel == "sms") && string.IsNullOrWhiteSpace(form.Email);
         var destinations = new List<OtpDestination>(2);
-        var context = new ValidationContext(form);
         var results = new List<ValidationResult>();
-        if (!Validator.TryValidateObject(form, context, results, validateAllProperties: true))
+        if (!FormValidation.TryValidate(form, results))
         {
             foreach (var result in results)
             {
