@@ -79,8 +79,8 @@ using (var scope = app.Services.CreateScope())
 {
     var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
     db.Database.EnsureCreated();
-    // The one-row table /login writes for a failed login that has no account to count it on
-    // (created here, not in the model, so users.db files from before it get it too).
+    // The one-row counter /login writes for a wrong login that has no account to count it on (in
+    // the model, so new databases have it; created here too for users.db files from before it).
     db.Database.ExecuteSql($"""CREATE TABLE IF NOT EXISTS "LoginDecoy" ("Id" INTEGER NOT NULL PRIMARY KEY, "Failures" INTEGER NOT NULL)""");
     db.Database.ExecuteSql($"""INSERT OR IGNORE INTO "LoginDecoy" ("Id", "Failures") VALUES (1, 0)""");
 }
@@ -126,6 +126,11 @@ app.MapGet("/api/me", async Task<Results<Ok<MeResponse>, UnauthorizedHttpResult>
 
 app.MapPost("/login", async Task<Results<EmptyHttpResult, ProblemHttpResult>> (HttpContext context, string? useCookies, SignInManager<AppUser> signIn, UserManager<AppUser> users, AppDbContext db) =>
 {
+    // Every answer, a refusal too: an answer that carries tokens is never cached (RFC 6749 §5.1),
+    // and a wrong login must not tell by its headers which emails have accounts.
+    context.Response.Headers.CacheControl = "no-store";
+    context.Response.Headers.Pragma = "no-cache";
+
     // Parsed here, not bound as bool?: a bad value must be a 400 validation, not a framework binding failure.
     var cookies = false;
     if (!string.IsNullOrEmpty(useCookies) && !bool.TryParse(useCookies, out cookies))
@@ -157,34 +162,46 @@ app.MapPost("/login", async Task<Results<EmptyHttpResult, ProblemHttpResult>> (H
     }
 
     // Every wrong answer costs the same, whether the account exists, is locked out or is missing:
-    // one lookup, one password hash check, Identity's failed-attempt update (which looks the user
-    // name up again) and one committed write. For a real account that update is the lockout count;
-    // the others run it on a user that is not in the table (no row matches, nothing is written)
-    // and commit a one-row counter instead, or the answer's time tells which emails have accounts
-    // (a commit waits for the disk: a millisecond or more, against a 50 ms answer).
+    // one lookup, one password hash check and one committed update. For a real account that update
+    // is its failed-attempt count (lockout); the others count on a one-row decoy, or the answer's
+    // time tells which emails have accounts (a commit waits for the disk: a millisecond or more,
+    // against a 50 ms answer).
     var user = await users.FindByNameAsync(email);
     if (user is null || await users.IsLockedOutAsync(user) || !await signIn.CanSignInAsync(user))
     {
         // Identity answers a locked-out account without checking the password: five wrong
         // passwords, and the sixth answer would come back 50 ms sooner than for unknown emails.
         users.PasswordHasher.VerifyHashedPassword(new AppUser(), UnknownUserHash.Hash.Value, login.Password);
-        await users.AccessFailedAsync(new AppUser { UserName = UnknownUserHash.DecoyUserName, LockoutEnabled = true });
-        await db.Database.ExecuteSqlAsync($"""UPDATE "LoginDecoy" SET "Failures" = "Failures" + 1 WHERE "Id" = 1""", context.RequestAborted);
+        await db.LoginDecoys.Where(d => d.Id == 1).ExecuteUpdateAsync(s => s.SetProperty(d => d.Failures, d => d.Failures + 1), CancellationToken.None);
         return TypedResults.Problem(statusCode: 401, title: "The email or password is wrong.", extensions: new Dictionary<string, object?> { ["code"] = "invalid_credentials" });
     }
 
     signIn.AuthenticationScheme = cookies ? IdentityConstants.ApplicationScheme : IdentityConstants.BearerScheme;
-    context.Response.Headers.CacheControl = "no-store"; // an answer that carries tokens is never cached (RFC 6749 §5.1)
-    context.Response.Headers.Pragma = "no-cache";
-    var result = await signIn.CheckPasswordSignInAsync(user, login.Password, lockoutOnFailure: true);
+    // Identity's own failure count (lockoutOnFailure: true) loads the user, then updates it under
+    // its concurrency stamp: wrong passwords sent in parallel lose that race and go uncounted, so
+    // an attacker would get more guesses than the lockout allows. Counted here instead, in one
+    // atomic update, as Identity's AccessFailedAsync would count it.
+    var result = await signIn.CheckPasswordSignInAsync(user, login.Password, lockoutOnFailure: false);
     if (result.Succeeded)
     {
         await signIn.SignInAsync(user, isPersistent: false);
+        return TypedResults.Empty; // the bearer handler has written { tokenType, accessToken, expiresIn, refreshToken }, or the cookie is set
     }
 
-    return result.Succeeded
-        ? TypedResults.Empty // the bearer handler has written { tokenType, accessToken, expiresIn, refreshToken }, or the cookie is set
-        : TypedResults.Problem(statusCode: 401, title: "The email or password is wrong.", extensions: new Dictionary<string, object?> { ["code"] = "invalid_credentials" });
+    if (result is { IsLockedOut: false, IsNotAllowed: false, RequiresTwoFactor: false })
+    {
+        // The password was wrong.
+        var max = users.Options.Lockout.MaxFailedAccessAttempts;
+        var until = DateTimeOffset.UtcNow.Add(users.Options.Lockout.DefaultLockoutTimeSpan); // Identity's clock
+        var stamp = Guid.NewGuid().ToString();
+        await db.Users.Where(u => u.Id == user.Id).ExecuteUpdateAsync(
+            s => s.SetProperty(u => u.LockoutEnd, u => u.AccessFailedCount + 1 >= max ? until : u.LockoutEnd)
+                .SetProperty(u => u.AccessFailedCount, u => u.AccessFailedCount + 1 >= max ? 0 : u.AccessFailedCount + 1)
+                .SetProperty(u => u.ConcurrencyStamp, stamp),
+            CancellationToken.None);
+    }
+
+    return TypedResults.Problem(statusCode: 401, title: "The email or password is wrong.", extensions: new Dictionary<string, object?> { ["code"] = "invalid_credentials" });
 })
     .Accepts<LoginRequest>("application/json")
     .Produces<Microsoft.AspNetCore.Authentication.BearerToken.AccessTokenResponse>()
@@ -230,9 +247,6 @@ internal sealed record MeResponse(string? Email, bool EmailVerified, string? Pho
 internal static class UnknownUserHash
 {
     public static readonly Lazy<string> Hash = new(() => new PasswordHasher<AppUser>().HashPassword(new AppUser(), Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24))));
-
-    /// <summary>A user name no account can have (it is not an email): the failed-attempt update of a login with no account to count it on.</summary>
-    public const string DecoyUserName = "login-decoy.invalid";
 }
 
 /// <summary>The answer of <c>GET /healthz</c>.</summary>

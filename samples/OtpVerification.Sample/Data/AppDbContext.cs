@@ -16,7 +16,28 @@ public sealed class AppUser : IdentityUser
 
 /// <summary>The sample's user database (SQLite, created on first run).</summary>
 /// <param name="options">The EF Core options.</param>
-public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : IdentityDbContext<AppUser>(options);
+public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : IdentityDbContext<AppUser>(options)
+{
+    /// <summary>The one-row counter <c>POST /login</c> writes for a wrong login that has no account to count it on.</summary>
+    public DbSet<LoginDecoy> LoginDecoys => Set<LoginDecoy>();
+
+    /// <inheritdoc />
+    protected override void OnModelCreating(ModelBuilder builder)
+    {
+        base.OnModelCreating(builder);
+        builder.Entity<LoginDecoy>().ToTable("LoginDecoy");
+    }
+}
+
+/// <summary>The row of <see cref="AppDbContext.LoginDecoys"/>.</summary>
+public sealed class LoginDecoy
+{
+    /// <summary>Always 1.</summary>
+    public int Id { get; set; }
+
+    /// <summary>Wrong logins counted here.</summary>
+    public long Failures { get; set; }
+}
 
 /// <summary>The signup form: the library's fields plus the user's name.</summary>
 public sealed class SignupForm : OtpSignupForm

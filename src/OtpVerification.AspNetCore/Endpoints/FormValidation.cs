@@ -3,6 +3,8 @@ using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Reflection;
 
+[assembly: System.Reflection.Metadata.MetadataUpdateHandler(typeof(OtpVerification.AspNetCore.FormValidation))]
+
 namespace OtpVerification.AspNetCore;
 
 /// <summary>
@@ -27,7 +29,16 @@ internal static class FormValidation
     /// <returns>Whether the form is valid.</returns>
     public static bool TryValidate(object form, List<ValidationResult> results)
     {
-        var plan = Plans.GetOrAdd(form.GetType(), Plan.For);
+        if (!Plans.TryGetValue(form.GetType(), out var plan))
+        {
+            // The first form of a type goes to the validator, and the plan is made at that moment:
+            // the validator keeps the rules it read then (ValidationAttributeStore), so both see
+            // the same rules, also when an app registers TypeDescriptor providers later.
+            var valid = Validator.TryValidateObject(form, new ValidationContext(form), results, validateAllProperties: true);
+            Plans.TryAdd(form.GetType(), Plan.For(form.GetType()));
+            return valid;
+        }
+
         if (plan is not null && plan.AllValid(form))
         {
             return true;
@@ -35,6 +46,10 @@ internal static class FormValidation
 
         return Validator.TryValidateObject(form, new ValidationContext(form), results, validateAllProperties: true);
     }
+
+    /// <summary>Forgets every plan (hot reload may change a form's rules).</summary>
+    /// <param name="types">The updated types, or <see langword="null"/>.</param>
+    internal static void ClearCache(Type[]? types) => Plans.Clear();
 
     /// <summary>Whether <paramref name="type"/> is checked without <see cref="Validator"/> when valid (for tests).</summary>
     /// <param name="type">The form type.</param>
@@ -90,6 +105,13 @@ internal static class FormValidation
                 if (!rules.All(AnswersWithoutContext))
                 {
                     return null;
+                }
+
+                // The validator checks the first [Required] first and stops there when it fails
+                // (a later rule may assume a value): so does the plan.
+                if (Array.FindIndex(rules, r => r is RequiredAttribute) is > 0 and var required)
+                {
+                    rules = [rules[required], .. rules[..required], .. rules[(required + 1)..]];
                 }
 
                 properties.Add((property, rules));
