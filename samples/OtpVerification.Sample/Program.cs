@@ -79,10 +79,10 @@ using (var scope = app.Services.CreateScope())
 {
     var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
     db.Database.EnsureCreated();
-    // The one-row counter /login writes for a wrong login that has no account to count it on (in
+    // The one-row decoy /login writes for a wrong login that has no account to count it on (in
     // the model, so new databases have it; created here too for users.db files from before it).
-    db.Database.ExecuteSql($"""CREATE TABLE IF NOT EXISTS "LoginDecoy" ("Id" INTEGER NOT NULL PRIMARY KEY, "Failures" INTEGER NOT NULL)""");
-    db.Database.ExecuteSql($"""INSERT OR IGNORE INTO "LoginDecoy" ("Id", "Failures") VALUES (1, 0)""");
+    db.Database.ExecuteSql($"""CREATE TABLE IF NOT EXISTS "LoginDecoy" ("Id" INTEGER NOT NULL PRIMARY KEY, "Stamp" TEXT NULL)""");
+    db.Database.ExecuteSql($"""INSERT OR IGNORE INTO "LoginDecoy" ("Id", "Stamp") VALUES (1, NULL)""");
 }
 
 app.UseStatusCodePages();
@@ -161,44 +161,47 @@ app.MapPost("/login", async Task<Results<EmptyHttpResult, ProblemHttpResult>> (H
         return TypedResults.Problem(statusCode: 400, title: "Email and password are required.", extensions: new Dictionary<string, object?> { ["code"] = "validation", ["errors"] = new Dictionary<string, string[]> { ["body"] = ["Send { \"email\", \"password\" } as JSON."] } });
     }
 
+    // One login at a time per email on this instance, whether or not it has an account. Identity
+    // checks the lockout before the password and counts a failure after it, under the user's
+    // concurrency stamp: guesses sent at once would all pass the check (a burst of twenty, twenty
+    // guesses), and parallel failures, or a reset beside a failure, would lose the stamp's race
+    // (uncounted failures; the owner's right password refused). In turn, each guess sees the count
+    // the one before it left. Past MaxLoginsQueuedPerEmail a login is refused unchecked.
+    using var turn = await LoginTurns.TryEnterAsync(email, context.RequestAborted);
+    if (turn is null)
+    {
+        return TypedResults.Problem(statusCode: 401, title: "The email or password is wrong.", extensions: new Dictionary<string, object?> { ["code"] = "invalid_credentials" });
+    }
+
     // Every wrong answer costs the same, whether the account exists, is locked out or is missing:
-    // one lookup, one password hash check and one committed update. For a real account that update
-    // is its failed-attempt count (lockout); the others count on a one-row decoy, or the answer's
-    // time tells which emails have accounts (a commit waits for the disk: a millisecond or more,
-    // against a 50 ms answer).
+    // one lookup, one password hash check, a second lookup and one row updated and committed. For a
+    // real account that is Identity's failed-attempt count (lockout); the others change a one-row
+    // decoy the same way, or the answer's time tells which emails have accounts (a commit waits
+    // for the disk: a millisecond or more, against a 50 ms answer).
     var user = await users.FindByNameAsync(email);
     if (user is null || await users.IsLockedOutAsync(user) || !await signIn.CanSignInAsync(user))
     {
         // Identity answers a locked-out account without checking the password: five wrong
         // passwords, and the sixth answer would come back 50 ms sooner than for unknown emails.
         users.PasswordHasher.VerifyHashedPassword(new AppUser(), UnknownUserHash.Hash.Value, login.Password);
-        await db.LoginDecoys.Where(d => d.Id == 1).ExecuteUpdateAsync(s => s.SetProperty(d => d.Failures, d => d.Failures + 1), CancellationToken.None);
+        // Identity's failed-attempt update, step for step: the user name looked up again (its user
+        // validator), then one row changed through SaveChanges and committed.
+        await users.FindByNameAsync(UnknownUserHash.DecoyUserName);
+        var decoy = new LoginDecoy { Id = 1 };
+        db.LoginDecoys.Attach(decoy);
+        decoy.Stamp = Guid.NewGuid().ToString();
+        await db.SaveChangesAsync(CancellationToken.None);
         return TypedResults.Problem(statusCode: 401, title: "The email or password is wrong.", extensions: new Dictionary<string, object?> { ["code"] = "invalid_credentials" });
     }
 
+    // Identity's own password sign-in, as MapIdentityApi's /login: the lockout count (with its
+    // logs and metrics), the reset on success, and no sign-in without the second factor when the
+    // account has two-factor authentication on (RequiresTwoFactor: 401 here).
     signIn.AuthenticationScheme = cookies ? IdentityConstants.ApplicationScheme : IdentityConstants.BearerScheme;
-    // Identity's own failure count (lockoutOnFailure: true) loads the user, then updates it under
-    // its concurrency stamp: wrong passwords sent in parallel lose that race and go uncounted, so
-    // an attacker would get more guesses than the lockout allows. Counted here instead, in one
-    // atomic update, as Identity's AccessFailedAsync would count it.
-    var result = await signIn.CheckPasswordSignInAsync(user, login.Password, lockoutOnFailure: false);
+    var result = await signIn.PasswordSignInAsync(user, login.Password, isPersistent: false, lockoutOnFailure: true);
     if (result.Succeeded)
     {
-        await signIn.SignInAsync(user, isPersistent: false);
         return TypedResults.Empty; // the bearer handler has written { tokenType, accessToken, expiresIn, refreshToken }, or the cookie is set
-    }
-
-    if (result is { IsLockedOut: false, IsNotAllowed: false, RequiresTwoFactor: false })
-    {
-        // The password was wrong.
-        var max = users.Options.Lockout.MaxFailedAccessAttempts;
-        var until = DateTimeOffset.UtcNow.Add(users.Options.Lockout.DefaultLockoutTimeSpan); // Identity's clock
-        var stamp = Guid.NewGuid().ToString();
-        await db.Users.Where(u => u.Id == user.Id).ExecuteUpdateAsync(
-            s => s.SetProperty(u => u.LockoutEnd, u => u.AccessFailedCount + 1 >= max ? until : u.LockoutEnd)
-                .SetProperty(u => u.AccessFailedCount, u => u.AccessFailedCount + 1 >= max ? 0 : u.AccessFailedCount + 1)
-                .SetProperty(u => u.ConcurrencyStamp, stamp),
-            CancellationToken.None);
     }
 
     return TypedResults.Problem(statusCode: 401, title: "The email or password is wrong.", extensions: new Dictionary<string, object?> { ["code"] = "invalid_credentials" });
@@ -247,6 +250,89 @@ internal sealed record MeResponse(string? Email, bool EmailVerified, string? Pho
 internal static class UnknownUserHash
 {
     public static readonly Lazy<string> Hash = new(() => new PasswordHasher<AppUser>().HashPassword(new AppUser(), Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24))));
+
+    /// <summary>A user name no account can have (it is not an email): the failed-attempt update of a login with no account to count it on.</summary>
+    public const string DecoyUserName = "login-decoy.invalid";
+}
+
+/// <summary>
+/// One <c>POST /login</c> at a time per email on this instance (see the handler). An email's gate
+/// lives while logins for it are running or waiting, then is dropped.
+/// </summary>
+internal static class LoginTurns
+{
+    /// <summary>Logins of one email running or waiting, beyond which a login is refused at once.</summary>
+    public const int MaxLoginsQueuedPerEmail = 16;
+
+    private static readonly Dictionary<string, Gate> Gates = new(StringComparer.Ordinal);
+
+    /// <summary>Waits for the email's turn.</summary>
+    /// <param name="email">The normalized email.</param>
+    /// <param name="cancellationToken">The request's abort.</param>
+    /// <returns>The turn (dispose it to end it), or null when too many logins of this email are queued.</returns>
+    public static async Task<IDisposable?> TryEnterAsync(string email, CancellationToken cancellationToken)
+    {
+        Gate gate;
+        lock (Gates)
+        {
+            if (!Gates.TryGetValue(email, out gate!))
+            {
+                gate = new Gate();
+                Gates.Add(email, gate);
+            }
+            else if (gate.Holders >= MaxLoginsQueuedPerEmail)
+            {
+                return null;
+            }
+
+            gate.Holders++;
+        }
+
+        try
+        {
+            await gate.Semaphore.WaitAsync(cancellationToken);
+        }
+        catch
+        {
+            Leave(email, gate);
+            throw;
+        }
+
+        return new Turn(email, gate);
+    }
+
+    private static void Leave(string email, Gate gate)
+    {
+        lock (Gates)
+        {
+            if (--gate.Holders == 0)
+            {
+                Gates.Remove(email);
+                gate.Semaphore.Dispose();
+            }
+        }
+    }
+
+    private sealed class Gate
+    {
+        public SemaphoreSlim Semaphore { get; } = new(1, 1);
+
+        public int Holders { get; set; }
+    }
+
+    private sealed class Turn(string email, Gate gate) : IDisposable
+    {
+        private int _ended;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _ended, 1) == 0)
+            {
+                gate.Semaphore.Release();
+                Leave(email, gate);
+            }
+        }
+    }
 }
 
 /// <summary>The answer of <c>GET /healthz</c>.</summary>

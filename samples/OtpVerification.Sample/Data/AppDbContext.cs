@@ -18,7 +18,7 @@ public sealed class AppUser : IdentityUser
 /// <param name="options">The EF Core options.</param>
 public sealed class AppDbContext(DbContextOptions<AppDbContext> options) : IdentityDbContext<AppUser>(options)
 {
-    /// <summary>The one-row counter <c>POST /login</c> writes for a wrong login that has no account to count it on.</summary>
+    /// <summary>The one-row decoy <c>POST /login</c> writes for a wrong login that has no account to count it on.</summary>
     public DbSet<LoginDecoy> LoginDecoys => Set<LoginDecoy>();
 
     /// <inheritdoc />
@@ -35,8 +35,8 @@ public sealed class LoginDecoy
     /// <summary>Always 1.</summary>
     public int Id { get; set; }
 
-    /// <summary>Wrong logins counted here.</summary>
-    public long Failures { get; set; }
+    /// <summary>Changed by every wrong login that has no account to count it on.</summary>
+    public string? Stamp { get; set; }
 }
 
 /// <summary>The signup form: the library's fields plus the user's name.</summary>
