@@ -262,7 +262,7 @@ internal static class UnknownUserHash
 internal static class LoginTurns
 {
     /// <summary>Logins of one email running or waiting, beyond which a login is refused at once.</summary>
-    public const int MaxLoginsQueuedPerEmail = 16;
+    public const int MaxLoginsQueuedPerEmail = 64;
 
     private static readonly Dictionary<string, Gate> Gates = new(StringComparer.Ordinal);
 
