@@ -144,9 +144,10 @@ public static class Api
     /// <param name="client">The client.</param>
     /// <param name="email">The email.</param>
     /// <param name="password">The password.</param>
+    /// <param name="useCookies">The <c>useCookies</c> query value, if any.</param>
     /// <returns>The response.</returns>
-    public static Task<HttpResponseMessage> LoginAsync(this HttpClient client, string email, string password)
-        => client.PostJsonAsync("/login", new { email, password });
+    public static Task<HttpResponseMessage> LoginAsync(this HttpClient client, string email, string password, string? useCookies = null)
+        => client.PostJsonAsync(useCookies is null ? "/login" : "/login?useCookies=" + useCookies, new { email, password });
 
     /// <summary>GET /api/me, with a bearer token when one is given.</summary>
     /// <param name="client">The client.</param>

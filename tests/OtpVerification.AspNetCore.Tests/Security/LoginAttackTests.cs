@@ -31,8 +31,8 @@ public sealed class LoginAttackTests(SampleAppFactory app, ITestOutputHelper out
         var registered = TestData.Email("login-h-reg");
         await app.CreateUserAsync(registered, TestData.Password);
 
-        using var forRegistered = await LoginAsync(registered, Wrong, useCookies);
-        using var forUnknown = await LoginAsync(TestData.Email("login-h-new"), Wrong, useCookies);
+        using var forRegistered = await _client.LoginAsync(registered, Wrong, useCookies);
+        using var forUnknown = await _client.LoginAsync(TestData.Email("login-h-new"), Wrong, useCookies);
 
         forRegistered.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         forUnknown.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
@@ -53,8 +53,8 @@ public sealed class LoginAttackTests(SampleAppFactory app, ITestOutputHelper out
             (await users.SetLockoutEndDateAsync((await users.FindByNameAsync(locked))!, DateTimeOffset.UtcNow.AddDays(1))).Succeeded.Should().BeTrue();
         }
 
-        using var forRegistered = await LoginAsync(registered, Wrong);
-        using var forLocked = await LoginAsync(locked, Wrong);
+        using var forRegistered = await _client.LoginAsync(registered, Wrong);
+        using var forLocked = await _client.LoginAsync(locked, Wrong);
 
         output.WriteLine($"registered: {Headers(forRegistered)}\nlocked out: {Headers(forLocked)}");
         Headers(forRegistered).Should().Be(Headers(forLocked), "an attacker reads the headers of /login to learn that an account is locked out (and that it exists)");
@@ -79,7 +79,7 @@ public sealed class LoginAttackTests(SampleAppFactory app, ITestOutputHelper out
             {
                 await Task.WhenAll(Enumerable.Range(0, Parallel).Select(async i =>
                 {
-                    using var response = await LoginAsync(email, $"{Wrong}{guesses}-{i}");
+                    using var response = await _client.LoginAsync(email, $"{Wrong}{guesses}-{i}");
                     response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
                 }));
                 guesses += Parallel;
@@ -106,12 +106,12 @@ public sealed class LoginAttackTests(SampleAppFactory app, ITestOutputHelper out
             {
                 await Task.WhenAll(Enumerable.Range(0, 3).Select(async i =>
                 {
-                    using var response = await LoginAsync(email, $"{Wrong}{batch}-{i}");
+                    using var response = await _client.LoginAsync(email, $"{Wrong}{batch}-{i}");
                     response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
                 }));
             }
 
-            using var right = await LoginAsync(email, TestData.Password);
+            using var right = await _client.LoginAsync(email, TestData.Password);
             answers.Add((int)right.StatusCode);
         }
 
@@ -119,8 +119,6 @@ public sealed class LoginAttackTests(SampleAppFactory app, ITestOutputHelper out
         answers.Should().AllSatisfy(s => s.Should().Be(401, "six wrong passwords are more than the five the lockout allows"));
     }
 
-    private Task<HttpResponseMessage> LoginAsync(string email, string password, string? useCookies = null)
-        => _client.PostJsonAsync(useCookies is null ? "/login" : "/login?useCookies=" + useCookies, new { email, password });
 
     private async Task<bool> IsLockedOutAsync(string email)
     {
