@@ -7,9 +7,9 @@ namespace OtpVerification;
 /// code digits), drawn from <see cref="RandomNumberGenerator"/> a block at a time. Each
 /// <see cref="RandomNumberGenerator.Fill"/> call costs about the same for 16 bytes as for 512 (about
 /// 2 µs on the Linux machines measured; benchmarks/RESULTS.md), and a signup start needs four or
-/// five small values: a per-thread block of 512 bytes serves about thirty of them per call. Each byte is handed out once and wiped from the block as
-/// it is, and the block is pinned so that no moved-away copy of it outlives the wipe; a value
-/// larger than a quarter block is drawn directly.
+/// five small values: a per-thread block of 512 bytes serves about thirty of them per call. Each
+/// byte is handed out once and wiped from the block as it is, and the block is pinned so that no
+/// moved-away copy of it outlives the wipe; a value larger than a quarter block is drawn directly.
 /// </summary>
 /// <remarks>Compiled into each package that uses it (a linked source file), so no package depends on another's internals.</remarks>
 internal static class OtpRandom

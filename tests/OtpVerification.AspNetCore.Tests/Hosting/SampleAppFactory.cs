@@ -167,6 +167,33 @@ public partial class SampleAppFactory : WebApplicationFactory<Program>
         }
     }
 
+    /// <summary>The lockout state of the user with this user name, as Identity reads it.</summary>
+    /// <param name="userName">The user name (the email).</param>
+    /// <returns>The failed-attempt count, whether the user is locked out now, and the lockout end.</returns>
+    public async Task<(int Count, bool LockedOut, DateTimeOffset? End)> LockoutStateAsync(string userName)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
+        var user = await users.FindByNameAsync(userName) ?? throw new InvalidOperationException($"No user {userName}.");
+        return (await users.GetAccessFailedCountAsync(user), await users.IsLockedOutAsync(user), await users.GetLockoutEndDateAsync(user));
+    }
+
+    /// <summary>Sets the lockout end of the user with this user name through <see cref="UserManager{TUser}"/>.</summary>
+    /// <param name="userName">The user name (the email).</param>
+    /// <param name="end">The lockout end.</param>
+    /// <returns>A task.</returns>
+    public async Task SetLockoutEndAsync(string userName, DateTimeOffset end)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
+        var user = await users.FindByNameAsync(userName) ?? throw new InvalidOperationException($"No user {userName}.");
+        var result = await users.SetLockoutEndDateAsync(user, end);
+        if (!result.Succeeded)
+        {
+            throw new InvalidOperationException("Setting the lockout end failed: " + string.Join(", ", result.Errors.Select(e => e.Code)));
+        }
+    }
+
     /// <inheritdoc />
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

@@ -62,7 +62,7 @@ public sealed class LoginAttack2Tests(SampleAppFactory app, ITestOutputHelper ou
             answer.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         }
 
-        var (count, lockedOut) = await LockoutStateAsync(factory, email);
+        var (count, lockedOut, _) = await factory.LockoutStateAsync(email);
         output.WriteLine($"owner's right password: {(int)owner.StatusCode}; afterwards AccessFailedCount={count}, locked out={lockedOut}");
 
         owner.StatusCode.Should().Be(HttpStatusCode.OK, "the right password signs in");
@@ -130,7 +130,7 @@ public sealed class LoginAttack2Tests(SampleAppFactory app, ITestOutputHelper ou
             (await client.LoginAsync(email, Wrong + i)).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         }
 
-        (await LockoutStateAsync(factory, email)).LockedOut.Should().BeTrue();
+        (await factory.LockoutStateAsync(email)).LockedOut.Should().BeTrue();
         output.WriteLine($"check_password_attempts: {checks}; user updates: [{string.Join(", ", updates)}]");
         checks.Should().BeGreaterThanOrEqualTo(5, "the listener sees Identity's meter (each password check is recorded)");
         updates.Count(u => u == "increment_access_failed").Should().Be(5, "Identity records every counted failure as an increment_access_failed update");
@@ -240,19 +240,19 @@ public sealed class LoginAttack2Tests(SampleAppFactory app, ITestOutputHelper ou
             (await _client.LoginAsync(email, Wrong + i)).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         }
 
-        (await LockoutStateAsync(app, email)).LockedOut.Should().BeTrue();
+        (await app.LockoutStateAsync(email)).LockedOut.Should().BeTrue();
         (await _client.LoginAsync(email, TestData.Password)).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
-        await SetLockoutEndAsync(app, email, DateTimeOffset.UtcNow.AddSeconds(-1));
+        await app.SetLockoutEndAsync(email, DateTimeOffset.UtcNow.AddSeconds(-1));
         for (var i = 0; i < 4; i++)
         {
             (await _client.LoginAsync(email, Wrong + "b" + i)).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         }
 
-        (await LockoutStateAsync(app, email)).Should().Be((4, false));
+        var afterFour = await app.LockoutStateAsync(email);
+        (afterFour.Count, afterFour.LockedOut).Should().Be((4, false));
         (await _client.LoginAsync(email, Wrong + "b5")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
-        var (count, locked) = await LockoutStateAsync(app, email);
+        var (count, locked, end) = await app.LockoutStateAsync(email);
         (count, locked).Should().Be((0, true));
-        var end = await LockoutEndAsync(app, email);
         end.Should().BeCloseTo(DateTimeOffset.UtcNow.AddMinutes(5), TimeSpan.FromSeconds(30));
         (await _client.LoginAsync(email, TestData.Password)).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
     }
@@ -271,14 +271,16 @@ public sealed class LoginAttack2Tests(SampleAppFactory app, ITestOutputHelper ou
         var afterFailures = await StampsAsync(app, email);
         afterFailures.Security.Should().Be(stamp);
         afterFailures.Concurrency.Should().NotBe(concurrency);
-        (await LockoutStateAsync(app, email)).Should().Be((3, false));
+        var afterThree = await app.LockoutStateAsync(email);
+        (afterThree.Count, afterThree.LockedOut).Should().Be((3, false));
         using (var ok = await _client.LoginAsync(email, TestData.Password))
         {
             ok.StatusCode.Should().Be(HttpStatusCode.OK);
             (await ok.Content.ReadAsStringAsync()).Should().Contain("accessToken");
         }
 
-        (await LockoutStateAsync(app, email)).Should().Be((0, false));
+        var afterSignIn = await app.LockoutStateAsync(email);
+        (afterSignIn.Count, afterSignIn.LockedOut).Should().Be((0, false));
         (await StampsAsync(app, email)).Security.Should().Be(stamp);
         using var cookie = await _client.LoginAsync(email, TestData.Password, "true");
         cookie.StatusCode.Should().Be(HttpStatusCode.OK);
@@ -302,7 +304,8 @@ public sealed class LoginAttack2Tests(SampleAppFactory app, ITestOutputHelper ou
         }
 
         // Identity's AccessFailedAsync does not look at LockoutEnabled: count 7 -> locked at 5 (count 0, LockoutEnd set), then 2.
-        (await LockoutStateAsync(app, email)).Should().Be((2, false));
+        var afterSeven = await app.LockoutStateAsync(email);
+        (afterSeven.Count, afterSeven.LockedOut).Should().Be((2, false));
         (await _client.LoginAsync(email, TestData.Password)).StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
@@ -326,28 +329,6 @@ public sealed class LoginAttack2Tests(SampleAppFactory app, ITestOutputHelper ou
         factory.Logs!.Entries.Should().NotContain(e => secrets.Any(s => e.Contains(s, StringComparison.Ordinal)) || e.Contains(TestData.Password, StringComparison.Ordinal));
     }
 
-
-    private static async Task<(int Count, bool LockedOut)> LockoutStateAsync(SampleAppFactory factory, string email)
-    {
-        await using var scope = factory.Services.CreateAsyncScope();
-        var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
-        var user = (await users.FindByNameAsync(email))!;
-        return (await users.GetAccessFailedCountAsync(user), await users.IsLockedOutAsync(user));
-    }
-
-    private static async Task<DateTimeOffset?> LockoutEndAsync(SampleAppFactory factory, string email)
-    {
-        await using var scope = factory.Services.CreateAsyncScope();
-        var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
-        return await users.GetLockoutEndDateAsync((await users.FindByNameAsync(email))!);
-    }
-
-    private static async Task SetLockoutEndAsync(SampleAppFactory factory, string email, DateTimeOffset end)
-    {
-        await using var scope = factory.Services.CreateAsyncScope();
-        var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
-        (await users.SetLockoutEndDateAsync((await users.FindByNameAsync(email))!, end)).Succeeded.Should().BeTrue();
-    }
 
     private static async Task<(string? Security, string? Concurrency)> StampsAsync(SampleAppFactory factory, string email)
     {
