@@ -331,13 +331,25 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
     /// </summary>
     // Pooled: its state machine, boxed while the reply is awaited, is reused instead of allocated per call.
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<RedisResult?> RunAsync(string script, RedisKey[] keys, RedisValue[] args, string operation, CancellationToken cancellationToken, bool oomIsAnswer = false)
+    private async ValueTask<RedisResult?> RunAsync(StoreScript script, RedisKey[] keys, RedisValue[] args, string operation, CancellationToken cancellationToken, bool oomIsAnswer = false)
     {
         try
         {
             var database = await _source.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
-            var reply = database.ScriptEvaluateAsync(script, keys, args);
-            return await (cancellationToken.CanBeCanceled ? reply.WaitAsync(cancellationToken) : reply).ConfigureAwait(false);
+            Task<RedisResult> reply;
+            try
+            {
+                // EVALSHA by the hash computed once: no per-call hashing or lookup of the text.
+                reply = database.ScriptEvaluateAsync(script.Hash, keys, args);
+                return await (cancellationToken.CanBeCanceled ? reply.WaitAsync(cancellationToken) : reply).ConfigureAwait(false);
+            }
+            catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+            {
+                // The server does not know the script (restarted, failed over, SCRIPT FLUSH): nothing
+                // ran. Send the text; StackExchange.Redis loads it and the next EVALSHA finds it.
+                reply = database.ScriptEvaluateAsync(script.Text, keys, args);
+                return await (cancellationToken.CanBeCanceled ? reply.WaitAsync(cancellationToken) : reply).ConfigureAwait(false);
+            }
         }
         catch (RedisServerException ex) when (oomIsAnswer && ex.Message.StartsWith("OOM", StringComparison.Ordinal))
         {

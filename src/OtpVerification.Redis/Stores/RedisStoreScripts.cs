@@ -31,15 +31,23 @@ namespace OtpVerification.Redis.Stores;
 /// its attempt never compares the code (fail closed), and a send never leaves anything
 /// half-written. Only <see cref="CancelSend"/> and <see cref="Delete"/> declare
 /// <c>allow-oom</c>: they give back a send slot or remove an entry, and must work when memory is
-/// short. As a second guard, every write path still starts with a write that Redis would refuse
-/// when full (the send slot for the send scripts; the attempt for verify, counted before any hash
-/// is compared). A script with flags may touch only the keys it is given in <c>KEYS</c>, all in
+/// short. As a second guard, every write path still writes before it does anything else that
+/// Redis would refuse when full (the send slot for the send scripts, after one read; the attempt
+/// for verify, counted before any hash is compared). A script with flags may touch only the keys it is given in <c>KEYS</c>, all in
 /// one hash slot; ours do. Every key gets a TTL.
 /// </para>
 /// <para>
-/// The store runs them with StackExchange.Redis's <c>ScriptEvaluateAsync</c>: it sends
-/// <c>EVALSHA</c> once the server knows the script, sends it again after <c>NOSCRIPT</c> (a
-/// restart, a failover, <c>SCRIPT FLUSH</c>), and routes each call by its keys' hash slot.
+/// The store sends <c>EVALSHA</c> with each script's SHA-1, computed once (<see cref="StoreScript"/>);
+/// when the server answers <c>NOSCRIPT</c> (a restart, a failover, <c>SCRIPT FLUSH</c>) it sends
+/// the text through StackExchange.Redis's <c>ScriptEvaluateAsync</c>, which loads it.
+/// StackExchange.Redis routes each call by its keys' hash slot.
+/// </para>
+/// <para>
+/// What a script costs Redis is mostly the commands it runs. A send check reads the key's recent
+/// sends once (<c>ZRANGE … BYSCORE</c>: those within the longer of the window and the cooldown)
+/// and decides in Lua; only an allowed send writes (<c>ZADD</c>, <c>ZREMRANGEBYSCORE</c>,
+/// <c>PEXPIRE</c>). A create for a new address runs 9 commands, a client check 4, a refused check
+/// 1 (<c>RedisStoreLayoutTests.SendChecks_RunFewCommandsInsideTheScript</c>).
 /// </para>
 /// </remarks>
 internal static class RedisStoreScripts
@@ -56,27 +64,32 @@ internal static class RedisStoreScripts
         local function take(key, now, k, max, w)
           local keep = w
           if k > keep then keep = k end
-          if k > 0 then
-            local last = redis.call('ZREVRANGE', key, 0, 0, 'WITHSCORES')
-            if last[2] then
-              local since = now - tonumber(last[2])
-              if since < k then return 1, k - since end
-            end
+          local recent = redis.call('ZRANGE', key, '(' .. i(now - keep), '+inf', 'BYSCORE', 'WITHSCORES')
+          local latest = nil
+          if #recent > 0 then latest = tonumber(recent[#recent]) end
+          if k > 0 and latest then
+            local since = now - latest
+            if since < k then return 1, k - since end
           end
-          local n = redis.call('ZCOUNT', key, '(' .. i(now - w), '+inf')
-          if n >= max then
-            local leaving = redis.call('ZRANGEBYSCORE', key, '(' .. i(now - w), '+inf', 'WITHSCORES', 'LIMIT', n - max, 1)
-            return 2, tonumber(leaving[2]) + w - now
+          local inside = {}
+          local names = {}
+          for j = 1, #recent, 2 do
+            names[recent[j]] = true
+            local t = tonumber(recent[j + 1])
+            if t > now - w then inside[#inside + 1] = t end
           end
-          local c = redis.call('ZCARD', key)
+          if #inside >= max then
+            return 2, inside[#inside - max + 1] + w - now
+          end
+          local c = #inside
           local m = i(now) .. ':' .. c
-          while redis.call('ZSCORE', key, m) do
+          while names[m] do
             c = c + 1
             m = i(now) .. ':' .. c
           end
           redis.call('ZADD', key, i(now), m)
           redis.call('ZREMRANGEBYSCORE', key, '-inf', i(now - keep))
-          local latest = tonumber(redis.call('ZREVRANGE', key, 0, 0, 'WITHSCORES')[2])
+          if not latest or latest < now then latest = now end
           redis.call('PEXPIRE', key, ms(latest + keep - now))
           return 0, 0
         end
@@ -88,16 +101,15 @@ internal static class RedisStoreScripts
         """;
 
     /// <summary>KEYS reg, pay, lim, oreg, opay. ARGV now, cooldown, max, window, hash, code expiry, expiry, attempts, device hash or '', flow hash, sealed destination or '', decoy '1' or '', sealed payload, protected code or ''. Returns {status, retry}.</summary>
-    public static readonly string Create = Writes + Prelude + """
+    public static readonly StoreScript Create = new(Writes + Prelude + """
         local now = tonumber(ARGV[1])
         local st, retry = take(KEYS[3], now, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
         if st ~= 0 then return {st, retry} end
-        redis.call('DEL', KEYS[4], KEYS[5])
         if live(KEYS[1], now) and redis.call('EXISTS', KEYS[2]) == 1 then
           redis.call('RENAME', KEYS[1], KEYS[4])
           redis.call('RENAME', KEYS[2], KEYS[5])
         else
-          redis.call('DEL', KEYS[1], KEYS[2])
+          redis.call('DEL', KEYS[1], KEYS[2], KEYS[4], KEYS[5])
         end
         local life = tonumber(ARGV[7]) - now
         if life > 0 then
@@ -111,16 +123,16 @@ internal static class RedisStoreScripts
           redis.call('SET', KEYS[2], ARGV[13], 'PX', ms(life))
         end
         return {0, 0}
-        """;
+        """);
 
     /// <summary>KEYS lim. ARGV now, cooldown, max, window. Returns {status, retry}.</summary>
-    public static readonly string Reserve = Writes + Prelude + """
+    public static readonly StoreScript Reserve = new(Writes + Prelude + """
         local st, retry = take(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
         return {st, retry}
-        """;
+        """);
 
     /// <summary>KEYS reg, pay, lim, oreg, opay. ARGV now, cooldown, max, window, hash, code expiry, attempts, protected code or '', reuse while remaining (ticks, or '' for never). Returns {status, retry[, code expiry, expiry, decoy, sealed payload, hash, attempts, sealed destination or '', protected code or '']}.</summary>
-    public static readonly string Resend = Writes + Prelude + """
+    public static readonly StoreScript Resend = new(Writes + Prelude + """
         local now = tonumber(ARGV[1])
         local st, retry = take(KEYS[3], now, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
         if st ~= 0 then return {st, retry} end
@@ -155,19 +167,19 @@ internal static class RedisStoreScripts
         redis.call('HDEL', KEYS[1], 'w')
         if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'k', ARGV[8]) else redis.call('HDEL', KEYS[1], 'k') end
         return {0, 0, ARGV[6], i(ne), r[6] or '', pay, ARGV[5], ARGV[7], '', ARGV[8]}
-        """;
+        """);
 
     /// <summary>KEYS reg. ARGV expected hash, new hash, sealed destination, now, protected code or ''. Returns 1 when moved.</summary>
-    public static readonly string Redirect = Writes + Prelude + """
+    public static readonly StoreScript Redirect = new(Writes + Prelude + """
         if not live(KEYS[1], tonumber(ARGV[4])) then return 0 end
         if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
         redis.call('HSET', KEYS[1], 'h', ARGV[2], 'w', ARGV[3])
         if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'k', ARGV[5]) else redis.call('HDEL', KEYS[1], 'k') end
         return 1
-        """;
+        """);
 
     /// <summary>KEYS reg, pay, oreg, opay. ARGV now, flow hash, device hash or '', n, hash 1 … hash n. Returns {status[, attempts left[, code expiry, expiry, attempts, sealed payload, sealed destination or '']]}.</summary>
-    public static readonly string Verify = Writes + Prelude + """
+    public static readonly StoreScript Verify = new(Writes + Prelude + """
         local r = redis.call('HMGET', KEYS[1], 'h', 'c', 'e', 'a', 'd', 'f', 'x', 'w')
         if not r[1] then return {1} end
         local now = tonumber(ARGV[1])
@@ -195,10 +207,10 @@ internal static class RedisStoreScripts
           return {0, left, r[2], r[3], r[4], pay, r[8] or '', r[1]}
         end
         return {2, left}
-        """;
+        """);
 
     /// <summary>KEYS reg, pay, lim, oreg, opay. ARGV now, hash. Returns 1 when the send was undone.</summary>
-    public static readonly string CancelSend = WritesUnderOom + Prelude + """
+    public static readonly StoreScript CancelSend = new(WritesUnderOom + Prelude + """
         local now = tonumber(ARGV[1])
         if not live(KEYS[1], now) then return 0 end
         local r = redis.call('HMGET', KEYS[1], 'h', 'u', 'ph', 'pc', 'pa', 'pe', 'pw', 'pk', 'a', 'ia')
@@ -234,10 +246,10 @@ internal static class RedisStoreScripts
           redis.call('DEL', KEYS[4], KEYS[5])
         end
         return 1
-        """;
+        """);
 
     /// <summary>KEYS reg, pay. ARGV now, hash, code expiry, expiry, attempts, device hash or '', flow hash, sealed destination or '', decoy '1' or '', sealed payload, protected code or ''. Returns 1 when put back.</summary>
-    public static readonly string PutBack = Writes + Prelude + """
+    public static readonly StoreScript PutBack = new(Writes + Prelude + """
         local now = tonumber(ARGV[1])
         if live(KEYS[1], now) then return 0 end
         local life = tonumber(ARGV[4]) - now
@@ -252,19 +264,43 @@ internal static class RedisStoreScripts
         redis.call('HSET', KEYS[1], unpack(f))
         redis.call('PEXPIRE', KEYS[1], ms(life))
         return 1
-        """;
+        """);
 
     /// <summary>KEYS used. ARGV lifetime in milliseconds. Marks the key used for that long; returns 1 for the first use, 0 when it was marked already.</summary>
-    public static readonly string ConsumeOnce = Writes + """
+    public static readonly StoreScript ConsumeOnce = new(Writes + """
         if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 1 end
         return 0
-        """;
+        """);
 
     /// <summary>KEYS reg, pay, oreg, opay. ARGV now. Returns 1 when a live registration was removed.</summary>
-    public static readonly string Delete = WritesUnderOom + Prelude + """
+    public static readonly StoreScript Delete = new(WritesUnderOom + Prelude + """
         local was = live(KEYS[1], tonumber(ARGV[1]))
         redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
         if was then return 1 end
         return 0
-        """;
+        """);
+}
+
+/// <summary>
+/// One store script: its text, and the SHA-1 Redis knows it by. The store sends <c>EVALSHA</c>
+/// with the hash it computed once here, so no call hashes or looks up the script's text; only
+/// when the server answers <c>NOSCRIPT</c> (a restart, a failover, <c>SCRIPT FLUSH</c>) is the
+/// text sent, through StackExchange.Redis's <c>ScriptEvaluateAsync(string, …)</c>, which loads it.
+/// </summary>
+internal sealed class StoreScript
+{
+    public StoreScript(string text)
+    {
+        Text = text;
+        Hash = System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.UTF8.GetBytes(text));
+    }
+
+    /// <summary>The Lua source, as sent with <c>EVAL</c>.</summary>
+    public string Text { get; }
+
+    /// <summary>SHA-1 of the UTF-8 source: the name <c>EVALSHA</c> takes.</summary>
+    public byte[] Hash { get; }
+
+    /// <summary>The hash as Redis prints it (<c>SCRIPT EXISTS</c>, <c>INFO</c>): 40 lowercase hex digits.</summary>
+    public override string ToString() => Convert.ToHexStringLower(Hash);
 }
