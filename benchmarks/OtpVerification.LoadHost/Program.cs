@@ -10,6 +10,7 @@ using OtpVerification.Senders;
 //   POST /baseline            a bare minimal API that binds the signup form and answers 202 (always mapped)
 //   POST /signup/start|verify OtpVerification, pending store chosen by --mode memory|redis
 //   POST /identity/register   ASP.NET Core Identity's MapIdentityApi on EF Core SQLite (always mapped)
+//   POST /baseline-redis1|2   the bare endpoint plus one Redis script, or two sent together (redis mode)
 //   POST /loadhost/seed       creates a pool of pending registrations through /signup/start
 //   GET  /loadhost/flows      the flowIds of that pool, one line each, in pool order
 //   GET  /loadhost/users      the number of user rows in the SQLite user database
@@ -85,6 +86,29 @@ app.UseAuthorization();
 app.MapPost("/baseline", (LoadSignupForm form) => TypedResults.Accepted((string?)null, new OtpSendResponse(600, 60)));
 app.MapOtpSignup<LoadSignupForm>("/signup");
 app.MapGroup("/identity").MapIdentityApi<IdentityUser>();
+
+// Diagnostic floors for the Redis scenarios (mapped in redis mode): the bare endpoint plus one
+// EVALSHA of a script that creates one key (as a start creates its keys), or two such scripts sent
+// together (a start with a client check: two hash slots), on a multiplexer of the host's own.
+if (mode == "redis")
+{
+    var floor = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(builder.Configuration.GetConnectionString("Redis")!);
+    const string OneKey = "#!lua\nredis.call('SET', KEYS[1], ARGV[1], 'PX', 600000)\nreturn 1";
+    app.MapPost("/baseline-redis1", async (LoadSignupForm form) =>
+    {
+        await floor.GetDatabase().ScriptEvaluateAsync(OneKey, [(StackExchange.Redis.RedisKey)("floor:" + form.Email)], [form.Name]);
+        return TypedResults.Accepted((string?)null, new OtpSendResponse(600, 60));
+    });
+    app.MapPost("/baseline-redis2", async (LoadSignupForm form) =>
+    {
+        var db = floor.GetDatabase();
+        var a = db.ScriptEvaluateAsync(OneKey, [(StackExchange.Redis.RedisKey)("floor:a:" + form.Email)], [form.Name]);
+        var b = db.ScriptEvaluateAsync(OneKey, [(StackExchange.Redis.RedisKey)("floor:b:" + form.Email)], [form.Name]);
+        await a;
+        await b;
+        return TypedResults.Accepted((string?)null, new OtpSendResponse(600, 60));
+    });
+}
 
 app.MapGet("/loadhost/requests", () => TypedResults.Ok(new RequestTotal(received.Value)));
 app.MapGet("/loadhost/allocated", () => Results.Text(GC.GetTotalAllocatedBytes(precise: true).ToString(System.Globalization.CultureInfo.InvariantCulture)));
