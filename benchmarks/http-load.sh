@@ -13,7 +13,12 @@
 # p50/p99 latency, server CPU per request, and the ratios to the bare minimal-API baseline.
 #
 # Needs: dotnet (SDK 10), wrk, redis-server, redis-cli, curl.
-# Settings (environment): THREADS=2 CONNECTIONS=32 DURATION=15s WARMUP=15s POOL=20000.
+# Settings (environment): THREADS=2 CONNECTIONS=32 DURATION=15s WARMUP=15s POOL=20000 PAIRED=1.
+# PAIRED=1: every scenario's ratios are to a baseline run just before it (a fresh baseline server,
+# the same warm-up and duration), not to one baseline at the start: this machine's speed drifts by
+# 20 % or more within minutes (the same scenario measured 0.59× and 0.96× in two runs of one
+# morning), and a ratio is only as good as the baseline beside it. PAIRED=0 runs the baseline once
+# (half the time).
 # The warm-up is long enough for tiered compilation to finish on the slowest scenario (a 5 s
 # warm-up left the JIT at about 12 % of the server's CPU in the measured run of a Redis start).
 # Exit status: 0 when every response had the expected status, 1 otherwise (flagged in the output).
@@ -24,6 +29,7 @@ CONNECTIONS="${CONNECTIONS:-32}"
 DURATION="${DURATION:-15s}"
 WARMUP="${WARMUP:-15s}"
 POOL="${POOL:-20000}"
+PAIRED="${PAIRED:-1}"
 # The scenarios to run (the table keeps this order; ratios are to the first one run, the baseline
 # by default). The issues' scenarios (16 and 14):
 #   baseline                     a bare minimal API that binds the form (202)
@@ -184,15 +190,16 @@ ROWS=()
 NOTES=()
 BASE_RPS=""
 BASE_CPU=""
-declare -A RPS CPU USERS REDISCPU
+declare -A RPS CPU USERS REDISCPU RATIO
+REF_RPS=""
+REF_CPU=""
 
 # name | label | mode | path | wrk kind | expected status | preparation | [extra host arguments...]
 # preparation: no; seed (a pool of POOL pending registrations and their flowIds, for verify);
 # limit (one start that uses up the client's hourly allowance of 1, so every measured start is refused).
-scenario() {
+measure() {
   local name="$1" label="$2" mode="$3" path="$4" kind="$5" expect="$6" seed="$7"
   shift 7
-  [[ " $SCENARIOS " == *" $name "* ]] || return 0
   echo "== $label"
   start_server "$name" "$mode" "$@"
   if [[ "$mode" == "redis" ]]; then
@@ -294,13 +301,26 @@ scenario() {
   rps="$(awk -v r="$requests" -v d="$duration" 'BEGIN { printf "%.0f", r / (d / 1e6) }')"
   cpu_us="$(awk -v t=$(( after - before )) -v hz="$CLK_TCK" -v r=$(( count1 - count0 )) 'BEGIN { printf "%.1f", t / hz * 1e6 / r }')"
   RPS[$name]="$rps"; CPU[$name]="$cpu_us"; USERS[$name]="$users"; REDISCPU[$name]="$redis_us"
+  # The reference: the baseline run just before (PAIRED=1), or the run's one baseline; a baseline is its own.
+  if [[ "$path" == "/baseline" ]]; then REF_RPS="$rps"; REF_CPU="$cpu_us"; fi
   if [[ -z "$BASE_RPS" ]]; then BASE_RPS="$rps"; BASE_CPU="$cpu_us"; fi
   local rps_ratio cpu_ratio
-  rps_ratio="$(awk -v a="$rps" -v b="$BASE_RPS" 'BEGIN { printf (a / b < 0.01 ? "%.4f" : "%.2f"), a / b }')"
-  cpu_ratio="$(awk -v a="$cpu_us" -v b="$BASE_CPU" 'BEGIN { printf "%.2f", a / b }')"
+  rps_ratio="$(awk -v a="$rps" -v b="$REF_RPS" 'BEGIN { printf (a / b < 0.01 ? "%.4f" : "%.2f"), a / b }')"
+  cpu_ratio="$(awk -v a="$cpu_us" -v b="$REF_CPU" 'BEGIN { printf "%.2f", a / b }')"
+  RATIO[$name]="$(awk -v a="$rps" -v b="$REF_RPS" 'BEGIN { printf "%.6f", a / b }')"
   ROWS+=("$(printf '| %s | %s | %s | %.2f | %.2f | %s | %s | %s | %s× | %s× | %s | %s | %s | %s |' \
     "$label" "$requests" "$rps" "$(awk -v v="$p50" 'BEGIN { print v / 1000 }')" "$(awk -v v="$p99" 'BEGIN { print v / 1000 }')" \
     "$cpu_us" "$alloc_kib" "$redis_us" "$rps_ratio" "$cpu_ratio" "$users" "$wrk_cores" "$other" "${statuses% }")")
+}
+
+# One scenario, with the baseline run just before it when PAIRED=1.
+scenario() {
+  local name="$1"
+  [[ " $SCENARIOS " == *" $name "* ]] || return 0
+  if [[ "$PAIRED" == "1" && "$name" != "baseline" ]]; then
+    measure "baseline-before-$name" "(1) baseline POST /baseline, just before the next row" memory /baseline form 202 no
+  fi
+  measure "$@"
 }
 
 START_TIME="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -325,11 +345,12 @@ echo
 echo "- started $START_TIME, commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet HEAD -- src benchmarks/OtpVerification.LoadHost benchmarks/http-load benchmarks/http-load.sh 2>/dev/null || echo ' (with uncommitted changes)')"
 echo "- machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM; wrk and the server share these CPUs"
 echo "- wrk -t$THREADS -c$CONNECTIONS -d$DURATION --timeout 30s (after a $WARMUP warm-up), same Lua script for every scenario; verify pool $POOL"
+echo "- ratios: $( [[ "$PAIRED" == "1" ]] && echo "each row to the baseline run just before it (PAIRED=1)" || echo "every row to the one baseline at the start (PAIRED=0)")"
 echo "- server: fresh 'dotnet OtpVerification.LoadHost.dll' per scenario, Release, $GC_MODE (Web SDK default), logging Warning, no-op sender; .NET $(dotnet --version)"
 echo "- CPU/req = server utime+stime delta over the measured run (from idle to idle) / requests the server received in it; KiB allocated/req = GC.GetTotalAllocatedBytes delta over the same interval / the same requests"
 echo "- redis-server CPU/req: the same for redis-server (Redis scenarios); wrk cores = wrk's CPU time / interval; other cores = machine busy time - server - redis-server - wrk, / interval (noise from other processes; > 0.10 is flagged)"
 echo
-echo "| scenario | requests | req/s | p50 ms | p99 ms | server CPU µs/req | server KiB allocated/req | redis-server CPU µs/req | req/s vs (1) | server CPU vs (1) | user rows after | wrk cores | other cores | statuses (warm-up + run) |"
+echo "| scenario | requests | req/s | p50 ms | p99 ms | server CPU µs/req | server KiB allocated/req | redis-server CPU µs/req | req/s vs its baseline | server CPU vs its baseline | user rows after | wrk cores | other cores | statuses (warm-up + run) |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 printf '%s\n' "${ROWS[@]}"
 echo
@@ -340,11 +361,11 @@ if [[ -n "${CPU[mem-start]:-}" && -n "${CPU[redis-start]:-}" && -n "${CPU[identi
 fi
 # The issues' targets (16 and 14), each as measured here: req/s ratio to the baseline, or CPU ratio to Identity.
 target() { # scenario label minimum
-  [[ -n "${RPS[$1]:-}" && -n "$BASE_RPS" ]] || return 0
-  awk -v a="${RPS[$1]}" -v b="$BASE_RPS" -v m="$3" -v l="$2" 'BEGIN { r = a / b; printf "| %s | %.2f× | ≥ %.2f× | %s |\n", l, r, m, (r >= m ? "met" : "MISSED") }'
+  [[ -n "${RATIO[$1]:-}" ]] || return 0
+  awk -v r="${RATIO[$1]}" -v m="$3" -v l="$2" 'BEGIN { printf "| %s | %.2f× | ≥ %.2f× | %s |\n", l, r, m, (r >= m ? "met" : "MISSED") }'
 }
 echo
-echo "| target (req/s vs the baseline) | measured | target | |"
+echo "| target (req/s vs the baseline$( [[ "$PAIRED" == "1" ]] && echo ' run just before it')) | measured | target | |"
 echo "| --- | ---: | ---: | --- |"
 target mem-start "in-memory start, Identity completion (issue 16)" 0.5
 target mem-start-app "in-memory start, library only (issue 16)" 0.7
@@ -362,12 +383,12 @@ fi
 # request, so 1/bound = 1/in-memory + 1/floor - 1, all as ratios to the baseline). A model, not a
 # measurement: it assumes the store's scripts cost Redis nothing beyond the floor's one-key write.
 bound() { # label redis-scenario floor-scenario in-memory-scenario target
-  [[ -n "${RPS[$2]:-}" && -n "${RPS[$3]:-}" && -n "${RPS[$4]:-}" && -n "$BASE_RPS" ]] || return 0
-  awk -v r="${RPS[$2]}" -v f="${RPS[$3]}" -v m="${RPS[$4]}" -v b="$BASE_RPS" -v t="$5" -v l="$1" 'BEGIN {
-    rr = r / b; fr = f / b; mr = m / b; bd = 1 / (1 / mr + 1 / fr - 1)
-    printf "| %s | %.2f× | %.2f× | %.2f× | %.2f× | ≥ %.2f× | %.2f× |\n", l, rr, fr, mr, bd, t, r / f }'
+  [[ -n "${RATIO[$2]:-}" && -n "${RATIO[$3]:-}" && -n "${RATIO[$4]:-}" ]] || return 0
+  awk -v rr="${RATIO[$2]}" -v fr="${RATIO[$3]}" -v mr="${RATIO[$4]}" -v t="$5" -v l="$1" 'BEGIN {
+    bd = 1 / (1 / mr + 1 / fr - 1)
+    printf "| %s | %.2f× | %.2f× | %.2f× | %.2f× | ≥ %.2f× | %.2f× |\n", l, rr, fr, mr, bd, t, rr / fr }'
 }
-if [[ -n "${RPS[floor-redis1]:-}${RPS[floor-redis2]:-}" ]]; then
+if [[ -n "${RATIO[floor-redis1]:-}${RATIO[floor-redis2]:-}" ]]; then
   echo
   echo "| Redis scenario | measured | its floor | the in-memory scenario | bound: in-memory + the floor's round trips | target | measured ÷ floor |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
