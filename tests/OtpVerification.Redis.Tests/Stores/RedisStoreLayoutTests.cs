@@ -1,4 +1,6 @@
 using System.Text;
+using OtpVerification.Redis.Stores;
+using StackExchange.Redis;
 using System.Text.RegularExpressions;
 using OtpVerification.Redis.Tests.Infrastructure;
 using OtpVerification.Stores;
@@ -273,6 +275,69 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
             delta.Should().Contain("evalsha", 1, "the store sends one EVALSHA per operation");
             delta.Keys.Except(["evalsha", "info", "ping", "echo"]).Should().BeSubsetOf(ScriptInternalCommands, "nothing but the script's own calls run besides the one EVALSHA (and the admin connection's INFO, the multiplexers' heartbeats)");
         }
+    }
+
+    [Fact]
+    public async Task EachOperation_IsFoundByItsPrecomputedHash()
+    {
+        // The store sends EVALSHA with the SHA-1 it computed; a NOSCRIPT answer costs a second
+        // round trip with the whole text. Once loaded, no operation may be answered NOSCRIPT, and
+        // Redis must know every script under the store's own hash.
+        var store = RedisTargetExtensions.CreateStore(await redis.ConnectAsync(), "sha:", _clock);
+        var key = NewKey();
+        var registration = Create(key, Now);
+        Func<Task>[] operations =
+        [
+            async () => await store.CreateOrReplaceAsync(registration, Policy, Now),
+            async () => await store.ReserveSendAsync(key, Policy, Now),
+            async () => await store.ResendAsync(key, Hash(key, "777777"), Now + TimeSpan.FromMinutes(5), 5, Policy, Now + TimeSpan.FromMinutes(1)),
+            async () => await store.VerifyAsync(key, Hash(key, "000000"), null, Now),
+            async () => await store.CancelSendAsync(key, Hash(key, "777777")),
+            async () => await store.VerifyAsync(key, Hash(key, "123456"), null, Now),
+            async () => await store.RedirectAsync(key, Hash(key, "123456"), Hash(key, "888888"), new OtpDestination(OtpChannel.Email, key.Address)),
+            async () => await store.PutBackAsync(registration, Now),
+            async () => await store.DeleteAsync(key),
+            async () => await store.ConsumeOnceAsync(NewKey(), Now + TimeSpan.FromMinutes(5), Now),
+        ];
+        foreach (var operation in operations)
+        {
+            await operation();
+        }
+
+        var failedBefore = await EvalShaFailuresAsync();
+        for (var round = 0; round < 3; round++)
+        {
+            foreach (var operation in operations)
+            {
+                await operation();
+            }
+        }
+
+        (await EvalShaFailuresAsync()).Should().Be(failedBefore, "no EVALSHA of a loaded script is answered NOSCRIPT");
+        StoreScript[] scripts =
+        [
+            RedisStoreScripts.Create, RedisStoreScripts.Reserve, RedisStoreScripts.Resend, RedisStoreScripts.Redirect, RedisStoreScripts.Verify,
+            RedisStoreScripts.CancelSend, RedisStoreScripts.PutBack, RedisStoreScripts.ConsumeOnce, RedisStoreScripts.Delete,
+        ];
+        foreach (var script in scripts)
+        {
+            var exists = (RedisResult[])(await redis.AdminAsync("SCRIPT", "EXISTS", script.ToString()))!;
+            ((long)exists[0]).Should().Be(1, "Redis knows the script by the hash the store sends ({0})", script);
+        }
+    }
+
+    private async Task<long> EvalShaFailuresAsync()
+    {
+        var info = (string)(await redis.AdminAsync("INFO", "commandstats"))!;
+        var line = info.Split('\n').FirstOrDefault(l => l.StartsWith("cmdstat_evalsha:", StringComparison.Ordinal));
+        if (line is null)
+        {
+            return 0;
+        }
+
+        // failed_calls: errors while running (NOSCRIPT is one); rejected_calls: refused before running.
+        return line.Split(',').Where(p => p.StartsWith("failed_calls=", StringComparison.Ordinal) || p.StartsWith("rejected_calls=", StringComparison.Ordinal))
+            .Sum(p => long.Parse(p[(p.IndexOf('=', StringComparison.Ordinal) + 1)..].Trim(), System.Globalization.CultureInfo.InvariantCulture));
     }
 
     [Fact]
