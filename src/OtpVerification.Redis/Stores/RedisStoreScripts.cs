@@ -33,8 +33,8 @@ namespace OtpVerification.Redis.Stores;
 /// <c>allow-oom</c>: they give back a send slot or remove an entry, and must work when memory is
 /// short. As a second guard, every write path still writes before it does anything else that
 /// Redis would refuse when full (the send slot for the send scripts, after one read; the attempt
-/// for verify, counted before any hash is compared). A script with flags may touch only the keys it is given in <c>KEYS</c>, all in
-/// one hash slot; ours do. Every key gets a TTL.
+/// for verify, counted before any hash is compared). A script with flags may touch only the keys
+/// it is given in <c>KEYS</c>, all in one hash slot; ours do. Every key gets a TTL.
 /// </para>
 /// <para>
 /// The store sends <c>EVALSHA</c> with each script's SHA-1, computed once (<see cref="StoreScript"/>);
