@@ -401,19 +401,7 @@ public sealed partial class SendLimitAttackTests(RedisServerFixture redis, ITest
         var small = NewKey();
         var big = NewKey();
 
-        // What Budget allowed sends leave (members "<now>:<n>"), written directly: one per 36 ms.
-        var db = redis.Multiplexer.GetDatabase();
-        var start = RedisPendingRegistrationStore.Instant(Now - TimeSpan.FromHours(1));
-        var startTicks = long.Parse(start, System.Globalization.CultureInfo.InvariantCulture);
-        for (var batch = 0; batch < Budget; batch += 5000)
-        {
-            var entries = Enumerable.Range(batch, 5000).Select(j =>
-            {
-                var t = startTicks + 1 + (j * 36_000L);
-                return new SortedSetEntry($"{t}:{j}", t);
-            }).ToArray();
-            await db.SortedSetAddAsync(RedisKeys.LimitsFor(prefix, big, Hasher), entries);
-        }
+        await FillWindowAsync(prefix, big, Budget);
 
         for (var j = 0; j < 100; j++)
         {
@@ -444,17 +432,7 @@ public sealed partial class SendLimitAttackTests(RedisServerFixture redis, ITest
         var smallPolicy = new SendPolicy(TimeSpan.Zero, 200, TimeSpan.FromHours(1));
         var small = NewKey();
         var big = NewKey();
-        var db = redis.Multiplexer.GetDatabase();
-        var startTicks = long.Parse(RedisPendingRegistrationStore.Instant(Now - TimeSpan.FromHours(1)), System.Globalization.CultureInfo.InvariantCulture);
-        for (var batch = 0; batch < Budget; batch += 5000)
-        {
-            var entries = Enumerable.Range(batch, 5000).Select(j =>
-            {
-                var t = startTicks + 1 + (j * 36_000L);
-                return new SortedSetEntry($"{t}:{j}", t);
-            }).ToArray();
-            await db.SortedSetAddAsync(RedisKeys.LimitsFor(prefix, big, Hasher), entries);
-        }
+        await FillWindowAsync(prefix, big, Budget);
 
         for (var j = 0; j < 100; j++)
         {
@@ -467,6 +445,22 @@ public sealed partial class SendLimitAttackTests(RedisServerFixture redis, ITest
         output.WriteLine($"allowed check: {smallUsec:F0} µs with 100 sends in the window, {bigUsec:F0} µs with {Budget}");
 
         bigUsec.Should().BeLessThan(20_000, "an allowed check must not cost Redis time in proportion to the sends already in the window");
+    }
+
+    /// <summary>What <paramref name="count"/> allowed sends over the last hour leave in a key's send record (members "&lt;now&gt;:&lt;n&gt;", one every 36 ms), written directly.</summary>
+    private async Task FillWindowAsync(string prefix, PendingKey key, int count)
+    {
+        var db = redis.Multiplexer.GetDatabase();
+        var startTicks = long.Parse(RedisPendingRegistrationStore.Instant(Now - TimeSpan.FromHours(1)), System.Globalization.CultureInfo.InvariantCulture);
+        for (var batch = 0; batch < count; batch += 5000)
+        {
+            var entries = Enumerable.Range(batch, Math.Min(5000, count - batch)).Select(j =>
+            {
+                var t = startTicks + 1 + (j * 36_000L);
+                return new SortedSetEntry($"{t}:{j}", t);
+            }).ToArray();
+            await db.SortedSetAddAsync(RedisKeys.LimitsFor(prefix, key, Hasher), entries);
+        }
     }
 
     /// <summary>

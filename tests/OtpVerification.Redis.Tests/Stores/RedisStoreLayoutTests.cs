@@ -243,21 +243,7 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
     [Fact]
     public async Task EachOperation_IsOneEvalshaRoundTrip()
     {
-        var store = RedisTargetExtensions.CreateStore(await redis.ConnectAsync(), "rt:", _clock);
-        var key = NewKey();
-        var registration = Create(key, Now);
-        Func<Task>[] operations =
-        [
-            async () => await store.CreateOrReplaceAsync(registration, Policy, Now),
-            async () => await store.ReserveSendAsync(key, Policy, Now),
-            async () => await store.ResendAsync(key, Hash(key, "777777"), Now + TimeSpan.FromMinutes(5), 5, Policy, Now + TimeSpan.FromMinutes(1)),
-            async () => await store.VerifyAsync(key, Hash(key, "000000"), null, Now),
-            async () => await store.CancelSendAsync(key, Hash(key, "777777")),
-            async () => await store.VerifyAsync(key, Hash(key, "777777"), null, Now),
-            async () => await store.RedirectAsync(key, Hash(key, "123456"), Hash(key, "888888"), new OtpDestination(OtpChannel.Email, key.Address)),
-            async () => await store.PutBackAsync(registration, Now),
-            async () => await store.DeleteAsync(key),
-        ];
+        var operations = EveryOperation(RedisTargetExtensions.CreateStore(await redis.ConnectAsync(), "rt:", _clock));
 
         // Warm up: the first call of each script is answered NOSCRIPT and sent again whole (EVAL), which loads it.
         foreach (var operation in operations)
@@ -283,22 +269,7 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
         // The store sends EVALSHA with the SHA-1 it computed; a NOSCRIPT answer costs a second
         // round trip with the whole text. Once loaded, no operation may be answered NOSCRIPT, and
         // Redis must know every script under the store's own hash.
-        var store = RedisTargetExtensions.CreateStore(await redis.ConnectAsync(), "sha:", _clock);
-        var key = NewKey();
-        var registration = Create(key, Now);
-        Func<Task>[] operations =
-        [
-            async () => await store.CreateOrReplaceAsync(registration, Policy, Now),
-            async () => await store.ReserveSendAsync(key, Policy, Now),
-            async () => await store.ResendAsync(key, Hash(key, "777777"), Now + TimeSpan.FromMinutes(5), 5, Policy, Now + TimeSpan.FromMinutes(1)),
-            async () => await store.VerifyAsync(key, Hash(key, "000000"), null, Now),
-            async () => await store.CancelSendAsync(key, Hash(key, "777777")),
-            async () => await store.VerifyAsync(key, Hash(key, "123456"), null, Now),
-            async () => await store.RedirectAsync(key, Hash(key, "123456"), Hash(key, "888888"), new OtpDestination(OtpChannel.Email, key.Address)),
-            async () => await store.PutBackAsync(registration, Now),
-            async () => await store.DeleteAsync(key),
-            async () => await store.ConsumeOnceAsync(NewKey(), Now + TimeSpan.FromMinutes(5), Now),
-        ];
+        var operations = EveryOperation(RedisTargetExtensions.CreateStore(await redis.ConnectAsync(), "sha:", _clock));
         foreach (var operation in operations)
         {
             await operation();
@@ -324,6 +295,26 @@ public sealed partial class RedisStoreLayoutTests(RedisServerFixture redis, ITes
             var exists = (RedisResult[])(await redis.AdminAsync("SCRIPT", "EXISTS", script.ToString()))!;
             ((long)exists[0]).Should().Be(1, "Redis knows the script by the hash the store sends ({0})", script);
         }
+    }
+
+    /// <summary>One call of every store operation on one address, in an order where each does its work (create, check, resend, guess, undo, verify, redirect, put back, delete, single use).</summary>
+    private Func<Task>[] EveryOperation(IPendingRegistrationStore store)
+    {
+        var key = NewKey();
+        var registration = Create(key, Now);
+        return
+        [
+            async () => await store.CreateOrReplaceAsync(registration, Policy, Now),
+            async () => await store.ReserveSendAsync(key, Policy, Now),
+            async () => await store.ResendAsync(key, Hash(key, "777777"), Now + TimeSpan.FromMinutes(5), 5, Policy, Now + TimeSpan.FromMinutes(1)),
+            async () => await store.VerifyAsync(key, Hash(key, "000000"), null, Now),
+            async () => await store.CancelSendAsync(key, Hash(key, "777777")),
+            async () => await store.VerifyAsync(key, Hash(key, "123456"), null, Now),
+            async () => await store.RedirectAsync(key, Hash(key, "123456"), Hash(key, "888888"), new OtpDestination(OtpChannel.Email, key.Address)),
+            async () => await store.PutBackAsync(registration, Now),
+            async () => await store.DeleteAsync(key),
+            async () => await store.ConsumeOnceAsync(NewKey(), Now + TimeSpan.FromMinutes(5), Now),
+        ];
     }
 
     private async Task<long> EvalShaFailuresAsync()
