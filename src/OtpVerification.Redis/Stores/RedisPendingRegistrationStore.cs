@@ -314,8 +314,7 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         try
         {
             var database = await _source.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
-            var ping = database.PingAsync();
-            await (cancellationToken.CanBeCanceled ? ping.WaitAsync(cancellationToken) : ping).ConfigureAwait(false);
+            await Until(database.PingAsync(), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or RedisTimeoutException or ObjectDisposedException)
         {
@@ -336,19 +335,16 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
         try
         {
             var database = await _source.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
-            Task<RedisResult> reply;
             try
             {
                 // EVALSHA by the hash computed once: no per-call hashing or lookup of the text.
-                reply = database.ScriptEvaluateAsync(script.Hash, keys, args);
-                return await (cancellationToken.CanBeCanceled ? reply.WaitAsync(cancellationToken) : reply).ConfigureAwait(false);
+                return await Until(database.ScriptEvaluateAsync(script.Hash, keys, args), cancellationToken).ConfigureAwait(false);
             }
             catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
             {
                 // The server does not know the script (restarted, failed over, SCRIPT FLUSH): nothing
                 // ran. Send the text; StackExchange.Redis loads it and the next EVALSHA finds it.
-                reply = database.ScriptEvaluateAsync(script.Text, keys, args);
-                return await (cancellationToken.CanBeCanceled ? reply.WaitAsync(cancellationToken) : reply).ConfigureAwait(false);
+                return await Until(database.ScriptEvaluateAsync(script.Text, keys, args), cancellationToken).ConfigureAwait(false);
             }
         }
         catch (RedisServerException ex) when (oomIsAnswer && ex.Message.StartsWith("OOM", StringComparison.Ordinal))
@@ -365,6 +361,10 @@ public sealed class RedisPendingRegistrationStore : IDistributedPendingRegistrat
             throw new OtpStoreUnavailableException($"The Redis store is unavailable ({operation}): {ex.GetType().Name}.", ex);
         }
     }
+
+    /// <summary>The reply, or a cancelled wait when <paramref name="cancellationToken"/> fires first (the command may still run); no wrapper when the token cannot fire.</summary>
+    private static Task<T> Until<T>(Task<T> reply, CancellationToken cancellationToken) =>
+        cancellationToken.CanBeCanceled ? reply.WaitAsync(cancellationToken) : reply;
 
     private static RedisResult[] Elements(RedisResult reply, string operation) =>
         reply.Resp2Type == ResultType.Array && !reply.IsNull && (RedisResult[]?)reply is { Length: >= 1 } values ? values : throw Malformed(operation);

@@ -83,12 +83,8 @@ internal static class RedisStoreScripts
           end
           local c = n
           while redis.call('ZADD', key, 'NX', i(now), i(now) .. ':' .. c) == 0 do c = c + 1 end
-          if latest then
-            redis.call('ZREMRANGEBYSCORE', key, '-inf', i(now - keep))
-            if latest < now then latest = now end
-          else
-            latest = now
-          end
+          if latest then redis.call('ZREMRANGEBYSCORE', key, '-inf', i(now - keep)) end
+          if not latest or latest < now then latest = now end
           redis.call('PEXPIRE', key, ms(latest + keep - now))
           return 0, 0
         end
