@@ -1,3 +1,4 @@
+using System.Globalization;
 using StackExchange.Redis;
 
 namespace OtpVerification.Redis.Tests.Infrastructure;
@@ -49,6 +50,31 @@ public sealed class RedisServerFixture : IAsyncLifetime, IRedisTarget
         return multiplexer;
     }
 
+    /// <summary>
+    /// The server's <c>INFO commandstats</c>, by command name (<c>evalsha</c>, <c>zadd</c>, <c>client|setinfo</c>…):
+    /// what each command has cost since the start or the last <c>CONFIG RESETSTAT</c>.
+    /// </summary>
+    /// <returns>Each command's counters.</returns>
+    public async Task<IReadOnlyDictionary<string, CommandStat>> CommandStatsAsync()
+    {
+        var info = (string)(await AdminAsync("INFO", "commandstats"))!;
+        var stats = new Dictionary<string, CommandStat>(StringComparer.Ordinal);
+        foreach (var line in info.Split('\n', StringSplitOptions.TrimEntries))
+        {
+            if (!line.StartsWith("cmdstat_", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var colon = line.IndexOf(':', StringComparison.Ordinal);
+            var fields = line[(colon + 1)..].Split(',').Select(f => f.Split('=')).ToDictionary(f => f[0], f => f[1], StringComparer.Ordinal);
+            long Field(string name) => fields.TryGetValue(name, out var value) ? long.Parse(value, CultureInfo.InvariantCulture) : 0;
+            stats[line["cmdstat_".Length..colon]] = new CommandStat(Field("calls"), Field("usec"), Field("failed_calls"), Field("rejected_calls"));
+        }
+
+        return stats;
+    }
+
     /// <summary>Runs an admin command (INFO, SCAN, CONFIG…) on the server; an error reply fails the test.</summary>
     public async Task<RedisResult> AdminAsync(string command, params object[] args)
     {
@@ -56,3 +82,10 @@ public sealed class RedisServerFixture : IAsyncLifetime, IRedisTarget
         return await _admin.GetServer(_admin.GetEndPoints()[0]).ExecuteAsync(command, args);
     }
 }
+
+/// <summary>One command's line of <c>INFO commandstats</c>.</summary>
+/// <param name="Calls">Calls answered (an error reply such as <c>NOSCRIPT</c> counts here and in <paramref name="Failed"/>).</param>
+/// <param name="Usec">Microseconds spent running it, inside Redis.</param>
+/// <param name="Failed">Calls that answered an error while running.</param>
+/// <param name="Rejected">Calls refused before running (unknown command, ACL, out of memory…).</param>
+public readonly record struct CommandStat(long Calls, long Usec, long Failed, long Rejected);
