@@ -131,6 +131,9 @@ app.MapPost("/login", async Task<Results<EmptyHttpResult, ProblemHttpResult>> (H
     context.Response.Headers.CacheControl = "no-store";
     context.Response.Headers.Pragma = "no-cache";
 
+    // The one answer of every refused login: no account, locked out, a wrong password, too many queued.
+    static ProblemHttpResult WrongLogin() => TypedResults.Problem(statusCode: 401, title: "The email or password is wrong.", extensions: new Dictionary<string, object?> { ["code"] = "invalid_credentials" });
+
     // Parsed here, not bound as bool?: a bad value must be a 400 validation, not a framework binding failure.
     var cookies = false;
     if (!string.IsNullOrEmpty(useCookies) && !bool.TryParse(useCookies, out cookies))
@@ -170,7 +173,7 @@ app.MapPost("/login", async Task<Results<EmptyHttpResult, ProblemHttpResult>> (H
     using var turn = await LoginTurns.TryEnterAsync(email, context.RequestAborted);
     if (turn is null)
     {
-        return TypedResults.Problem(statusCode: 401, title: "The email or password is wrong.", extensions: new Dictionary<string, object?> { ["code"] = "invalid_credentials" });
+        return WrongLogin();
     }
 
     // Every wrong answer costs the same, whether the account exists, is locked out or is missing:
@@ -191,7 +194,7 @@ app.MapPost("/login", async Task<Results<EmptyHttpResult, ProblemHttpResult>> (H
         db.LoginDecoys.Attach(decoy);
         decoy.Stamp = Guid.NewGuid().ToString();
         await db.SaveChangesAsync(CancellationToken.None);
-        return TypedResults.Problem(statusCode: 401, title: "The email or password is wrong.", extensions: new Dictionary<string, object?> { ["code"] = "invalid_credentials" });
+        return WrongLogin();
     }
 
     // Identity's own password sign-in, as MapIdentityApi's /login: the lockout count (with its
@@ -204,7 +207,7 @@ app.MapPost("/login", async Task<Results<EmptyHttpResult, ProblemHttpResult>> (H
         return TypedResults.Empty; // the bearer handler has written { tokenType, accessToken, expiresIn, refreshToken }, or the cookie is set
     }
 
-    return TypedResults.Problem(statusCode: 401, title: "The email or password is wrong.", extensions: new Dictionary<string, object?> { ["code"] = "invalid_credentials" });
+    return WrongLogin();
 })
     .Accepts<LoginRequest>("application/json")
     .Produces<Microsoft.AspNetCore.Authentication.BearerToken.AccessTokenResponse>()

@@ -13,8 +13,10 @@ using Xunit.Abstractions;
 namespace OtpVerification.AspNetCore.Tests.Security;
 
 /// <summary>
-/// The second attack review of the sample's rewritten <c>POST /login</c> (wrong passwords counted
-/// by the handler in one atomic update, <c>CheckPasswordSignInAsync(lockoutOnFailure: false)</c>).
+/// The second attack review of the sample's rewritten <c>POST /login</c>. It attacked a version that
+/// counted wrong passwords in one atomic update of its own beside
+/// <c>CheckPasswordSignInAsync(lockoutOnFailure: false)</c>; its findings led to the handler as it is
+/// (one login per email at a time, Identity's <c>PasswordSignInAsync(lockoutOnFailure: true)</c>).
 /// A failing test here is a finding; the report of the review explains each one.
 /// </summary>
 public sealed class LoginAttack2Tests(SampleAppFactory app, ITestOutputHelper output) : IClassFixture<SampleAppFactory>
