@@ -188,8 +188,6 @@ run_wrk() { # out-file duration path kind prefix [flows-file] [client]
 FAILED=0
 ROWS=()
 NOTES=()
-BASE_RPS=""
-BASE_CPU=""
 declare -A RPS CPU USERS REDISCPU RATIO
 REF_RPS=""
 REF_CPU=""
@@ -303,7 +301,6 @@ measure() {
   RPS[$name]="$rps"; CPU[$name]="$cpu_us"; USERS[$name]="$users"; REDISCPU[$name]="$redis_us"
   # The reference: the baseline run just before (PAIRED=1), or the run's one baseline; a baseline is its own.
   if [[ "$path" == "/baseline" ]]; then REF_RPS="$rps"; REF_CPU="$cpu_us"; fi
-  if [[ -z "$BASE_RPS" ]]; then BASE_RPS="$rps"; BASE_CPU="$cpu_us"; fi
   local rps_ratio cpu_ratio
   rps_ratio="$(awk -v a="$rps" -v b="$REF_RPS" 'BEGIN { printf (a / b < 0.01 ? "%.4f" : "%.2f"), a / b }')"
   cpu_ratio="$(awk -v a="$cpu_us" -v b="$REF_CPU" 'BEGIN { printf "%.2f", a / b }')"
