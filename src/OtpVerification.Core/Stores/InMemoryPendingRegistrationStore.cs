@@ -135,8 +135,8 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
             var gate = slot.TakeSendSlot(policy, now);
             if (gate.Status == SendGateStatus.Allowed)
             {
-                slot.Replaced = slot.Registration;
-                slot.Registration = registration;
+                slot.KeepAsReplaced();
+                slot.Store(registration);
                 slot.IssuedAttempts = registration.AttemptsLeft;
             }
 
@@ -170,12 +170,12 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
                 return new SendGateResult(SendGateStatus.NotFound);
             }
 
-            slot.Replaced = current;
-            if (code.ReuseWhileRemaining is { } remaining && current.ProtectedCode is not null && current.AttemptsLeft > 0 && current.CodeExpiresAt - now >= remaining)
+            slot.KeepAsReplaced();
+            if (code.ReuseWhileRemaining is { } remaining && current.ProtectedCode is not null && slot.Attempts > 0 && current.CodeExpiresAt - now >= remaining)
             {
-                slot.IssuedAttempts = current.AttemptsLeft;
+                slot.IssuedAttempts = slot.Attempts;
                 // The same code again: its expiry and the attempts it has left stay.
-                return new SendGateResult(SendGateStatus.Allowed, Registration: current);
+                return new SendGateResult(SendGateStatus.Allowed, Registration: WithAttempts(current, slot.Attempts));
             }
 
             var updated = current with
@@ -187,7 +187,7 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
                 AttemptsLeft = code.MaxAttempts,
                 DeliveredTo = current.Destinations.Count > 0 ? current.Destinations[0] : current.DeliveredTo,
             };
-            slot.Registration = updated;
+            slot.Store(updated);
             slot.IssuedAttempts = updated.AttemptsLeft;
             return new SendGateResult(SendGateStatus.Allowed, Registration: updated);
         }, new SendGateResult(SendGateStatus.CapacityExceeded)));
@@ -214,7 +214,7 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
                 return false;
             }
 
-            slot.Registration = current with { CodeHash = codeHash, ProtectedCode = protectedCode, DeliveredTo = destination };
+            slot.Store(current with { CodeHash = codeHash, ProtectedCode = protectedCode, DeliveredTo = destination }, slot.Attempts);
             return true;
         }, false));
     }
@@ -243,7 +243,7 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
                 return new StoreVerifyResult(StoreVerifyStatus.DeviceMismatch);
             }
 
-            if (current.AttemptsLeft <= 0)
+            if (slot.Attempts <= 0)
             {
                 return new StoreVerifyResult(StoreVerifyStatus.MaxAttempts);
             }
@@ -254,7 +254,7 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
             }
 
             // The attempt is counted before the comparison.
-            var left = current.AttemptsLeft - 1;
+            var left = slot.Attempts - 1;
             var matched = false;
             for (var i = 0; i < codeHashes.Count; i++)
             {
@@ -263,12 +263,13 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
 
             if (matched && !current.Decoy)
             {
-                slot.Registration = null;
-                slot.Replaced = null;
-                return new StoreVerifyResult(StoreVerifyStatus.Success, left, current);
+                var verified = WithAttempts(current, slot.Attempts);
+                slot.Clear();
+                return new StoreVerifyResult(StoreVerifyStatus.Success, left, verified);
             }
 
-            slot.Registration = current with { AttemptsLeft = left };
+            // A wrong guess changes a counter, not the stored registration: no object per guess.
+            slot.Attempts = left;
             return new StoreVerifyResult(StoreVerifyStatus.Invalid, left);
         }, new StoreVerifyResult(StoreVerifyStatus.NotFound)));
     }
@@ -285,16 +286,13 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
                 // Guesses made on the undone code while its delivery was failing still count: they
                 // come off what is put back, and the send slot is given back only when there were
                 // none (or a failing sender would let anyone guess past MaxAttempts x MaxPerHour).
-                var guesses = Math.Max(0, slot.IssuedAttempts - current.AttemptsLeft);
+                var guesses = Math.Max(0, slot.IssuedAttempts - slot.Attempts);
                 if (guesses == 0)
                 {
                     slot.ReleaseSendSlot();
                 }
 
-                slot.Registration = slot.Replaced is { } previous && guesses > 0
-                    ? previous with { AttemptsLeft = Math.Max(0, previous.AttemptsLeft - guesses) }
-                    : slot.Replaced;
-                slot.Replaced = null;
+                slot.RestoreReplaced(guesses);
             }
 
             return true;
@@ -314,7 +312,7 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
                 return false;
             }
 
-            slot.Registration = registration;
+            slot.Store(registration);
             return true;
         }, false));
     }
@@ -326,8 +324,7 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
         return new(Update(key, _time.GetUtcNow(), create: false, slot =>
         {
             var had = slot.Registration is not null;
-            slot.Registration = null;
-            slot.Replaced = null;
+            slot.Clear();
             return had;
         }, false));
     }
@@ -523,8 +520,7 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
                     else
                     {
                         // The send history stays: a restart takes a send slot like any other.
-                        slot.Registration = null;
-                        slot.Replaced = null;
+                        slot.Clear();
                         evicted++;
                     }
 
@@ -621,12 +617,27 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
         TrimPayloads(now, keep: null, budget, evict: false);
     }
 
+    /// <summary>The registration as it is now: the stored record with the attempts counted in its slot.</summary>
+    private static PendingRegistration WithAttempts(PendingRegistration registration, int attempts)
+        => registration.AttemptsLeft == attempts ? registration : registration with { AttemptsLeft = attempts };
+
     private sealed class Slot
     {
-        public PendingRegistration? Registration;
+        /// <summary>
+        /// The registration as stored. Its <see cref="PendingRegistration.AttemptsLeft"/> is the
+        /// count it was stored with: the count now is <see cref="Attempts"/> (a wrong guess lowers
+        /// that, so a guess allocates nothing that outlives the request).
+        /// </summary>
+        public PendingRegistration? Registration { get; private set; }
+
+        /// <summary>The attempts <see cref="Registration"/> has left now.</summary>
+        public int Attempts;
 
         /// <summary>What the last send replaced (the previous code, or the registration a restart replaced), for <see cref="CancelSendAsync"/>.</summary>
-        public PendingRegistration? Replaced;
+        public PendingRegistration? Replaced { get; private set; }
+
+        /// <summary>The attempts <see cref="Replaced"/> had left when it was replaced.</summary>
+        private int _replacedAttempts;
 
         /// <summary>The attempts the current code had when it was sent: the guesses made on it since are this less its attempts left.</summary>
         public int IssuedAttempts;
@@ -698,14 +709,59 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
             if (Registration is { } r && now >= r.ExpiresAt)
             {
                 Registration = null;
+                Attempts = 0;
             }
 
             if (Replaced is { } p && now >= p.ExpiresAt)
             {
                 Replaced = null;
+                _replacedAttempts = 0;
             }
 
             Prune(now);
+        }
+
+        /// <summary>Stores <paramref name="registration"/> with the attempts it says it has.</summary>
+        public void Store(PendingRegistration registration) => Store(registration, registration.AttemptsLeft);
+
+        /// <summary>Stores <paramref name="registration"/> with <paramref name="attempts"/> left.</summary>
+        public void Store(PendingRegistration registration, int attempts)
+        {
+            Registration = registration;
+            Attempts = attempts;
+        }
+
+        /// <summary>Keeps the registration, with the attempts it has left now, as the one the next send replaces.</summary>
+        public void KeepAsReplaced()
+        {
+            Replaced = Registration;
+            _replacedAttempts = Attempts;
+        }
+
+        /// <summary>Undoes the last send: the replaced registration comes back less the <paramref name="guesses"/> made on the undone code.</summary>
+        public void RestoreReplaced(int guesses)
+        {
+            if (Replaced is { } previous)
+            {
+                Store(previous, guesses > 0 ? Math.Max(0, _replacedAttempts - guesses) : _replacedAttempts);
+            }
+            else
+            {
+                Registration = null;
+                Attempts = 0;
+            }
+
+            Replaced = null;
+            _replacedAttempts = 0;
+        }
+
+        /// <summary>Drops the registration and the one it replaced.</summary>
+        public void Clear()
+        {
+            Registration = null;
+            Attempts = 0;
+            Replaced = null;
+            _replacedAttempts = 0;
         }
 
         public SendGateResult TakeSendSlot(SendPolicy policy, DateTimeOffset now)
