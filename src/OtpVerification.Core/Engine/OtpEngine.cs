@@ -149,7 +149,9 @@ public sealed partial class OtpEngine
             CodeExpiresAt = now + options.Code.Lifetime,
             ExpiresAt = now + options.PendingLifetime,
             AttemptsLeft = options.Code.MaxAttempts,
-            Destinations = request.Destinations,
+            // Kept as one array (a list is two objects: the GC promotes and marks every object an
+            // entry holds for as long as it is pending); a caller's list is copied into one.
+            Destinations = request.Destinations as OtpDestination[] ?? request.Destinations.ToArray(),
             DeliveredTo = request.Destinations[0],
             DeviceId = string.IsNullOrEmpty(request.DeviceId) ? null : request.DeviceId,
             Decoy = request.Decoy,

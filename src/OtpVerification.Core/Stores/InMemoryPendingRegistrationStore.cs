@@ -642,8 +642,14 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
         /// <summary>The attempts the current code had when it was sent: the guesses made on it since are this less its attempts left.</summary>
         public int IssuedAttempts;
 
-        /// <summary>When each send still inside the rolling window (or the cooldown) was made, in ticks; unordered (concurrent sends arrive out of order).</summary>
-        public List<long>? Sends;
+        /// <summary>
+        /// When each send still inside the rolling window (or the cooldown) was made, in ticks: the
+        /// first <see cref="_sendCount"/> items, unordered (concurrent sends arrive out of order).
+        /// An array sized to the sends held (one for most keys), not a list: a key lives for the
+        /// window, and every object it keeps is one more for the GC to promote and mark.
+        /// </summary>
+        private long[]? _sends;
+        private int _sendCount;
         public TimeSpan Window;
         public TimeSpan Cooldown;
         public long ScheduledTicks;
@@ -691,9 +697,9 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
                     at = ConsumedUntil;
                 }
 
-                if (Sends is { Count: > 0 } sends)
+                if (_sendCount > 0)
                 {
-                    var last = new DateTimeOffset(sends.Max(), TimeSpan.Zero) + Memory;
+                    var last = new DateTimeOffset(Latest(Sends), TimeSpan.Zero) + Memory;
                     if (last > at)
                     {
                         at = last;
@@ -769,15 +775,14 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
             Window = policy.Window;
             Cooldown = policy.Cooldown;
             Prune(now);
-            var sends = Sends ??= new List<long>(Math.Min(policy.MaxPerWindow, 8));
+            var sends = Sends;
             var nowTicks = now.UtcTicks;
 
             // No cooldown means no check: concurrent sends reach the store out of their time order,
             // and one stamped a moment before the last must not be refused (the per-client limit).
-            if (policy.Cooldown > TimeSpan.Zero && sends.Count > 0)
+            if (policy.Cooldown > TimeSpan.Zero && sends.Length > 0)
             {
-                var last = sends.Max();
-                var since = TimeSpan.FromTicks(nowTicks - last);
+                var since = TimeSpan.FromTicks(nowTicks - Latest(sends));
                 if (since < policy.Cooldown)
                 {
                     return new SendGateResult(SendGateStatus.TooFrequent, policy.Cooldown - since);
@@ -798,24 +803,40 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
             if (inWindow >= policy.MaxPerWindow)
             {
                 // The next send is allowed once enough of the oldest ones have left the window.
-                var stamps = sends.Where(sent => nowTicks - sent < windowTicks).Order().ToArray();
+                var stamps = inWindow <= 64 ? stackalloc long[inWindow] : new long[inWindow];
+                var n = 0;
+                foreach (var sent in sends)
+                {
+                    if (nowTicks - sent < windowTicks)
+                    {
+                        stamps[n++] = sent;
+                    }
+                }
+
+                stamps.Sort();
                 var leaving = stamps[inWindow - policy.MaxPerWindow];
                 return new SendGateResult(SendGateStatus.RateLimited, TimeSpan.FromTicks(leaving + windowTicks - nowTicks));
             }
 
-            sends.Add(nowTicks);
+            if (_sends is null || _sendCount == _sends.Length)
+            {
+                Array.Resize(ref _sends, Math.Max(1, _sendCount * 2));
+            }
+
+            _sends[_sendCount++] = nowTicks;
             return SendGateResult.Allowed;
         }
 
         public void ReleaseSendSlot()
         {
-            if (Sends is not { Count: > 0 } sends)
+            if (_sendCount == 0)
             {
                 return;
             }
 
+            var sends = _sends!;
             var latest = 0;
-            for (var i = 1; i < sends.Count; i++)
+            for (var i = 1; i < _sendCount; i++)
             {
                 if (sends[i] > sends[latest])
                 {
@@ -823,19 +844,44 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
                 }
             }
 
-            sends.RemoveAt(latest);
+            // Unordered: the last one takes its place.
+            sends[latest] = sends[--_sendCount];
+        }
+
+        /// <summary>The sends held, in no order.</summary>
+        private ReadOnlySpan<long> Sends => _sends.AsSpan(0, _sendCount);
+
+        private static long Latest(ReadOnlySpan<long> sends)
+        {
+            var latest = sends[0];
+            foreach (var sent in sends)
+            {
+                latest = Math.Max(latest, sent);
+            }
+
+            return latest;
         }
 
         private void Prune(DateTimeOffset now)
         {
-            if (Sends is not { Count: > 0 } sends)
+            if (_sendCount == 0)
             {
                 return;
             }
 
+            var sends = _sends!;
             var memory = Memory.Ticks;
             var nowTicks = now.UtcTicks;
-            sends.RemoveAll(sent => nowTicks - sent >= memory);
+            var kept = 0;
+            for (var i = 0; i < _sendCount; i++)
+            {
+                if (nowTicks - sends[i] < memory)
+                {
+                    sends[kept++] = sends[i];
+                }
+            }
+
+            _sendCount = kept;
         }
     }
 
