@@ -337,12 +337,12 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
         var mark = expiresAt > now ? expiresAt : now + TimeSpan.FromSeconds(1);
         var first = Update(key, now, create: true, slot =>
         {
-            if (slot.ConsumedUntil > now)
+            if (slot.ConsumedUntilTicks > now.UtcTicks)
             {
                 return 0;
             }
 
-            slot.ConsumedUntil = mark;
+            slot.ConsumedUntilTicks = mark.UtcTicks;
             return 1;
         }, -1);
         return first < 0 ? throw new OtpStoreUnavailableException("The in-memory store's limit records are full (OtpSignup:MaxLimitRecords): the use cannot be recorded.") : new(first == 1);
@@ -643,15 +643,17 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
         public int IssuedAttempts;
 
         /// <summary>
-        /// When each send still inside the rolling window (or the cooldown) was made, in ticks: the
-        /// first <see cref="_sendCount"/> items, unordered (concurrent sends arrive out of order).
-        /// An array sized to the sends held (one for most keys), not a list: a key lives for the
-        /// window, and every object it keeps is one more for the GC to promote and mark.
+        /// When each send still inside the rolling window (or the cooldown) was made, in ticks,
+        /// unordered (concurrent sends arrive out of order): <see cref="_sendCount"/> of them, in
+        /// <see cref="_firstSend"/> while there is one and no array, else in <see cref="_sends"/>.
+        /// Most keys hold one send, so most hold no array: a key lives for the window, and every
+        /// object it keeps is one more for the GC to promote and mark.
         /// </summary>
+        private long _firstSend;
         private long[]? _sends;
         private int _sendCount;
-        public TimeSpan Window;
-        public TimeSpan Cooldown;
+        /// <summary>How long a send is remembered, in ticks: the longer of the window and the cooldown of the last policy applied.</summary>
+        private long _memoryTicks;
         public long ScheduledTicks;
 
         /// <summary>The payload expiry last put in the payload queue; 0 when the slot holds no payload.</summary>
@@ -670,11 +672,8 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
             }
         }
 
-        /// <summary>Until when the key is marked used (<see cref="ConsumeOnceAsync"/>).</summary>
-        public DateTimeOffset ConsumedUntil;
-
-        /// <summary>How long a send is remembered: the longer of the window and the cooldown.</summary>
-        private TimeSpan Memory => Window > Cooldown ? Window : Cooldown;
+        /// <summary>Until when the key is marked used (<see cref="ConsumeOnceAsync"/>), in UTC ticks; 0 when never.</summary>
+        public long ConsumedUntilTicks;
 
         /// <summary>When nothing in the slot matters any more: MinValue when it is empty.</summary>
         public DateTimeOffset ExpiresAt
@@ -692,14 +691,14 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
                     at = p.ExpiresAt;
                 }
 
-                if (ConsumedUntil > at)
+                if (ConsumedUntilTicks > at.UtcTicks)
                 {
-                    at = ConsumedUntil;
+                    at = new DateTimeOffset(ConsumedUntilTicks, TimeSpan.Zero);
                 }
 
                 if (_sendCount > 0)
                 {
-                    var last = new DateTimeOffset(Latest(Sends), TimeSpan.Zero) + Memory;
+                    var last = new DateTimeOffset(Latest(Sends) + _memoryTicks, TimeSpan.Zero);
                     if (last > at)
                     {
                         at = last;
@@ -772,8 +771,7 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
 
         public SendGateResult TakeSendSlot(SendPolicy policy, DateTimeOffset now)
         {
-            Window = policy.Window;
-            Cooldown = policy.Cooldown;
+            _memoryTicks = Math.Max(policy.Window.Ticks, policy.Cooldown.Ticks);
             Prune(now);
             var sends = Sends;
             var nowTicks = now.UtcTicks;
@@ -818,12 +816,7 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
                 return new SendGateResult(SendGateStatus.RateLimited, TimeSpan.FromTicks(leaving + windowTicks - nowTicks));
             }
 
-            if (_sends is null || _sendCount == _sends.Length)
-            {
-                Array.Resize(ref _sends, Math.Max(1, _sendCount * 2));
-            }
-
-            _sends[_sendCount++] = nowTicks;
+            AddSend(nowTicks);
             return SendGateResult.Allowed;
         }
 
@@ -834,9 +827,9 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
                 return;
             }
 
-            var sends = _sends!;
+            var sends = WritableSends;
             var latest = 0;
-            for (var i = 1; i < _sendCount; i++)
+            for (var i = 1; i < sends.Length; i++)
             {
                 if (sends[i] > sends[latest])
                 {
@@ -849,7 +842,33 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
         }
 
         /// <summary>The sends held, in no order.</summary>
-        private ReadOnlySpan<long> Sends => _sends.AsSpan(0, _sendCount);
+        private ReadOnlySpan<long> Sends => WritableSends;
+
+        private Span<long> WritableSends => _sends is not null ? _sends.AsSpan(0, _sendCount)
+            : _sendCount == 1 ? new Span<long>(ref _firstSend)
+            : default;
+
+        private void AddSend(long ticks)
+        {
+            if (_sends is null)
+            {
+                if (_sendCount == 0)
+                {
+                    _firstSend = ticks;
+                    _sendCount = 1;
+                    return;
+                }
+
+                _sends = new long[2];
+                _sends[0] = _firstSend;
+            }
+            else if (_sendCount == _sends.Length)
+            {
+                Array.Resize(ref _sends, _sendCount * 2);
+            }
+
+            _sends[_sendCount++] = ticks;
+        }
 
         private static long Latest(ReadOnlySpan<long> sends)
         {
@@ -869,11 +888,11 @@ public sealed partial class InMemoryPendingRegistrationStore : IPendingRegistrat
                 return;
             }
 
-            var sends = _sends!;
-            var memory = Memory.Ticks;
+            var sends = WritableSends;
+            var memory = _memoryTicks;
             var nowTicks = now.UtcTicks;
             var kept = 0;
-            for (var i = 0; i < _sendCount; i++)
+            for (var i = 0; i < sends.Length; i++)
             {
                 if (nowTicks - sends[i] < memory)
                 {
