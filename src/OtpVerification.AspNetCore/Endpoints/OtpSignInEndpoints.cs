@@ -140,8 +140,9 @@ public static partial class OtpEndpointRouteBuilderExtensions
         if (account is null)
         {
             // Locked out, or gone since start: answered as a wrong code (the code is used up), so
-            // neither a lockout nor a deletion is announced to whoever holds the code.
-            return OtpProblems.InvalidCode(Math.Max(0, registration.AttemptsRemaining));
+            // neither a lockout nor a deletion is announced to whoever holds the code. The count is
+            // the one a wrong guess would report: the registration carries it from before this guess.
+            return OtpProblems.InvalidCode(Math.Max(0, registration.AttemptsRemaining - 1));
         }
 
         var response = new OtpVerifyResponse { UserId = account.UserId, Email = account.Email, Phone = account.Phone };
