@@ -73,11 +73,7 @@ public abstract partial class PendingRegistrationStoreContract
     [Fact]
     public async Task VerifyAndConsumeAsync_RightCodeAfterWrongGuesses_HandsOutTheAttemptsItHadLeft()
     {
-        var key = await CreateAsync();
-        await VerifyAsync(key, WrongHash);
-        await VerifyAsync(key, WrongHash);
-
-        var result = await VerifyAsync(key, RightHash);
+        var (_, result) = await RightCodeAfterTwoWrongGuessesAsync();
 
         result.Status.Should().Be(StoreVerifyStatus.Success);
         result.AttemptsLeft.Should().Be(MaxAttempts - 3);
@@ -87,10 +83,7 @@ public abstract partial class PendingRegistrationStoreContract
     [Fact]
     public async Task PutBackAsync_AfterWrongGuessesAndASuccess_TheGuessesStillCount()
     {
-        var key = await CreateAsync();
-        await VerifyAsync(key, WrongHash);
-        await VerifyAsync(key, WrongHash);
-        var success = await VerifyAsync(key, RightHash);
+        var (key, success) = await RightCodeAfterTwoWrongGuessesAsync();
 
         (await Store.PutBackAsync(success.Registration!, Now)).Should().BeTrue();
 
@@ -115,6 +108,14 @@ public abstract partial class PendingRegistrationStoreContract
         var wrong = await VerifyAsync(key, WrongHash);
         wrong.AttemptsLeft.Should().Be(MaxAttempts - 3);
         (await VerifyAsync(key, RightHash)).Status.Should().Be(StoreVerifyStatus.MaxAttempts);
+    }
+
+    private async Task<(PendingKey Key, StoreVerifyResult Success)> RightCodeAfterTwoWrongGuessesAsync()
+    {
+        var key = await CreateAsync();
+        await VerifyAsync(key, WrongHash);
+        await VerifyAsync(key, WrongHash);
+        return (key, await VerifyAsync(key, RightHash));
     }
 
     /// <summary>What a store must answer to one more send at <paramref name="now"/>, given the sends still held.</summary>
