@@ -10,6 +10,7 @@ using OtpVerification.Senders;
 //   POST /baseline            a bare minimal API that binds the signup form and answers 202 (always mapped)
 //   POST /signup/start|verify OtpVerification, pending store chosen by --mode memory|redis
 //   POST /identity/register   ASP.NET Core Identity's MapIdentityApi on EF Core SQLite (always mapped)
+//   POST /baseline-keep       the bare endpoint plus 281 bytes kept per request for the run (the in-memory floor)
 //   POST /baseline-redis1|2   the bare endpoint plus one Redis script, or two sent together (redis mode)
 //   POST /loadhost/seed       creates a pool of pending registrations through /signup/start
 //   GET  /loadhost/flows      the flowIds of that pool, one line each, in pool order
